@@ -1,0 +1,25 @@
+# Two entry points: `make demo` (set up, then search NAS-Bench-201 CIFAR-10) and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test test-all bench clean
+
+$(BIN)/nas-gym: pyproject.toml constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[rl,dev]"
+	touch $@
+
+setup: $(BIN)/nas-gym
+
+demo: setup
+	$(BIN)/nas-gym demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python scripts/bench_queries.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,97 @@
+"""Converted benchmark arrays cached as uncompressed ``.npy`` files, memory-mapped on load.
+
+Memory-mapping lets parallel workers share the pages of one table. A cache entry is a folder
+with one ``.npy`` per array and a ``manifest.json`` naming them with their shapes, dtypes and a
+fingerprint of the source file; any mismatch or unreadable file rebuilds the entry. Entries
+are written to a temporary folder and renamed into place, so a killed conversion leaves no
+half-written entry behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+def cache_root() -> Path:
+    """``$NAS_GYM_CACHE`` if set, else the user's cache directory for ``nas-gym``."""
+    env = os.environ.get("NAS_GYM_CACHE")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("nas-gym"))
+
+
+def fingerprint(path: Path) -> str:
+    """Cheap identity of a source file: size and modification time."""
+    st = Path(path).stat()
+    return f"{st.st_size}:{int(st.st_mtime)}"
+
+
+def cached_arrays(
+    key: str, source: str, build: Callable[[], dict[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """Arrays of entry ``key`` (memory-mapped), built with ``build()`` when missing or stale.
+
+    ``source`` identifies what the arrays were converted from (a fingerprint); a different
+    source rebuilds the entry.
+    """
+    folder = cache_root() / key
+    arrays = _load(folder, source)
+    if arrays is not None:
+        return arrays
+    built = build()
+    _store(folder, source, built)
+    loaded = _load(folder, source)
+    if loaded is None:  # unwritable cache: work from memory rather than fail
+        return built
+    return loaded
+
+
+def _load(folder: Path, source: str) -> dict[str, np.ndarray] | None:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        if manifest.get("version") != FORMAT_VERSION or manifest.get("source") != source:
+            return None
+        out = {}
+        for name, meta in manifest["arrays"].items():
+            a = np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            if list(a.shape) != meta["shape"] or str(a.dtype) != meta["dtype"]:
+                return None
+            out[name] = a
+        return out
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
+        return None
+
+
+def _store(folder: Path, source: str, arrays: dict[str, np.ndarray]) -> None:
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    except OSError:
+        return
+    try:
+        meta = {}
+        for name, a in arrays.items():
+            a = np.ascontiguousarray(a)
+            np.save(tmp / f"{name}.npy", a, allow_pickle=False)
+            meta[name] = {"shape": list(a.shape), "dtype": str(a.dtype)}
+        manifest = {"version": FORMAT_VERSION, "source": source, "arrays": meta}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    except OSError:
+        pass
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

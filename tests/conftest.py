@@ -1,0 +1,28 @@
+"""Shared fixtures: a private cache folder for converted tables, and the real NB201 tables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory):
+    old = os.environ.get("NAS_GYM_CACHE")
+    os.environ["NAS_GYM_CACHE"] = str(tmp_path_factory.mktemp("nas-gym-cache"))
+    yield
+    if old is None:
+        os.environ.pop("NAS_GYM_CACHE", None)
+    else:
+        os.environ["NAS_GYM_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def nb201_c10(_private_cache):
+    import nas_gym
+
+    return nas_gym.load_benchmark("nb201", dataset="cifar10")
