@@ -1,7 +1,10 @@
 """nas-gym: neural architecture search as Gymnasium environments."""
 
 from .benchmarks import load_benchmark
+from .envs.registration import env_ids, register_envs
 
 __version__ = "0.1.0"
 
-__all__ = ["load_benchmark", "__version__"]
+register_envs()
+
+__all__ = ["load_benchmark", "env_ids", "__version__"]
