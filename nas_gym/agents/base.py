@@ -1,0 +1,157 @@
+"""The agent protocol: ``search(env, budget, seed) -> SearchResult``, and the agent registry.
+
+Every agent, RL or not, acts through a registered env made by ``gym.make`` (so it carries the
+:class:`~nas_gym.envs.search_log.SearchLog` wrapper). The wrapper's log is the single record of
+what a search queried; the budget is checked against it, and the result is read from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Protocol, runtime_checkable
+
+import gymnasium as gym
+import numpy as np
+
+from ..envs.search_log import QueryLog, SearchLog
+
+FAMILIES = ("Seq", "Cont", "Edit")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A search budget in queries, in simulated seconds, or both (whichever runs out first)."""
+
+    queries: int | None = None
+    seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.queries is None and self.seconds is None:
+            raise ValueError("a Budget needs queries or seconds")
+        if (self.queries is not None and self.queries < 1) or (self.seconds is not None and self.seconds <= 0):
+            raise ValueError(f"budget must be positive, got queries={self.queries}, seconds={self.seconds}")
+
+    def done(self, log: QueryLog) -> bool:
+        return (self.queries is not None and len(log) >= self.queries) or (
+            self.seconds is not None and log.sim_time_s >= self.seconds
+        )
+
+    @classmethod
+    def parse(cls, value: "Budget | int | float | str") -> "Budget":
+        """``500`` or ``"500"`` -> 500 queries; ``"36000s"`` -> simulated seconds; a Budget as is."""
+        if isinstance(value, Budget):
+            return value
+        if isinstance(value, (int, np.integer)):
+            return cls(queries=int(value))
+        text = str(value).strip()
+        try:
+            if text.endswith("s"):
+                return cls(seconds=float(text[:-1]))
+            return cls(queries=int(text))
+        except ValueError:
+            raise ValueError(f"bad budget {value!r}; use a number of queries (500) or simulated seconds (36000s)") from None
+
+
+@dataclass
+class SearchResult:
+    """Every query of one search in order, and the architecture it returns.
+
+    The returned architecture is the one with the best mean of the validation values the search
+    observed for it (repeated queries of one architecture are averaged), never a test metric.
+    """
+
+    agent: str
+    seed: int
+    arch_index: np.ndarray
+    val: np.ndarray
+    cost_s: np.ndarray
+    best_index: int
+    best_val: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_queries(self) -> int:
+        return int(len(self.val))
+
+    @property
+    def sim_time_s(self) -> float:
+        return float(np.sum(self.cost_s))
+
+    @classmethod
+    def from_log(cls, agent: str, seed: int, log: QueryLog, budget: Budget | None = None, **meta: Any) -> "SearchResult":
+        """Result of the queries in ``log``, cut at the query that exhausted ``budget``."""
+        idx = np.asarray(log.arch_index, dtype=np.int64)
+        val = np.asarray(log.val, dtype=np.float64)
+        cost = np.asarray(log.cost_s, dtype=np.float64)
+        if budget is not None:
+            n = len(idx)
+            if budget.queries is not None:
+                n = min(n, budget.queries)
+            if budget.seconds is not None:
+                over = np.flatnonzero(np.cumsum(cost) >= budget.seconds)
+                n = min(n, int(over[0]) + 1 if len(over) else n)
+            idx, val, cost = idx[:n], val[:n], cost[:n]
+        if len(idx) == 0:
+            raise ValueError(f"agent {agent!r} made no query")
+        uniq, inv = np.unique(idx, return_inverse=True)
+        means = np.bincount(inv, weights=val) / np.bincount(inv)
+        b = int(np.argmax(means))
+        return cls(agent, seed, idx, val, cost, int(uniq[b]), float(means[b]), dict(meta))
+
+
+def search_log(env: gym.Env) -> QueryLog:
+    """The query log of the SearchLog wrapper around ``env`` (ValueError when there is none)."""
+    e = env
+    while isinstance(e, gym.Wrapper):
+        if isinstance(e, SearchLog):
+            return e.log
+        e = e.env
+    raise ValueError("the env has no SearchLog wrapper: make it with gym.make('NasGym/...')")
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """A search strategy. ``families`` lists the env families (Seq, Cont, Edit) it can drive."""
+
+    name: ClassVar[str]
+    families: ClassVar[tuple[str, ...]]
+
+    def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult: ...
+
+
+_REGISTRY: dict[str, Callable[..., Agent]] = {}
+
+
+def register(name: str) -> Callable[[Callable[..., Agent]], Callable[..., Agent]]:
+    """Class decorator adding an agent factory to the registry under ``name``."""
+
+    def deco(factory: Callable[..., Agent]) -> Callable[..., Agent]:
+        if name in _REGISTRY and _REGISTRY[name] is not factory:
+            raise ValueError(f"agent {name!r} registered twice")
+        _REGISTRY[name] = factory
+        return factory
+
+    return deco
+
+
+def agent_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def make(name: str, **kwargs: Any) -> Agent:
+    """The agent called ``name`` built with ``kwargs`` (``sb3:ALGO`` for Stable-Baselines3)."""
+    if name.startswith("sb3:"):
+        from .sb3 import SB3Agent
+
+        return SB3Agent(algo=name[4:], **kwargs)
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown agent {name!r}; valid: {agent_names() + ['sb3:<ALGO>']}")
+    return _REGISTRY[name](**kwargs)
+
+
+def check_family(agent: Agent, env: gym.Env) -> str:
+    """The family of ``env``; ValueError when ``agent`` cannot drive it."""
+    family = type(env.unwrapped).__name__.removesuffix("Env")
+    if family not in agent.families:
+        raise ValueError(f"agent {agent.name!r} drives {list(agent.families)} envs, not {family!r}")
+    return family
