@@ -1,13 +1,16 @@
-"""What the three env families share: the backend, the named reward, one query per architecture.
+"""What the env families share: the search problem (backend, noise, reward) and the base env.
 
 A backend is anything with ``space``, ``query(index, rng=, noise=) -> Record`` and, when the
 best architecture is known, ``optimum() -> (index, val)``: the tabular benchmarks now, the
-supernets later. The env owns the backend and queries it with its own ``np_random``, so a
-seeded reset makes an episode reproducible.
+supernets later; ``query_batch(indices, rng, noise) -> (val, cost_s)`` serves the vector envs.
+The env owns the backend and queries it with its own ``np_random``, so a seeded reset makes an
+episode reproducible.
 """
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -17,9 +20,9 @@ import numpy as np
 from ..benchmarks import NOISES, TabularBenchmark, load_benchmark
 from ..benchmarks.table import Record
 from ..spaces.base import Space
-from .rewards import make_reward
+from .rewards import Reward, make_reward
 
-RENDER_MODES = ["ansi", "rgb_array"]
+RENDER_MODES = ("ansi", "rgb_array")
 
 
 @lru_cache(maxsize=None)
@@ -36,70 +39,151 @@ def resolve_backend(benchmark: Any, dataset: str | None = None, path: str | None
     return benchmark
 
 
-class NasEnv(gym.Env):
-    """Base of the Seq, Cont and Edit envs: backend, reward and the query of one architecture."""
+@lru_cache(maxsize=1 << 16)
+def arch_string(space: Space, index: int) -> str:
+    """Canonical string of the architecture at ``index`` (cached: it is asked for every query)."""
+    return space.to_string(index)
 
-    metadata = {"render_modes": RENDER_MODES, "render_fps": 4}
 
-    def __init__(
-        self,
-        benchmark: Any = "nb201",
-        dataset: str | None = None,
-        path: str | None = None,
-        reward: str = "val",
-        noise: str = "seed",
-        max_params: float | None = None,
-        max_latency: float | None = None,
-        penalty: float = 0.0,
-        render_mode: str | None = None,
-    ) -> None:
-        if noise not in NOISES:
-            raise ValueError(f"unknown noise {noise!r}; valid: {list(NOISES)}")
-        if render_mode is not None and render_mode not in RENDER_MODES:
-            raise ValueError(f"unknown render_mode {render_mode!r}; valid: {RENDER_MODES}")
-        self.backend = resolve_backend(benchmark, dataset, path)
-        self.space: Space = self.backend.space
-        self.noise = noise
-        self.optimum: float | None = self.backend.optimum()[1] if hasattr(self.backend, "optimum") else None
-        self.reward_name = reward
-        self.reward_fn = make_reward(
-            reward, optimum=self.optimum, max_params=max_params, max_latency=max_latency, penalty=penalty
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """One search problem: the backend (and its space), the training-seed noise and the reward."""
+
+    backend: Any
+    noise: str
+    reward: Reward
+    optimum: float | None
+
+    @property
+    def space(self) -> Space:
+        return self.backend.space
+
+    def query(self, codes: np.ndarray, rng: np.random.Generator) -> tuple[Record, float]:
+        """The record of architecture ``codes`` (one simulated training run) and its reward."""
+        rec = self.backend.query(int(self.space.indices(codes)), rng=rng, noise=self.noise)
+        return rec, self.reward(rec)
+
+    def query_batch(self, codes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Arrays ``(val, cost_s, reward)`` for a ``(n, n_decisions)`` batch of architectures."""
+        idx = self.space.indices(codes)
+        val, cost = self.backend.query_batch(idx, rng, self.noise)
+        if not self.reward.uses_costs:
+            return val, cost, self.reward.batch(val)
+        # query_batch returns no costs: read them one by one (only the constrained reward pays this)
+        recs = [self.backend.query(int(i), noise="mean") for i in idx]
+        params = np.array([r.params for r in recs])
+        latency = np.array([r.latency for r in recs])
+        return val, cost, self.reward.batch(val, params, latency)
+
+    def mean_val(self, index: int) -> float:
+        """Seed-mean validation metric of ``index``: what regret is measured on."""
+        return float(self.backend.query(int(index), noise="mean").val)
+
+
+def make_problem(
+    benchmark: Any = "nb201",
+    dataset: str | None = None,
+    path: str | None = None,
+    reward: str = "val",
+    noise: str = "seed",
+    max_params: float | None = None,
+    max_latency: float | None = None,
+    penalty: float | None = None,
+) -> Problem:
+    """Validate the shared keyword arguments of every env and build the :class:`Problem`."""
+    if noise not in NOISES:
+        raise ValueError(f"unknown noise {noise!r}; valid: {list(NOISES)}")
+    backend = resolve_backend(benchmark, dataset, path)
+    optimum = backend.optimum()[1] if hasattr(backend, "optimum") else None
+    fn = make_reward(reward, optimum=optimum, max_params=max_params, max_latency=max_latency, penalty=penalty)
+    return Problem(backend, noise, fn, optimum)
+
+
+PROBLEM_KWARGS = tuple(inspect.signature(make_problem).parameters)
+
+
+def problem_kwargs(owner: type, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` when all are problem keywords; else ValueError naming every keyword ``owner`` takes.
+
+    The families pass their leftover keywords here, so a keyword another family takes (``top_k``
+    given to Seq) gets a clear error instead of Python's TypeError from deep inside ``gym.make``.
+    """
+    unknown = sorted(set(kwargs) - set(PROBLEM_KWARGS))
+    if unknown:
+        own = {
+            p.name
+            for c in owner.__mro__
+            if "__init__" in vars(c) and c.__module__.startswith("nas_gym")
+            for p in inspect.signature(vars(c)["__init__"]).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
+        }
+        raise ValueError(
+            f"{owner.__name__}: unknown keyword argument(s) {unknown}; valid: {sorted(own | set(PROBLEM_KWARGS))}"
         )
-        self.render_mode = render_mode
-        self._E = self.space.n_decisions
-        self._O = self.space.max_options
-        self._n_opts = self.space.n_options
-        self._weights = self.space._weights
+    return kwargs
+
+
+def check_render_mode(render_mode: str | None, modes: tuple[str, ...]) -> str | None:
+    if render_mode is not None and render_mode not in modes:
+        raise ValueError(f"unknown render_mode {render_mode!r}; valid: {list(modes)}")
+    return render_mode
+
+
+class NasEnv(gym.Env):
+    """Base of the Seq, Cont and Edit envs: the problem, the current architecture, rendering.
+
+    Keyword arguments (all families): ``benchmark`` (a name or a backend object), ``dataset``,
+    ``path`` (for benchmarks read from a user file), ``reward`` (one of ``REWARDS``),
+    ``noise`` (``seed``: each query draws a training seed; ``mean``: the seed mean),
+    ``max_params`` / ``max_latency`` / ``penalty`` (``reward="constrained"`` only), ``render_mode``.
+    """
+
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
+
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        self.problem = make_problem(**problem_kwargs(type(self), kwargs))
+        self.render_mode = check_render_mode(render_mode, RENDER_MODES)
+        space = self.space
+        self._E, self._O = space.n_decisions, space.max_options
         self.codes = np.zeros(self._E, dtype=np.int64)  # the current (or last) architecture
         self.last_record: Record | None = None
 
+    # The documented interface of white-box agents: env.unwrapped.backend / .space / .optimum
+    @property
+    def backend(self) -> Any:
+        return self.problem.backend
+
+    @property
+    def space(self) -> Space:
+        return self.problem.space
+
+    @property
+    def optimum(self) -> float | None:
+        return self.problem.optimum
+
     # ---------------------------------------------------------------- query
-    def query(self, codes: np.ndarray) -> tuple[Record, dict[str, Any]]:
-        """Query one architecture; the record and its per-query ``info`` entries."""
-        index = int(codes @ self._weights)
-        rec = self.backend.query(index, rng=self.np_random, noise=self.noise)
+    def query(self, codes: np.ndarray) -> tuple[float, dict[str, Any]]:
+        """Query one architecture: its reward and the per-query ``info`` entries."""
+        rec, reward = self.problem.query(codes, self.np_random)
         self.last_record = rec
-        return rec, {
-            "arch": self.space.to_string(rec.arch_index),
+        return reward, {
+            "arch": arch_string(self.space, rec.arch_index),
             "arch_index": rec.arch_index,
             "val": rec.val,
             "cost_s": rec.cost_s,
         }
 
-    def one_hot_flat(self, codes: np.ndarray) -> np.ndarray:
-        out = np.zeros(self._E * self._O, dtype=np.float32)
-        out[np.arange(self._E) * self._O + codes] = 1.0
-        return out
-
     # --------------------------------------------------------------- render
-    def render(self) -> str | np.ndarray | None:
-        if self.render_mode == "ansi":
-            text = self.space.to_string(self.codes)
-            if self.last_record is not None:
-                text += f"  val={self.last_record.val:.2f}"
-            return text + "\n"
-        if self.render_mode == "rgb_array":
-            from .render import draw_architecture
+    def decided(self) -> int:
+        """How many decisions of ``codes`` are set (all but in Seq's unfinished episodes)."""
+        return self._E
 
-            return draw_architecture(self.space, self.codes)
+    def render(self) -> str | np.ndarray | None:
+        from .render import describe, draw_architecture
+
+        if self.render_mode == "ansi":
+            val = None if self.last_record is None else self.last_record.val
+            return describe(self.space, self.codes, self.decided(), val) + "\n"
+        if self.render_mode == "rgb_array":
+            return draw_architecture(self.space, self.codes, self.decided())
         return None

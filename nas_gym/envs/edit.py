@@ -1,12 +1,10 @@
 """Edit: change one decision of the current architecture per step (Preiss et al., EAS, mutations).
 
-Action: ``Discrete(E*O)``; action ``e*O + o`` sets decision ``e`` to option ``o``. ``action_masks()``
-marks the real options that differ from the current ones. A masked action (a no-op or an
-out-of-range option) leaves the architecture unchanged, costs no query and earns reward 0.
-Each real edit queries the new architecture; the reward is the change of the named reward.
-Observation: the current architecture's one-hot, its last validation accuracy (fraction) and the
-share of the episode left. An episode is ``budget`` edits from a uniformly random start, whose
-query is made at reset.
+Action: ``Discrete(E*O)``; action ``e*O + o`` sets decision ``e`` to option ``o``. Each real edit
+queries the new architecture; the reward is the change of the named reward. Observation: the
+current architecture's one-hot, its last validation accuracy (fraction) and the share of the
+episode left. An episode is ``budget`` edits from a uniformly random start (or the architecture
+given as ``reset(options={"arch": ...})``, e.g. one sampled from a top-K), queried at reset.
 """
 
 from __future__ import annotations
@@ -20,25 +18,35 @@ from .core import NasEnv
 
 
 class EditEnv(NasEnv):
+    """``budget`` edits per episode, each a query; ``action_masks()`` marks the real edits.
+
+    Invalid actions: a masked action (setting a decision to the option it already has, a padded
+    option, or an integer outside the action space) leaves the architecture unchanged, makes no
+    query, earns reward 0 and still uses up one step of the episode.
+    """
+
     def __init__(self, budget: int = 20, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
         if int(budget) < 1:
             raise ValueError(f"budget must be >= 1, got {budget}")
+        super().__init__(**kwargs)
         self.budget = int(budget)
         n = self._E * self._O
         self.observation_space = spaces.Box(0.0, 1.0, (n + 2,), dtype=np.float32)
         self.action_space = spaces.Discrete(n)
         self._real = self.space.option_mask.ravel()
+        self._offsets = np.arange(self._E) * self._O  # flat position of option 0 of each decision
+        self._val = 0.0
+        self._r = 0.0
         self.t = 0
 
     def action_masks(self) -> np.ndarray:
         mask = self._real.copy()
-        mask[np.arange(self._E) * self._O + self.codes] = False
+        mask[self._offsets + self.codes] = False
         return mask
 
     def _obs(self) -> np.ndarray:
-        obs = np.zeros(self._E * self._O + 2, dtype=np.float32)
-        obs[np.arange(self._E) * self._O + self.codes] = 1.0
+        obs = np.zeros(len(self._real) + 2, dtype=np.float32)
+        obs[self._offsets + self.codes] = 1.0
         obs[-2] = min(max(self._val / 100.0, 0.0), 1.0)
         obs[-1] = 1.0 - self.t / self.budget
         return obs
@@ -46,9 +54,13 @@ class EditEnv(NasEnv):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.t = 0
-        self.codes = self.space.sample(self.np_random)
-        rec, info = self.query(self.codes)
-        self._val, self._r = rec.val, float(self.reward_fn(rec))
+        start = (options or {}).get("arch")
+        if start is None:
+            self.codes = self.space.sample(self.np_random)
+        else:
+            self.codes = self.space.codes(self.space.parse(start))
+        self._r, info = self.query(self.codes)
+        self._val = info["val"]
         return self._obs(), info
 
     def step(self, action):
@@ -57,12 +69,10 @@ class EditEnv(NasEnv):
         a = int(action)
         self.t += 1
         done = self.t >= self.budget
-        e, o = divmod(a, self._O)
-        if not (0 <= a < self._E * self._O) or not self._real[a] or self.codes[e] == o:
+        if not (0 <= a < len(self._real)) or not self._real[a] or self.codes[a // self._O] == a % self._O:
             return self._obs(), 0.0, done, False, {}
         self.codes = self.codes.copy()
-        self.codes[e] = o
-        rec, info = self.query(self.codes)
-        r = float(self.reward_fn(rec))
-        reward, self._val, self._r = r - self._r, rec.val, r
+        self.codes[a // self._O] = a % self._O
+        r, info = self.query(self.codes)
+        reward, self._val, self._r = r - self._r, info["val"], r
         return self._obs(), reward, done, False, info

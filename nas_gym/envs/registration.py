@@ -1,30 +1,72 @@
-"""Registration of the NasGym ids with Gymnasium (on ``import nas_gym``, at most once)."""
+"""Registration of the NasGym ids with Gymnasium (on ``import nas_gym``, at most once).
+
+``NasGym/<Benchmark>-<Family>-v0`` for every benchmark below that this installation can name.
+``gym.make`` returns the family's env inside the :class:`SearchLog` wrapper; ``gym.make_vec``
+returns the numpy-batched vector env where the family has one (Seq, Cont).
+
+The SearchLog is applied by the entry point rather than declared as the spec's
+``additional_wrappers``: Gymnasium 1.4's ``make_vec`` refuses a ``vector_entry_point`` on any
+spec that declares additional wrappers, and the ids need both.
+"""
 
 from __future__ import annotations
 
-import gymnasium as gym
-from gymnasium.envs.registration import WrapperSpec
+from typing import Any, Callable
 
-FAMILIES = {"Seq": "nas_gym.envs.seq:SeqEnv", "Cont": "nas_gym.envs.cont:ContEnv", "Edit": "nas_gym.envs.edit:EditEnv"}
-# id prefix -> benchmark name given to the env
-BENCHMARKS = {"NB201": "nb201"}
-SEARCH_LOG = WrapperSpec("SearchLog", "nas_gym.envs.search_log:SearchLog", {})
+import gymnasium as gym
+
+from ..benchmarks import benchmark_names
+from .cont import ContEnv
+from .edit import EditEnv
+from .search_log import SearchLog
+from .seq import SeqEnv
+
+# id prefix -> benchmark name given to the env (ids appear once the benchmark is installed)
+BENCHMARKS = {"NB201": "nb201", "Graph": "nas-bench-graph", "Macro": "nas-bench-macro", "AnalogNB201": "analog-nb201"}
+# family -> (entry point, vector entry point or None)
+FAMILIES = {
+    "Seq": ("nas_gym.envs.registration:make_seq", "nas_gym.envs.vector:SeqVectorEnv"),
+    "Cont": ("nas_gym.envs.registration:make_cont", "nas_gym.envs.vector:ContVectorEnv"),
+    "Edit": ("nas_gym.envs.registration:make_edit", None),
+}
+
+
+def _logged(cls: type[gym.Env]) -> Callable[..., gym.Env]:
+    """Entry point building ``cls(**kwargs)`` inside a :class:`SearchLog`."""
+
+    def make(**kwargs: Any) -> gym.Env:
+        return SearchLog(cls(**kwargs))
+
+    make.metadata = cls.metadata  # gym.make reads the render modes from the entry point
+    make.__doc__ = f"{cls.__name__} inside the SearchLog wrapper."
+    return make
+
+
+make_seq = _logged(SeqEnv)
+make_cont = _logged(ContEnv)
+make_edit = _logged(EditEnv)
+
+
+def registered_benchmarks() -> dict[str, str]:
+    """The id prefixes whose benchmark this installation has."""
+    names = set(benchmark_names())
+    return {prefix: bench for prefix, bench in BENCHMARKS.items() if bench in names}
 
 
 def env_ids() -> list[str]:
-    return [f"NasGym/{b}-{f}-v0" for b in BENCHMARKS for f in FAMILIES]
+    return [f"NasGym/{b}-{f}-v0" for b in registered_benchmarks() for f in FAMILIES]
 
 
 def register_envs() -> None:
-    for prefix, bench in BENCHMARKS.items():
-        for family, entry in FAMILIES.items():
+    for prefix, bench in registered_benchmarks().items():
+        for family, (entry, vector_entry) in FAMILIES.items():
             env_id = f"NasGym/{prefix}-{family}-v0"
             if env_id in gym.registry:
                 continue
             gym.register(
                 id=env_id,
                 entry_point=entry,
+                vector_entry_point=vector_entry,
                 kwargs={"benchmark": bench},
                 nondeterministic=False,
-                additional_wrappers=(SEARCH_LOG,),
             )

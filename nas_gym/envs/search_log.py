@@ -7,6 +7,7 @@ covers the wrapper's lifetime; :meth:`SearchLog.clear` starts a new search.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,48 +17,58 @@ import numpy as np
 
 @dataclass
 class QueryLog:
-    """Arrays-of-columns log of the queries of one search."""
+    """Columns of the queries of one search (compact typed arrays: a search can run for millions)."""
 
-    arch_index: list[int] = field(default_factory=list)
-    val: list[float] = field(default_factory=list)
-    cost_s: list[float] = field(default_factory=list)
+    arch_index: array = field(default_factory=lambda: array("q"))
+    val: array = field(default_factory=lambda: array("d"))
+    cost_s: array = field(default_factory=lambda: array("d"))
     best_val: float = -np.inf
     best_index: int = -1
     sim_time_s: float = 0.0
 
-    def add(self, arch_index: int, val: float, cost_s: float) -> None:
+    def add(self, arch_index: int, val: float, cost_s: float) -> bool:
+        """Append one query; True when it is the new best by (observed) validation."""
         self.arch_index.append(arch_index)
         self.val.append(val)
         self.cost_s.append(cost_s)
         self.sim_time_s += cost_s
         if val > self.best_val:
             self.best_val, self.best_index = val, arch_index
+            return True
+        return False
 
     def __len__(self) -> int:
         return len(self.val)
 
 
 class SearchLog(gym.Wrapper):
-    """Adds ``n_queries``, ``sim_time_s``, ``best_val``, ``best_arch`` and ``regret`` to ``info``."""
+    """Adds ``n_queries``, ``sim_time_s``, ``best_val``, ``best_arch`` and ``regret`` to ``info``.
+
+    ``best_val`` is the best validation value the search observed (one training seed per query
+    under ``noise="seed"``); ``regret`` is the table's optimum minus the seed-mean validation of
+    that best architecture, so it measures the architecture found, not the luck of its seed, and
+    is never negative. It is present where the backend knows its optimum.
+    """
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
-        self.log = QueryLog()
+        self.clear()
 
     def clear(self) -> None:
+        """Forget every query: the next one starts a new search."""
         self.log = QueryLog()
+        self._best: dict[str, Any] = {}
 
     def _augment(self, info: dict[str, Any]) -> dict[str, Any]:
-        if "arch_index" in info:
-            self.log.add(info["arch_index"], info["val"], info["cost_s"])
-        if len(self.log):
+        if "arch_index" in info and self.log.add(info["arch_index"], info["val"], info["cost_s"]):
             base = self.env.unwrapped
+            self._best = {"best_val": self.log.best_val, "best_arch": info["arch"]}
+            if base.optimum is not None:
+                self._best["regret"] = base.optimum - base.problem.mean_val(self.log.best_index)
+        if len(self.log):
             info["n_queries"] = len(self.log)
             info["sim_time_s"] = self.log.sim_time_s
-            info["best_val"] = self.log.best_val
-            info["best_arch"] = base.space.to_string(self.log.best_index)
-            if base.optimum is not None:
-                info["regret"] = base.optimum - self.log.best_val
+            info.update(self._best)
         return info
 
     def reset(self, **kwargs):

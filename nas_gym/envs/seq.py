@@ -2,10 +2,8 @@
 
 Observation: the one-hot options chosen so far (zeros for decisions not yet made) followed by a
 one-hot of the position. Action: ``Discrete(max options)``; ``action_masks()`` marks the options
-of the current decision. An out-of-range option (only possible where decisions have fewer
-options than the largest, and only when masks are ignored) is taken modulo the decision's
-option count, so a step never fails. The episode is one architecture: reward 0 until the last
-decision, then the named reward of the queried architecture, and ``terminated=True``.
+of the current decision. The episode is one architecture: reward 0 until the last decision,
+then the named reward of the queried architecture, and ``terminated=True``.
 """
 
 from __future__ import annotations
@@ -16,25 +14,31 @@ import numpy as np
 from gymnasium import spaces
 
 from .core import NasEnv
+from .encoding import seq_obs, seq_obs_size
 
 
 class SeqEnv(NasEnv):
+    """One decision per step; one episode = one queried architecture.
+
+    Invalid actions: an option beyond the current decision's count (possible only where
+    decisions have fewer options than the largest, when masks are ignored; or any integer a
+    caller passes) is taken modulo that count, so every step sets a real option and never fails.
+    """
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         E, O = self._E, self._O
-        self.observation_space = spaces.Box(0.0, 1.0, (E * O + E + 1,), dtype=np.float32)
+        self.observation_space = spaces.Box(0.0, 1.0, (seq_obs_size(E, O),), dtype=np.float32)
         self.action_space = spaces.Discrete(O)
         self._mask = self.space.option_mask
+        self._n_opts = self.space.n_options
         self.t = 0
 
+    def decided(self) -> int:
+        return self.t
+
     def _obs(self) -> np.ndarray:
-        E, O = self._E, self._O
-        obs = np.zeros(E * O + E + 1, dtype=np.float32)
-        t = self.t
-        if t:
-            obs[np.arange(t) * O + self.codes[:t]] = 1.0
-        obs[E * O + t] = 1.0
-        return obs
+        return seq_obs(self.codes[None], np.array([self.t]), self._O)[0]
 
     def action_masks(self) -> np.ndarray:
         """Valid options of the current decision (all False once the episode is over)."""
@@ -52,10 +56,9 @@ class SeqEnv(NasEnv):
     def step(self, action):
         if self.t >= self._E:
             raise RuntimeError("episode is over: call reset()")
-        a = int(action)
-        self.codes[self.t] = a % int(self._n_opts[self.t])
+        self.codes[self.t] = int(action) % int(self._n_opts[self.t])
         self.t += 1
         if self.t < self._E:
             return self._obs(), 0.0, False, False, {}
-        rec, info = self.query(self.codes)
-        return self._obs(), float(self.reward_fn(rec)), True, False, info
+        reward, info = self.query(self.codes)
+        return self._obs(), reward, True, False, info

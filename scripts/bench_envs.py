@@ -1,0 +1,105 @@
+"""Steps per second of the registered envs, against a bare query loop measured in the same run.
+
+    python scripts/bench_envs.py [--benchmark NB201] [--dataset cifar10] [--steps 50000] [--num-envs 64]
+
+Single envs go through ``gym.make`` with its default wrappers (env checker, order enforcing,
+SearchLog), driven by pre-drawn random actions (for Edit, one in five is a no-op edit that
+makes no query). Each figure is the best of five rounds. The bare loop is ``backend.query(index, rng)`` over random indices: the cost
+of the table lookup alone, the floor under any env. The vector envs come from ``gym.make_vec``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Callable
+
+import gymnasium as gym
+import numpy as np
+
+import nas_gym
+from nas_gym.envs.registration import BENCHMARKS, FAMILIES
+
+
+ROUNDS = 5
+
+
+def rate(n: int, run: Callable[[], None]) -> float:
+    """Items per second of ``run`` (``n`` items), best of ``ROUNDS``: other load only slows a round."""
+    best = float("inf")
+    for _ in range(ROUNDS):
+        t0 = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - t0)
+    return n / best
+
+
+def bare_queries(backend, n: int, rng: np.random.Generator) -> float:
+    idx = [int(i) for i in backend.space.indices(backend.space.sample(rng, n))]
+
+    def run() -> None:
+        for i in idx:
+            backend.query(i, rng=rng)
+
+    return rate(n, run)
+
+
+def single_env(env_id: str, n: int, **kwargs) -> float:
+    env = gym.make(env_id, **kwargs)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    actions = [env.action_space.sample() for _ in range(min(n, 4096))]
+    actions = [actions[i % len(actions)] for i in range(n)]
+
+    def run() -> None:
+        for a in actions:
+            _, _, terminated, truncated, _ = env.step(a)
+            if terminated or truncated:
+                env.reset()
+
+    return rate(n, run)
+
+
+def vector_env(env_id: str, num_envs: int, n_steps: int, **kwargs) -> float:
+    envs = gym.make_vec(env_id, num_envs=num_envs, **kwargs)
+    envs.reset(seed=0)
+    envs.action_space.seed(0)
+    actions = [envs.action_space.sample() for _ in range(64)]
+
+    def run() -> None:
+        for i in range(n_steps):
+            envs.step(actions[i % len(actions)])
+
+    return rate(n_steps * num_envs, run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--benchmark", default="NB201", choices=list(BENCHMARKS))
+    p.add_argument("--dataset", default=None)
+    p.add_argument("--path", default=None, help="benchmark file, for benchmarks read from one (Macro)")
+    p.add_argument("--steps", type=int, default=20_000, help="steps per round of a single env (default: 20000)")
+    p.add_argument("--num-envs", type=int, default=64)
+    args = p.parse_args(argv)
+    kwargs = {k: v for k, v in (("dataset", args.dataset), ("path", args.path)) if v is not None}
+    rng = np.random.default_rng(0)
+
+    ids = {f: f"NasGym/{args.benchmark}-{f}-v0" for f in FAMILIES}
+    env = gym.make(ids["Seq"], **kwargs)
+    backend = env.unwrapped.backend
+    print(f"{args.benchmark} ({backend.dataset}), nas-gym {nas_gym.__version__}")
+    bare = bare_queries(backend, args.steps, rng)
+    print(f"{'bare query loop':<28} {bare:>12,.0f} queries/s")
+    for family, env_id in ids.items():
+        r = single_env(env_id, args.steps, **kwargs)
+        print(f"{family + ' (gym.make)':<28} {r:>12,.0f} steps/s   {r / bare:5.2f}x bare")
+    for family, (_, vector_entry) in FAMILIES.items():
+        if vector_entry is None:
+            continue
+        r = vector_env(ids[family], args.num_envs, max(1, args.steps // args.num_envs) * 4, **kwargs)
+        print(f"{family + f' (make_vec, {args.num_envs} envs)':<28} {r:>12,.0f} env-steps/s {r / bare:5.2f}x bare")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

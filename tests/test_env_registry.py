@@ -1,0 +1,126 @@
+"""Every registered id builds, passes both env checkers, and rejects bad keywords clearly."""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import nas_gym
+from nas_gym.benchmarks import benchmark_names
+from nas_gym.envs import ContVectorEnv, SearchLog, SeqVectorEnv
+from nas_gym.envs.registration import BENCHMARKS, FAMILIES, register_envs
+
+from conftest import SHARED_DATA
+
+MACRO_FILE = SHARED_DATA / "nas-bench-macro" / "nas-bench-macro_cifar10.json"
+
+
+def make_kwargs(env_id: str) -> dict:
+    """Keywords an id needs to build here (Macro reads a user-given file)."""
+    if env_id.startswith("NasGym/Macro-"):
+        if not MACRO_FILE.exists():
+            pytest.skip(f"NAS-Bench-Macro file not present at {MACRO_FILE}")
+        return {"path": str(MACRO_FILE)}
+    return {}
+
+
+def _user_warnings(record: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in record if issubclass(w.category, UserWarning)]
+
+
+def test_ids_follow_installed_benchmarks():
+    ids = nas_gym.env_ids()
+    for prefix, bench in BENCHMARKS.items():
+        for family in FAMILIES:
+            env_id = f"NasGym/{prefix}-{family}-v0"
+            assert (env_id in ids) == (bench in benchmark_names())
+    assert {"NasGym/NB201-Seq-v0", "NasGym/NB201-Cont-v0", "NasGym/NB201-Edit-v0"} <= set(ids)
+    assert all(i in gym.registry for i in ids)
+    register_envs()  # a second registration is a no-op
+
+
+@pytest.mark.parametrize("env_id", nas_gym.env_ids())
+def test_env_checkers_pass(env_id):
+    kwargs = make_kwargs(env_id)
+    env = gym.make(env_id, **kwargs)
+    assert isinstance(env.env.env, SearchLog)  # OrderEnforcing(PassiveEnvChecker(SearchLog(env)))
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        gym_check_env(env.unwrapped)
+        sb3_check_env(env)
+        sb3_check_env(env.unwrapped)
+    assert _user_warnings(record) == []
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("render_mode", ["ansi", "rgb_array"])
+def test_env_checker_render_modes(family, render_mode):
+    env = gym.make(f"NasGym/NB201-{family}-v0", render_mode=render_mode)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        gym_check_env(env.unwrapped)
+    assert _user_warnings(record) == []
+
+
+def test_module_prefixed_id_and_dataset():
+    env = gym.make("nas_gym:NasGym/NB201-Seq-v0", dataset="cifar100")
+    assert env.unwrapped.backend.dataset == "cifar100"
+    assert env.unwrapped.optimum == pytest.approx(73.49, abs=0.01)
+
+
+def test_make_vec_gives_the_batched_envs_and_sync_mode_still_works():
+    assert isinstance(gym.make_vec("NasGym/NB201-Seq-v0", num_envs=3), SeqVectorEnv)
+    assert isinstance(gym.make_vec("NasGym/NB201-Cont-v0", num_envs=3), ContVectorEnv)
+    sync = gym.make_vec("NasGym/NB201-Edit-v0", num_envs=2)  # Edit has no batched env
+    assert isinstance(sync, gym.vector.SyncVectorEnv)
+    sync = gym.make_vec("NasGym/NB201-Seq-v0", num_envs=2, vectorization_mode="sync")
+    obs, _ = sync.reset(seed=0)
+    assert obs.shape == (2, 37)
+
+
+@pytest.mark.parametrize(
+    "env_id, kwargs, words",
+    [
+        ("NasGym/NB201-Seq-v0", {"dataset": "mnist"}, ["mnist", "cifar10", "cifar100"]),
+        ("NasGym/NB201-Seq-v0", {"reward": "acc"}, ["acc", "val", "cadam", "regret", "constrained"]),
+        ("NasGym/NB201-Cont-v0", {"noise": "none"}, ["none", "seed", "mean"]),
+        ("NasGym/NB201-Seq-v0", {"top_k": 8}, ["top_k", "reward", "noise", "dataset"]),
+        ("NasGym/NB201-Edit-v0", {"obs": "topk"}, ["obs", "budget"]),
+        ("NasGym/NB201-Seq-v0", {"budget": 10}, ["budget"]),
+        ("NasGym/NB201-Cont-v0", {"obs": "last"}, ["topk", "previous"]),
+        ("NasGym/NB201-Cont-v0", {"top_k": 0}, ["top_k"]),
+        ("NasGym/NB201-Edit-v0", {"budget": 0}, ["budget"]),
+        ("NasGym/NB201-Seq-v0", {"reward": "constrained"}, ["max_params", "max_latency"]),
+        ("NasGym/NB201-Seq-v0", {"max_params": 1e6}, ["constrained"]),
+        ("NasGym/NB201-Seq-v0", {"render_mode": "video"}, ["ansi", "rgb_array"]),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:.*not in the possible render_modes")
+def test_bad_keywords_raise_value_error_naming_the_valid_ones(env_id, kwargs, words):
+    with pytest.raises(ValueError) as err:
+        gym.make(env_id, disable_env_checker=True, **kwargs)
+    for word in words:
+        assert word in str(err.value)
+
+
+def test_bad_keywords_of_vector_envs():
+    with pytest.raises(ValueError, match="top_k"):
+        gym.make_vec("NasGym/NB201-Seq-v0", num_envs=2, top_k=3)
+    with pytest.raises(ValueError, match="previous"):
+        gym.make_vec("NasGym/NB201-Cont-v0", num_envs=2, obs="last")
+
+
+def test_constrained_reward_pays_the_penalty_outside_the_limit():
+    env = gym.make("NasGym/NB201-Cont-v0", reward="constrained", max_params=1.0, penalty=-1.0, noise="mean")
+    env.reset(seed=0)
+    _, reward, *_ = env.step(env.action_space.sample())
+    assert reward == -1.0  # every NB201 cell has more than one parameter
+    loose = gym.make("NasGym/NB201-Cont-v0", reward="constrained", max_latency=np.inf, noise="mean")
+    loose.reset(seed=0)
+    _, reward, *_, info = loose.step(loose.unwrapped.encode(np.array([3, 3, 3, 3, 3, 3])))
+    assert reward == pytest.approx(info["val"] / 100)
