@@ -26,3 +26,16 @@ def nb201_c10(_private_cache):
     import nas_gym
 
     return nas_gym.load_benchmark("nb201", dataset="cifar10")
+
+
+@pytest.fixture
+def raises_naming():
+    """``check(fn, *words)``: ``fn()`` raises ValueError whose message contains every word."""
+
+    def check(fn, *words: str) -> None:
+        with pytest.raises(ValueError) as e:
+            fn()
+        for w in words:
+            assert w in str(e.value), (w, str(e.value))
+
+    return check

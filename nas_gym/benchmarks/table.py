@@ -40,9 +40,11 @@ class TabularBenchmark:
     """A benchmark table over ``space``. Every array's first axis is the dense index.
 
     ``val`` is ``(space.size, n_seeds)`` with NaN for missing seeds and for indices the table
-    does not hold (those are reached through ``space.canonical_index``). ``test`` is the held-out
-    metric, never returned by :meth:`query`. ``curves`` maps a name to ``(size, n_epochs)``
-    validation curves. ``extra`` holds further per-architecture objectives (analog accuracies).
+    does not hold (those are reached through ``space.canonical_index``, or ``lookup`` when the
+    loader gives it). ``test`` is the held-out metric, never returned by :meth:`query`.
+    ``curves`` maps a name to ``(size, n_epochs)`` validation curves (``"val"`` is returned
+    with each query). ``extra`` holds further per-architecture objectives (analog accuracies).
+    ``metric`` names what ``val`` measures and ``cost_note`` where ``cost_s`` comes from.
     """
 
     name: str
@@ -57,6 +59,8 @@ class TabularBenchmark:
     curves: dict[str, np.ndarray] = field(default_factory=dict)
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     metric: str = "accuracy"
+    cost_note: str = "training time of the run behind val (s)"
+    lookup: np.ndarray | None = None
 
     # --------------------------------------------------------------- derived
     @cached_property
@@ -80,18 +84,15 @@ class TabularBenchmark:
     @cached_property
     def _lookup(self) -> np.ndarray:
         """Index -> row holding its numbers (its canonical form's row when it has none itself)."""
-        lookup = np.arange(self.space.size, dtype=np.int64)
-        missing = np.flatnonzero(self.n_seeds == 0)
-        for i in missing:
-            lookup[i] = self.space.canonical_index(int(i))
-        return lookup
+        held = self.n_seeds > 0
+        if held.all():
+            return np.arange(self.space.size, dtype=np.int64)
+        canon = self.space.canonical_map() if self.lookup is None else np.asarray(self.lookup, dtype=np.int64)
+        return np.where(held, np.arange(self.space.size), canon)
 
     @cached_property
-    def _seeds_filled(self) -> np.ndarray:
-        """``val`` with each missing seed replaced by a recorded one, for branch-free draws."""
-        v = np.array(self.val, dtype=np.float64)
-        first = v[np.arange(len(v)), np.argmax(~np.isnan(v), axis=1)]
-        return np.where(np.isnan(v), first[:, None], v)
+    def _hot(self) -> _Hot:
+        return _Hot(self)
 
     def __len__(self) -> int:
         return int(len(self.present))
@@ -105,47 +106,63 @@ class TabularBenchmark:
         i = self.space.parse(arch)
         r = int(self._lookup[i])
         if self.n_seeds[r] == 0:
-            raise ValueError(
-                f"{self.name}/{self.dataset}: architecture {self.space.to_string(i)!r} is not in the table "
-                f"(invalid in this space)"
-            )
+            raise self._absent(i)
         return r
 
     def query(self, arch: ArchLike, rng: np.random.Generator | None = None, noise: Noise = "seed") -> Record:
-        """Validation metric and costs of one architecture, as one (simulated) training run."""
-        r = self.row(arch)
+        """Validation metric and costs of one architecture, as one (simulated) training run.
+
+        ``noise="seed"`` takes exactly one ``rng.random()`` draw and returns one recorded seed,
+        each with equal chance; :meth:`query_batch` draws the same way, so a batch query equals
+        the same queries made one by one with the same generator.
+        """
+        h = self._hot
+        if type(arch) is not int or not 0 <= arch < h.size:  # the fast path is a plain int index
+            arch = self.space.parse(arch)
+        k = h.slot[arch]
+        if k < 0:
+            raise self._absent(arch)
         if noise == "seed":
             if rng is None:
                 raise ValueError("noise='seed' draws a training seed and needs rng=np.random.Generator")
-            val = float(self._seeds_filled[r, int(rng.random() * self.n_seeds[r])])
+            val = h.seeds[k * h.width + int(rng.random() * h.width)]
         elif noise == "mean":
-            val = float(self.val_mean[r])
+            val = h.mean[k]
         else:
             raise ValueError(f"unknown noise {noise!r}; valid: {list(NOISES)}")
+        r, cost, latency, params, flops, curve = h.fixed[k]
         return Record(
-            arch_index=r,
-            val=val,
-            cost_s=float(self.cost_s[r]),
-            latency=_at(self.latency, r),
-            params=_at(self.params, r),
-            flops=_at(self.flops, r),
-            curve=self.curves["val"][r] if "val" in self.curves else None,
-            extra={k: float(v[r]) for k, v in self.extra.items()} or None,
+            r, val, cost, latency, params, flops, curve,
+            {name: col[k] for name, col in h.extra} if h.extra else None,
         )
 
     def query_batch(
         self, indices: np.ndarray, rng: np.random.Generator | None = None, noise: Noise = "seed"
     ) -> tuple[np.ndarray, np.ndarray]:
         """Vectorised query of dense indices: ``(val, cost_s)`` arrays, NaN val where absent."""
-        rows = self._lookup[np.asarray(indices, dtype=np.int64)]
+        h = self._hot
+        given = np.asarray(indices)
+        idx = given.ravel()
+        if idx.dtype != np.intp:
+            idx = idx.astype(np.intp)
+        if idx.size and (idx.min() < 0 or idx.max() >= h.size):
+            bad = idx[(idx < 0) | (idx >= h.size)][0]
+            raise ValueError(f"{self.name}: architecture index {bad} out of range [0, {h.size})")
         if noise == "mean":
-            return self.val_mean[rows], self.cost_s[rows]
+            rows = idx if h.identity else h.lookup[idx]
+            return h.mean_dense[rows].reshape(given.shape), h.cost_dense[rows].reshape(given.shape)
         if noise != "seed":
             raise ValueError(f"unknown noise {noise!r}; valid: {list(NOISES)}")
         if rng is None:
             raise ValueError("noise='seed' draws a training seed and needs rng=np.random.Generator")
-        seed = (rng.random(len(rows)) * np.maximum(self.n_seeds[rows], 1)).astype(np.int64)
-        return self._seeds_filled[rows, seed], self.cost_s[rows]
+        val, cost = _draw(h, idx, rng)
+        return val.reshape(given.shape), cost.reshape(given.shape)
+
+    def _absent(self, index: int) -> ValueError:
+        return ValueError(
+            f"{self.name}/{self.dataset}: architecture {self.space.to_string(index)!r} is not in the table "
+            f"(invalid in this space)"
+        )
 
     # ------------------------------------------------------------ evaluation
     @property
@@ -195,6 +212,7 @@ class TabularBenchmark:
             "n_arch": len(self),
             "n_seeds": int(self.n_seeds.max()),
             "metric": self.metric,
+            "cost": self.cost_note,
             "optimum_arch": self.space.to_string(i),
             "optimum_val": round(v, 4),
             "has_test": self.has_test,
@@ -204,5 +222,79 @@ class TabularBenchmark:
         }
 
 
-def _at(a: np.ndarray | None, r: int) -> float:
-    return float("nan") if a is None else float(a[r])
+def _draw(h: _Hot, idx: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Seed draws for valid indices ``idx``, one ``rng.random()`` each (as :meth:`query`).
+
+    Every step writes into one of the three arrays it must allocate anyway (the draws and the
+    two results): fresh large temporaries cost page faults that outweigh the arithmetic.
+    """
+    n, width = len(idx), h.width
+    flat_f = rng.random(n)
+    flat = flat_f.view(np.intp)  # seed columns, then flat positions, in the draws' memory
+    if width > 1:
+        flat_f *= width
+        np.copyto(flat, flat_f, casting="unsafe")  # truncation = floor: the draws are >= 0
+    else:
+        flat[:] = 0
+    val, cost = np.empty(n), np.empty(n)
+    base = cost.view(np.intp)  # row starts, in the memory of the cost result
+    if h.identity:
+        np.multiply(idx, width, out=base)
+    else:
+        np.take(h.lookup_w, idx, out=base, mode="clip")  # idx was range-checked
+    flat += base
+    np.take(h.seeds_dense, flat, out=val, mode="clip")
+    np.take(h.cost_w, flat, out=cost, mode="clip")
+    return val, cost
+
+
+class _Hot:
+    """Plain-memory copies of what queries read, laid out for speed (built on first query).
+
+    Single queries read Python lists by *slot* (the table's rows, in index order), so a query
+    makes no numpy scalar. Seeds are padded to a common width W (the least common multiple of
+    the seed counts) by repeating each of a row's n seeds W/n times: column ``int(u * W)``
+    is then seed ``int(u * n)``, the same uniform choice, without reading n.
+    """
+
+    __slots__ = (
+        "size", "identity", "width", "slot", "fixed", "seeds", "mean", "extra",
+        "lookup", "lookup_w", "seeds_dense", "cost_w", "mean_dense", "cost_dense",
+    )
+
+    def __init__(self, t: TabularBenchmark) -> None:
+        n_seeds = t.n_seeds
+        held = np.flatnonzero(n_seeds > 0)
+        counts = np.unique(n_seeds[held])
+        width = int(np.lcm.reduce(counts)) if len(counts) else 1
+        self.size = t.space.size
+        self.width = width
+        lookup = t._lookup
+        self.identity = bool(np.array_equal(lookup, np.arange(self.size)))
+        self.lookup = np.ascontiguousarray(lookup, dtype=np.intp)
+        self.lookup_w = self.lookup * width
+        slot_of_row = np.full(self.size, -1, dtype=np.int64)
+        slot_of_row[held] = np.arange(len(held))
+        self.slot = np.where(n_seeds[lookup] > 0, slot_of_row[lookup], -1).tolist()
+        # seeds padded to width W: column j holds recorded seed j * n // W
+        val = np.asarray(t.val, dtype=np.float64)
+        n = np.maximum(n_seeds, 1)[:, None]
+        order = np.argsort(np.isnan(val), axis=1, kind="stable")  # recorded seeds first
+        col = order[np.arange(len(val))[:, None], (np.arange(width)[None, :] * n) // width]
+        dense = np.take_along_axis(val, col, axis=1)  # absent rows stay NaN
+        self.seeds_dense = dense.ravel()
+        self.seeds = dense[held].ravel().tolist()
+        cost = np.asarray(t.cost_s, dtype=np.float64)
+        self.cost_dense = cost
+        self.cost_w = np.repeat(cost, width)
+        self.mean_dense = np.asarray(t.val_mean, dtype=np.float64)
+        self.mean = self.mean_dense[held].tolist()
+        # per slot: (row, cost, latency, params, flops, val curve), read by one unpacking
+        cols = [held.tolist(), cost[held].tolist()] + [
+            [float("nan")] * len(held) if a is None else np.asarray(a, dtype=np.float64)[held].tolist()
+            for a in (t.latency, t.params, t.flops)
+        ]
+        curve = np.asarray(t.curves["val"]) if "val" in t.curves else None
+        cols.append([None] * len(held) if curve is None else list(curve[held]))
+        self.fixed = list(zip(*cols))
+        self.extra = [(k, np.asarray(v, dtype=np.float64)[held].tolist()) for k, v in t.extra.items()]

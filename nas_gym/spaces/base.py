@@ -4,11 +4,17 @@ Every space in the suite is this class (or a thin subclass that overrides the st
 validity, canonical form or discretisation). An architecture is held in one of three forms:
 its dense integer *index* (for O(1) table lookups), its *codes* (one option index per
 decision, an int array) and its canonical *string*.
+
+Spaces too large for int64 indices (DARTS, 8**28) keep their index arithmetic in Python ints
+(object arrays); such spaces have no table, so their indices are names, not row numbers.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Sequence
 
 import numpy as np
@@ -30,10 +36,15 @@ class Space:
         if len(self.decision_names) != len(self.options):
             raise ValueError("decision_names and options must have the same length")
         radix = np.array([len(o) for o in self.options], dtype=np.int64)
+        if (radix < 1).any():
+            raise ValueError("every decision needs at least one option")
         # Most significant decision first, so sorting indices sorts codes lexicographically.
-        weights = np.ones_like(radix)
+        # Python ints first: the product may not fit in int64.
+        w = [1] * len(radix)
         for i in range(len(radix) - 2, -1, -1):
-            weights[i] = weights[i + 1] * radix[i + 1]
+            w[i] = w[i + 1] * int(radix[i + 1])
+        big = w[0] * int(radix[0]) > np.iinfo(np.int64).max if len(w) else False
+        weights = np.array(w, dtype=object if big else np.int64)
         object.__setattr__(self, "_radix", radix)
         object.__setattr__(self, "_weights", weights)
 
@@ -54,7 +65,12 @@ class Space:
     @property
     def size(self) -> int:
         """Number of dense indices (every combination of options, valid or not)."""
-        return int(np.prod(self._radix))
+        return int(self._weights[0]) * int(self._radix[0]) if self.n_decisions else 1
+
+    @property
+    def big(self) -> bool:
+        """True when indices do not fit in int64 (index arithmetic is in Python ints)."""
+        return self._weights.dtype == object
 
     @property
     def option_mask(self) -> np.ndarray:
@@ -71,7 +87,7 @@ class Space:
     def codes(self, index: int) -> np.ndarray:
         """Option codes of the architecture at dense ``index``."""
         self._check_index(index)
-        return (int(index) // self._weights) % self._radix
+        return ((int(index) // self._weights) % self._radix).astype(np.int64)
 
     def indices(self, codes: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`index` over a ``(n, n_decisions)`` array (no range checks)."""
@@ -79,8 +95,8 @@ class Space:
 
     def codes_batch(self, indices: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`codes`: ``(n,)`` indices to ``(n, n_decisions)`` codes."""
-        idx = np.asarray(indices, dtype=np.int64)[:, None]
-        return (idx // self._weights) % self._radix
+        idx = np.asarray(indices, dtype=object if self.big else np.int64)[:, None]
+        return ((idx // self._weights) % self._radix).astype(np.int64)
 
     def parse(self, arch: ArchLike) -> int:
         """Dense index of ``arch`` given as index, codes, option names or canonical string."""
@@ -89,7 +105,13 @@ class Space:
             return int(arch)
         if isinstance(arch, str):
             return self.index(self.from_string(arch))
-        seq = list(arch)
+        try:
+            seq = list(arch)
+        except TypeError:
+            raise ValueError(
+                f"{self.name}: cannot read an architecture from {arch!r}; give an index, codes, "
+                f"option names or a string like {self.example_string()!r}"
+            ) from None
         if len(seq) != self.n_decisions:
             raise ValueError(
                 f"{self.name}: an architecture has {self.n_decisions} decisions, got {len(seq)}: {arch!r}"
@@ -120,13 +142,36 @@ class Space:
 
     # ------------------------------------------------------ validity / form
     def is_valid(self, arch: ArchLike) -> bool:
-        """Whether ``arch`` is a real architecture of this space (all are, by default)."""
-        self.parse(arch)
-        return True
+        """Whether ``arch`` is a real architecture of this space (see :meth:`_valid_mask`)."""
+        return bool(self._valid_mask(self.codes(self.parse(arch))[None])[0])
 
     def canonical_index(self, arch: ArchLike) -> int:
         """Index of the representative of ``arch``'s equivalence class (itself by default)."""
-        return self.parse(arch)
+        i = self.parse(arch)
+        return i if self._canonical is None else int(self._canonical[i])
+
+    def canonical_map(self) -> np.ndarray:
+        """:meth:`canonical_index` of every dense index, ``(size,)`` int64 (tables use it)."""
+        if self._canonical is not None:
+            return self._canonical.copy()
+        if self.big:
+            raise ValueError(f"{self.name}: {self.size} indices are too many for a canonical map")
+        return np.arange(self.size, dtype=np.int64)
+
+    @property
+    def n_functions(self) -> int:
+        """Number of distinct valid architectures (classes of equivalent valid indices)."""
+        valid = self._valid_mask(self.codes_batch(np.arange(self.size)))
+        return len(np.unique(self.canonical_map()[valid]))
+
+    @cached_property
+    def _canonical(self) -> np.ndarray | None:
+        return self._build_canonical()
+
+    def _build_canonical(self) -> np.ndarray | None:
+        """Representative of every dense index, vectorised; None when each index is its own
+        class. Spaces with equivalent encodings override this."""
+        return None
 
     # ------------------------------------------------------------- encodings
     def one_hot(self, arch: ArchLike) -> np.ndarray:
@@ -139,10 +184,14 @@ class Space:
     def discretise(self, alpha: np.ndarray) -> np.ndarray:
         """Codes from a continuous ``(n_decisions, max_options)`` alpha: argmax of each row.
 
-        This is the thesis's Algorithm 3 (NAS-Bench-201); padded columns never win.
+        This is the thesis's Algorithm 3 (NAS-Bench-201); padded columns never win. A batch
+        ``(n, n_decisions, max_options)`` gives ``(n, n_decisions)`` codes.
         """
-        a = np.asarray(alpha, dtype=np.float64).reshape(self.n_decisions, self.max_options)
-        return np.where(self.option_mask, a, -np.inf).argmax(axis=1)
+        a = np.asarray(alpha, dtype=np.float64)
+        single = a.ndim < 3
+        a = a.reshape(-1, self.n_decisions, self.max_options)
+        out = np.where(self.option_mask, a, -np.inf).argmax(axis=-1)
+        return out[0] if single else out
 
     # -------------------------------------------------------- sample / edit
     def sample(self, rng: np.random.Generator, n: int | None = None) -> np.ndarray:
@@ -173,6 +222,18 @@ class Space:
         nb = self.neighbours(arch)
         return nb[int(rng.integers(len(nb)))]
 
+    def edit_mask(self, arch: ArchLike) -> np.ndarray:
+        """Boolean ``(n_decisions, max_options)``: setting decision d to option o gives another
+        valid architecture (a real option, not the current one). The Edit family's action mask."""
+        codes = self.codes(self.parse(arch))
+        d, o = np.nonzero(self.option_mask)
+        cand = np.repeat(codes[None], len(d), axis=0)
+        cand[np.arange(len(d)), d] = o
+        ok = self._valid_mask(cand) & (codes[d] != o)
+        out = np.zeros((self.n_decisions, self.max_options), dtype=bool)
+        out[d, o] = ok
+        return out
+
     # --------------------------------------------------------------- helpers
     def _valid_mask(self, codes: np.ndarray) -> np.ndarray:
         """Validity of each row of a codes batch; subclasses with invalid cells override."""
@@ -191,6 +252,10 @@ class Space:
         if not 0 <= int(index) < self.size:
             raise ValueError(f"{self.name}: architecture index {index} out of range [0, {self.size})")
 
+    def example_string(self) -> str:
+        """The string of one fixed valid architecture, for error messages."""
+        return self.to_string(self.index(self.sample(np.random.default_rng(0))))
+
     def _check_codes(self, c: np.ndarray) -> None:
         if c.shape != (self.n_decisions,):
             raise ValueError(f"{self.name}: expected {self.n_decisions} option codes, got shape {c.shape}")
@@ -202,5 +267,16 @@ class Space:
                 f"{self.decision_names[d]!r} (valid 0..{self._radix[d] - 1}: {list(self.options[d])})"
             )
 
+    def _read_literals(self, pattern: re.Pattern, text: str) -> list:
+        """The Python literals captured by ``pattern``'s groups in ``text`` (a string format
+        such as ``Arch([...], [...])``); the malformed-string ValueError when it does not fit."""
+        m = pattern.match(text)
+        try:
+            if m is None:
+                raise ValueError(text)
+            return [ast.literal_eval(g) for g in m.groups()]
+        except (ValueError, SyntaxError):
+            raise ValueError(self._bad_string(text)) from None
+
     def _bad_string(self, text: str) -> str:
-        return f"{self.name}: malformed architecture string {text!r}; expected e.g. {self.to_string(0)!r}"
+        return f"{self.name}: malformed architecture string {text!r}; expected e.g. {self.example_string()!r}"

@@ -8,7 +8,7 @@ the function, and the 15,625 cells fall into 6,466 classes.
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import lru_cache
 
 import numpy as np
 
@@ -38,6 +38,21 @@ def functional_key(ops: tuple[str, ...]) -> str:
         )
         value[dst] = "+".join(terms)
     return value[3]
+
+
+@lru_cache(maxsize=1)
+def _canonical_map() -> np.ndarray:
+    """Per index: its class representative, the smallest index computing the same function."""
+    first: dict[str, int] = {}
+    codes = Space("nb201", tuple(map(str, NB201_EDGES)), (NB201_OPS,) * len(NB201_EDGES)).codes_batch(
+        np.arange(len(NB201_OPS) ** len(NB201_EDGES))
+    )
+    out = np.array(
+        [first.setdefault(functional_key(tuple(NB201_OPS[c] for c in row)), i) for i, row in enumerate(codes.tolist())],
+        dtype=np.int64,
+    )
+    out.setflags(write=False)
+    return out
 
 
 class NB201Space(Space):
@@ -74,24 +89,8 @@ class NB201Space(Space):
             raise ValueError(self._bad_string(text))
         return np.array(codes, dtype=np.int64)
 
-    @cached_property
-    def _canonical_table(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per index: its class representative (the smallest index) and its class id."""
-        keys = [functional_key(self.op_names(self.codes(i))) for i in range(self.size)]
-        first: dict[str, int] = {}
-        rep = np.empty(self.size, dtype=np.int64)
-        for i, k in enumerate(keys):
-            rep[i] = first.setdefault(k, i)
-        _, cls = np.unique(rep, return_inverse=True)
-        return rep, cls
-
-    def canonical_index(self, arch: ArchLike) -> int:
-        return int(self._canonical_table[0][self.parse(arch)])
-
-    @property
-    def n_functions(self) -> int:
-        """Number of distinct functions the cells compute."""
-        return int(self._canonical_table[1].max()) + 1
+    def _build_canonical(self) -> np.ndarray:
+        return _canonical_map()
 
     def is_isolated(self, arch: ArchLike) -> bool:
         """True when no path carries the input to the output (the cell outputs zeros)."""
