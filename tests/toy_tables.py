@@ -19,12 +19,18 @@ def held_out_column(n: int) -> np.ndarray:
     return TEST_SENTINEL + np.arange(n, dtype=np.float64) / 1000
 
 
-def toy_benchmark(seed: int = 0, test: np.ndarray | None = None) -> TabularBenchmark:
+ABSENT = ("a=x,b=q,c=u", "a=x,b=q,c=v", "a=x,b=q,c=w", "a=y,b=p,c=u")  # rows of gappy tables
+
+
+def toy_benchmark(seed: int = 0, test: np.ndarray | None = None, gappy: bool = False) -> TabularBenchmark:
+    """The toy table; ``gappy`` leaves out the ``ABSENT`` architectures (no prefix a=x,b=q remains)."""
     space = toy_space()
     rng = np.random.default_rng(seed)
     n = space.size
     val = rng.uniform(40.0, 95.0, (n, 3))
     val[::4, 2] = np.nan  # some architectures have only two training seeds
+    if gappy:
+        val[[space.parse(a) for a in ABSENT]] = np.nan
     return TabularBenchmark(
         name="toy",
         dataset="toy",

@@ -33,7 +33,9 @@ class ContEnv(NasEnv):
     """A whole architecture per step; one episode = one search of ``budget`` queries.
 
     Invalid actions: values outside [-1, 1] are clipped and NaN counts as -1, so every action
-    selects an architecture (on ties the first option of a decision wins).
+    selects an architecture (on ties the first option of a decision wins). Should it be one the
+    table lacks (a space's own discretisation normally prevents that: NAS-Bench-Graph's never
+    yields an all-skip cell), the step earns the reward of 0% validation without a query.
     """
 
     def __init__(self, budget: int = 500, top_k: int = 64, obs: str = "topk", **kwargs: Any) -> None:
@@ -74,5 +76,6 @@ class ContEnv(NasEnv):
         self.codes = self.decode(action)
         reward, info = self.query(self.codes)
         self.t += 1
-        self._top.add(np.array([info["val"]]), self.codes[None])
+        if "val" in info:
+            self._top.add(np.array([info["val"]]), self.codes[None])
         return self._obs(), reward, self.t >= self.budget, False, info

@@ -20,6 +20,7 @@ import numpy as np
 from ..benchmarks import NOISES, TabularBenchmark, load_benchmark
 from ..benchmarks.table import Record
 from ..spaces.base import Space
+from .reach import Reach
 from .rewards import Reward, make_reward
 
 RENDER_MODES = ("ansi", "rgb_array")
@@ -47,33 +48,48 @@ def arch_string(space: Space, index: int) -> str:
 
 @dataclass(frozen=True, eq=False)
 class Problem:
-    """One search problem: the backend (and its space), the training-seed noise and the reward."""
+    """One search problem: the backend (and its space), the training-seed noise and the reward.
+
+    An architecture the backend has no result for (see :mod:`.reach`) is not queried; it earns
+    ``no_result_reward``, the reward of 0% validation, as a training run that failed would.
+    """
 
     backend: Any
     noise: str
     reward: Reward
     optimum: float | None
+    reach: Reach
 
     @property
     def space(self) -> Space:
         return self.backend.space
 
-    def query(self, codes: np.ndarray, rng: np.random.Generator) -> tuple[Record, float]:
-        """The record of architecture ``codes`` (one simulated training run) and its reward."""
-        rec = self.backend.query(int(self.space.indices(codes)), rng=rng, noise=self.noise)
+    @property
+    def no_result_reward(self) -> float:
+        return float(self.reward.formula(0.0, np.nan, np.nan))
+
+    def query(self, codes: np.ndarray, rng: np.random.Generator) -> tuple[Record | None, float]:
+        """The record of architecture ``codes`` (one simulated training run, None when the
+        backend has no result for it) and its reward."""
+        index = int(self.space.indices(codes))
+        if not self.reach.answerable(index):
+            return None, self.no_result_reward
+        rec = self.backend.query(index, rng=rng, noise=self.noise)
         return rec, self.reward(rec)
 
-    def query_batch(self, codes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Arrays ``(val, cost_s, reward)`` for a ``(n, n_decisions)`` batch of architectures."""
-        idx = self.space.indices(codes)
+    def query_batch(self, idx: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Arrays ``(val, cost_s, reward)`` for a batch of dense indices (NaN val: no result)."""
         val, cost = self.backend.query_batch(idx, rng, self.noise)
+        answered = ~np.isnan(val)
         if not self.reward.uses_costs:
-            return val, cost, self.reward.batch(val)
-        # query_batch returns no costs: read them one by one (only the constrained reward pays this)
-        recs = [self.backend.query(int(i), noise="mean") for i in idx]
-        params = np.array([r.params for r in recs])
-        latency = np.array([r.latency for r in recs])
-        return val, cost, self.reward.batch(val, params, latency)
+            reward = self.reward.batch(val)
+        else:  # query_batch returns no costs: read them one by one (only the constrained reward pays this)
+            params, latency = np.full(len(idx), np.nan), np.full(len(idx), np.nan)
+            for k in np.flatnonzero(answered):
+                rec = self.backend.query(int(idx[k]), noise="mean")
+                params[k], latency[k] = rec.params, rec.latency
+            reward = self.reward.batch(val, params, latency)
+        return val, cost, np.where(answered, reward, self.no_result_reward)
 
     def mean_val(self, index: int) -> float:
         """Seed-mean validation metric of ``index``: what regret is measured on."""
@@ -96,7 +112,7 @@ def make_problem(
     backend = resolve_backend(benchmark, dataset, path)
     optimum = backend.optimum()[1] if hasattr(backend, "optimum") else None
     fn = make_reward(reward, optimum=optimum, max_params=max_params, max_latency=max_latency, penalty=penalty)
-    return Problem(backend, noise, fn, optimum)
+    return Problem(backend, noise, fn, optimum, Reach(backend, backend.space))
 
 
 PROBLEM_KWARGS = tuple(inspect.signature(make_problem).parameters)
@@ -163,9 +179,15 @@ class NasEnv(gym.Env):
 
     # ---------------------------------------------------------------- query
     def query(self, codes: np.ndarray) -> tuple[float, dict[str, Any]]:
-        """Query one architecture: its reward and the per-query ``info`` entries."""
+        """Query one architecture: its reward and the per-query ``info`` entries.
+
+        Without a result (see :class:`Problem`) ``info`` is ``{"arch": ..., "no_result": True}``:
+        no ``val``, nothing for the search log.
+        """
         rec, reward = self.problem.query(codes, self.np_random)
         self.last_record = rec
+        if rec is None:
+            return reward, {"arch": arch_string(self.space, int(self.space.indices(codes))), "no_result": True}
         return reward, {
             "arch": arch_string(self.space, rec.arch_index),
             "arch_index": rec.arch_index,

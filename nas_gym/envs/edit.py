@@ -15,14 +15,16 @@ import numpy as np
 from gymnasium import spaces
 
 from .core import NasEnv
+from .reach import index_steps
 
 
 class EditEnv(NasEnv):
     """``budget`` edits per episode, each a query; ``action_masks()`` marks the real edits.
 
     Invalid actions: a masked action (setting a decision to the option it already has, a padded
-    option, or an integer outside the action space) leaves the architecture unchanged, makes no
-    query, earns reward 0 and still uses up one step of the episode.
+    option, an integer outside the action space, or an edit to an architecture the table lacks,
+    such as NAS-Bench-Graph's all-skip cells) leaves the architecture unchanged, makes no query,
+    earns reward 0 and still uses up one step of the episode.
     """
 
     def __init__(self, budget: int = 20, **kwargs: Any) -> None:
@@ -35,14 +37,14 @@ class EditEnv(NasEnv):
         self.action_space = spaces.Discrete(n)
         self._real = self.space.option_mask.ravel()
         self._offsets = np.arange(self._E) * self._O  # flat position of option 0 of each decision
+        self._steps = index_steps(self.space)
+        self._index = 0
         self._val = 0.0
         self._r = 0.0
         self.t = 0
 
     def action_masks(self) -> np.ndarray:
-        mask = self._real.copy()
-        mask[self._offsets + self.codes] = False
-        return mask
+        return self.problem.reach.edit_mask(self.codes, self._index)
 
     def _obs(self) -> np.ndarray:
         obs = np.zeros(len(self._real) + 2, dtype=np.float32)
@@ -55,13 +57,24 @@ class EditEnv(NasEnv):
         super().reset(seed=seed)
         self.t = 0
         start = (options or {}).get("arch")
+        reach = self.problem.reach
         if start is None:
-            self.codes = self.space.sample(self.np_random)
+            self._index = self._sample_answerable()
         else:
-            self.codes = self.space.codes(self.space.parse(start))
+            self._index = self.space.parse(start)
+            if not reach.answerable(self._index):
+                raise ValueError(f"the table has no result for the start architecture {start!r}")
+        self.codes = self.space.codes(self._index)
         self._r, info = self.query(self.codes)
         self._val = info["val"]
         return self._obs(), info
+
+    def _sample_answerable(self) -> int:
+        """Dense index of a uniformly random architecture the table answers."""
+        while True:
+            index = int(self.space.indices(self.space.sample(self.np_random)))
+            if self.problem.reach.answerable(index):
+                return index
 
     def step(self, action):
         if self.t >= self.budget:
@@ -69,10 +82,15 @@ class EditEnv(NasEnv):
         a = int(action)
         self.t += 1
         done = self.t >= self.budget
-        if not (0 <= a < len(self._real)) or not self._real[a] or self.codes[a // self._O] == a % self._O:
+        e, o = divmod(a, self._O)
+        if not (0 <= a < len(self._real)) or not self._real[a] or self.codes[e] == o:
+            return self._obs(), 0.0, done, False, {}
+        target = self._index + (o - int(self.codes[e])) * int(self._steps[e])
+        if not self.problem.reach.answerable(target):
             return self._obs(), 0.0, done, False, {}
         self.codes = self.codes.copy()
-        self.codes[a // self._O] = a % self._O
+        self.codes[e] = o
+        self._index = target
         r, info = self.query(self.codes)
         reward, self._val, self._r = r - self._r, info["val"], r
         return self._obs(), reward, done, False, info

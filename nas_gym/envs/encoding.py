@@ -26,14 +26,28 @@ def seq_obs_size(n_decisions: int, n_options: int) -> int:
     return n_decisions * n_options + n_decisions + 1
 
 
-def seq_obs(codes: np.ndarray, t: np.ndarray, n_options: int) -> np.ndarray:
-    """Seq's observation: one-hot of the ``t`` decisions made so far, then a one-hot of ``t``."""
-    n, E = codes.shape
-    out = np.zeros((n, seq_obs_size(E, n_options)), dtype=np.float32)
-    rows, cols = np.nonzero(np.arange(E) < t[:, None])
-    out[rows, cols * n_options + codes[rows, cols]] = 1.0
-    out[np.arange(n), E * n_options + t] = 1.0
-    return out
+class SeqObs:
+    """Seq's observation for n episodes, kept up to date decision by decision.
+
+    Layout: the one-hot option of each decision made so far (zeros for the rest), then a
+    one-hot of the position t. A decision flips three entries, so no step rebuilds the vector.
+    """
+
+    def __init__(self, n: int, n_decisions: int, n_options: int) -> None:
+        self._E, self._O = n_decisions, n_options
+        self._pos = n_decisions * n_options  # where the position one-hot starts
+        self.buf = np.zeros((n, seq_obs_size(n_decisions, n_options)), dtype=np.float32)
+        self.buf[:, self._pos] = 1.0
+
+    def reset(self, rows: np.ndarray | slice | int = slice(None)) -> None:
+        self.buf[rows] = 0.0
+        self.buf[rows, self._pos] = 1.0
+
+    def decide(self, rows: np.ndarray | int, t: np.ndarray | int, option: np.ndarray | int) -> None:
+        """Episodes ``rows`` at position ``t`` chose ``option``."""
+        self.buf[rows, t * self._O + option] = 1.0
+        self.buf[rows, self._pos + t] = 0.0
+        self.buf[rows, self._pos + t + 1] = 1.0
 
 
 def clip_action(action: np.ndarray, n_decisions: int, n_options: int) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from .core import NasEnv
-from .encoding import seq_obs, seq_obs_size
+from .encoding import SeqObs, seq_obs_size
 
 
 class SeqEnv(NasEnv):
@@ -23,6 +23,10 @@ class SeqEnv(NasEnv):
     Invalid actions: an option beyond the current decision's count (possible only where
     decisions have fewer options than the largest, when masks are ignored; or any integer a
     caller passes) is taken modulo that count, so every step sets a real option and never fails.
+    Where the table lacks some architectures (NAS-Bench-Graph's all-skip cells) the masks also
+    leave out options after which none remains; an agent that ignores them and completes such
+    an architecture ends the episode with the reward of 0% validation, no query and
+    ``info["no_result"]``.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -30,35 +34,35 @@ class SeqEnv(NasEnv):
         E, O = self._E, self._O
         self.observation_space = spaces.Box(0.0, 1.0, (seq_obs_size(E, O),), dtype=np.float32)
         self.action_space = spaces.Discrete(O)
-        self._mask = self.space.option_mask
-        self._n_opts = self.space.n_options
+        self._n_opts = [int(n) for n in self.space.n_options]
+        self._seq_obs = SeqObs(1, E, O)
         self.t = 0
 
     def decided(self) -> int:
         return self.t
 
-    def _obs(self) -> np.ndarray:
-        return seq_obs(self.codes[None], np.array([self.t]), self._O)[0]
-
     def action_masks(self) -> np.ndarray:
         """Valid options of the current decision (all False once the episode is over)."""
         if self.t >= self._E:
             return np.zeros(self._O, dtype=bool)
-        return self._mask[self.t].copy()
+        return self.problem.reach.seq_mask(self.codes[None], self.t)[0]
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.t = 0
         self.codes = np.zeros(self._E, dtype=np.int64)
         self.last_record = None
-        return self._obs(), {}
+        self._seq_obs.reset()
+        return self._seq_obs.buf[0].copy(), {}
 
     def step(self, action):
         if self.t >= self._E:
             raise RuntimeError("episode is over: call reset()")
-        self.codes[self.t] = int(action) % int(self._n_opts[self.t])
+        option = int(action) % self._n_opts[self.t]
+        self.codes[self.t] = option
+        self._seq_obs.decide(0, self.t, option)
         self.t += 1
         if self.t < self._E:
-            return self._obs(), 0.0, False, False, {}
+            return self._seq_obs.buf[0].copy(), 0.0, False, False, {}
         reward, info = self.query(self.codes)
-        return self._obs(), reward, True, False, info
+        return self._seq_obs.buf[0].copy(), reward, True, False, info

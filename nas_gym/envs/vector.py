@@ -24,7 +24,7 @@ from gymnasium.vector.utils import batch_space
 
 from .cont import check_cont_args
 from .core import check_render_mode, make_problem, problem_kwargs
-from .encoding import clip_action, discretiser, one_hot_rows, seq_obs, seq_obs_size
+from .encoding import SeqObs, clip_action, discretiser, one_hot_rows, seq_obs_size
 from .render import describe
 from .topk import TopK
 
@@ -52,15 +52,22 @@ class NasVectorEnv(VectorEnv):
 
     def _query(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Query the architectures of envs ``rows``: their val, reward and the info arrays."""
-        codes = self.codes[rows]
-        val, cost, reward = self.problem.query_batch(codes, self.np_random)
-        mask = np.zeros(self.num_envs, dtype=bool)
-        mask[rows] = True
+        idx = self.space.indices(self.codes[rows])
+        val, cost, reward = self.problem.query_batch(idx, self.np_random)
+        columns = {"arch_index": idx, "val": val, "cost_s": cost}
+        answered = ~np.isnan(val)  # no result, no query (see SeqEnv / ContEnv)
+        if len(rows) < self.num_envs:  # scatter to full length (the common case: every env queried)
+            fills = {"arch_index": -1, "val": np.nan, "cost_s": np.nan}
+            for key, column in columns.items():
+                columns[key] = np.full(self.num_envs, fills[key], dtype=column.dtype)
+                columns[key][rows] = column
+            mask = np.zeros(self.num_envs, dtype=bool)
+            mask[rows] = answered
+        else:
+            mask = answered
         info: dict[str, np.ndarray] = {}
-        for key, column, fill in (("arch_index", self.space.indices(codes), -1), ("val", val, np.nan), ("cost_s", cost, np.nan)):
-            full = np.full(self.num_envs, fill, dtype=np.asarray(column).dtype)
-            full[rows] = column
-            info[key], info["_" + key] = full, mask
+        for key, column in columns.items():
+            info[key], info["_" + key] = column, mask
         return val, reward, info
 
     def _autoreset(self, done: np.ndarray, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
@@ -104,20 +111,31 @@ class SeqVectorEnv(NasVectorEnv):
         )
         self._n_opts = self.space.n_options
         self._rows = np.arange(self.num_envs)
+        self._seq_obs = SeqObs(self.num_envs, self._E, self._O)
+
+    def _clear(self, rows: np.ndarray | slice) -> None:
+        super()._clear(rows)
+        self._seq_obs.reset(rows)
 
     def _obs(self) -> np.ndarray:
-        return seq_obs(self.codes, self.t, self._O)
+        return self._seq_obs.buf.copy()
 
     def _decided(self, i: int) -> int:
         return int(self.t[i])
 
     def action_masks(self) -> np.ndarray:
         """``(N, O)``: the valid options of each env's current decision."""
-        return self.space.option_mask[self.t]
+        out = np.zeros((self.num_envs, self._O), dtype=bool)
+        for t in np.unique(self.t):  # envs usually share their position
+            rows = self.t == t
+            out[rows] = self.problem.reach.seq_mask(self.codes[rows], int(t))
+        return out
 
     def step(self, actions):
         a = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
-        self.codes[self._rows, self.t] = a % self._n_opts[self.t]
+        options = a % self._n_opts[self.t]
+        self.codes[self._rows, self.t] = options
+        self._seq_obs.decide(self._rows, self.t, options)
         self.t += 1
         done = self.t >= self._E
         reward = np.zeros(self.num_envs)
