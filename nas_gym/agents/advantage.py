@@ -1,0 +1,148 @@
+"""AdvantageNAS (Sato et al. 2021) with the exact per-edge advantage of its eq. 6, on the Cont env.
+
+The policy is an independent categorical distribution per edge, p(a_i) = softmax(theta_i)
+(section 4.1). Each iteration samples one architecture a, queries it, and queries for every edge
+i its counterfactual (s_i, 0), the same architecture with edge i set to the zero operation
+(``none``); the advantage of edge i is
+
+    A_i = r(a) - r((s_i, 0))                                        (eq. 6)
+
+and theta_i moves along A_i grad log p(a_i) (Algorithm 1, lines 8-10), by Adam. Every
+counterfactual is a real query, submitted with ``env.unwrapped.encode`` and charged to the
+budget, so an iteration costs up to E + 1 queries. Where edge i already holds the zero
+operation its eq.-6 advantage is 0; footnote 4 replaces it with the worst moving-average
+advantage of the other operations on that edge (the authors' code keeps that average with
+coefficient 0.05). The first-order estimate of eq. 7 needs a supernet's gradients and comes with
+that backend.
+
+``advantagenas-reinforce`` is the paper's ablation (sections 4.2 and 5.1): the same code with the
+scalar reward r(a) in place of every A_i (eq. 4) and no counterfactual queries.
+
+Defaults: theta = 0 (a uniform start), Adam with learning rate 1e-3 and betas (0.9, 0.999) (the
+paper's section 5.1; its public code uses beta1 = 0.5). The search returns, as every agent, the
+best architecture it queried (the paper's ``process best``); the policy's argmax architecture
+(its ``argmax``) is in ``meta["argmax_arch"]``. Spaces without a ``none`` option in every
+decision have no eq.-6 counterfactual, and the advantage variant refuses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from .base import Budget, SearchResult, check_family, register, search_log
+from .common import MovingAverage, adam, masked_log_softmax, sample_index, seed_all, step_cont, torch_threads
+
+ZERO_OP = "none"
+
+
+def zero_options(space) -> np.ndarray:
+    """Index of the zero operation ``none`` in each decision; ValueError when one lacks it."""
+    missing = [d for d, opts in zip(space.decision_names, space.options) if ZERO_OP not in opts]
+    if missing:
+        raise ValueError(
+            f"advantagenas needs a {ZERO_OP!r} option on every decision for its counterfactuals (eq. 6); "
+            f"space {space.name!r} has none on {missing}. Use advantagenas-reinforce there."
+        )
+    return np.array([opts.index(ZERO_OP) for opts in space.options], dtype=np.int64)
+
+
+def edge_advantages(reward: float, counterfactual: np.ndarray, is_zero: np.ndarray, worst_zero: np.ndarray) -> np.ndarray:
+    """Eq. 6 per edge: ``reward - counterfactual[i]``; edges holding the zero op get ``worst_zero[i]``."""
+    return np.where(is_zero, worst_zero, reward - counterfactual)
+
+
+def worst_other(avg: np.ndarray, zero: np.ndarray) -> np.ndarray:
+    """Per edge, the smallest moving-average advantage among its non-zero operations (0 if none seen yet).
+
+    ``avg`` is ``(edges, options)`` with NaN where an operation has no advantage yet (footnote 4).
+    """
+    seen = np.array(avg, dtype=np.float64)
+    seen[np.arange(len(zero)), zero] = np.nan
+    seen = np.where(np.isnan(seen), np.inf, seen)
+    worst = seen.min(axis=1)
+    return np.where(np.isinf(worst), 0.0, worst)
+
+
+@register("advantagenas")
+@dataclass
+class AdvantageNAS:
+    """AdvantageNAS with eq.-6 counterfactual queries (``advantage=False``: the REINFORCE ablation)."""
+
+    name: ClassVar[str] = "advantagenas"
+    families: ClassVar[tuple[str, ...]] = ("Cont",)
+
+    advantage: bool = True  # per-edge advantage (eq. 6); False: scalar reward (eq. 4)
+    lr: float = 1e-3  # Adam (section 5.1)
+    betas: tuple[float, float] = (0.9, 0.999)  # (section 5.1)
+    zero_avg_coef: float = 0.05  # weight of a new advantage in the zero-op moving average (authors' code)
+    threads: int | None = 1
+
+    def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
+        check_family(self, env)
+        space = env.unwrapped.space
+        zero = zero_options(space) if self.advantage else None
+        rng = seed_all(seed)
+        with torch_threads(self.threads):
+            theta = torch.zeros(space.n_decisions, space.max_options, requires_grad=True)
+            opt = adam([theta], self.lr, self.betas)
+            mask = torch.as_tensor(space.option_mask)
+            avg = MovingAverage(1.0 - self.zero_avg_coef, (space.n_decisions, space.max_options))
+            log = search_log(env)
+            env.reset(seed=seed)
+            while not budget.done(log):
+                logp = masked_log_softmax(theta, mask)
+                probs = logp.detach().exp().numpy()
+                codes = np.array([sample_index(p, rng) for p in probs], dtype=np.int64)
+                reward = self._query(env, codes)
+                if self.advantage:
+                    adv = self._advantages(env, budget, codes, reward, zero, avg)
+                    if adv is None:  # the budget ran out among the counterfactuals
+                        break
+                else:
+                    adv = np.full(space.n_decisions, reward)
+                chosen = logp[torch.arange(space.n_decisions), torch.as_tensor(codes)]
+                loss = -(torch.as_tensor(adv, dtype=torch.float32) * chosen).sum()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            argmax = torch.where(mask, theta, torch.tensor(-np.inf)).argmax(1).numpy()
+        return SearchResult.from_log(self.name, seed, log, budget, argmax_arch=space.to_string(argmax))
+
+    @staticmethod
+    def _query(env: gym.Env, codes: np.ndarray) -> float:
+        return step_cont(env, env.unwrapped.encode(codes))[1]
+
+    def _advantages(
+        self, env: gym.Env, budget: Budget, codes: np.ndarray, reward: float, zero: np.ndarray, avg: MovingAverage
+    ) -> np.ndarray | None:
+        """Eq. 6 for every edge (one counterfactual query each); None if the budget ends first."""
+        log = search_log(env)
+        is_zero = codes == zero
+        counterfactual = np.full(len(codes), reward)
+        for i in np.flatnonzero(~is_zero):
+            if budget.done(log):
+                return None
+            cf = codes.copy()
+            cf[i] = zero[i]
+            counterfactual[i] = self._query(env, cf)
+        adv = edge_advantages(reward, counterfactual, is_zero, worst_other(avg.value, zero))
+        rows = np.flatnonzero(~is_zero)
+        hit = np.zeros(avg.value.shape, dtype=bool)
+        hit[rows, codes[rows]] = True
+        avg.update(adv[:, None], where=hit)
+        return adv
+
+
+@register("advantagenas-reinforce")
+@dataclass
+class AdvantageNASReinforce(AdvantageNAS):
+    """The REINFORCE ablation of AdvantageNAS: scalar reward, no counterfactual queries."""
+
+    name: ClassVar[str] = "advantagenas-reinforce"
+
+    advantage: bool = False

@@ -1,0 +1,144 @@
+"""Tabular Q-learning after MetaQNN (Baker et al. 2017) on the Seq env.
+
+The state is the position and the decisions made so far (the tuple of earlier choices), the
+action the option of the current decision; every Q-value starts at 0.5. Actions are
+epsilon-greedy among the options the env's ``action_masks()`` allows (ties broken at random).
+The reward, the env's named reward, comes at the last decision; with learning rate 0.01 and
+discount 1 the update is (survey seed, MetaQNN)
+
+    Q(s_t, a_t) <- (1 - 0.01) Q(s_t, a_t) + 0.01 [r_t + max_a' Q(s_t+1, a')],
+
+with r_t = 0 before the last step and no successor after it. Experience replay as MetaQNN does
+it: every sampled architecture goes into a replay memory with its reward; after each episode a
+batch of ``replay_batch`` (100 in MetaQNN) trajectories is drawn from the memory uniformly with
+replacement and each is updated from its last transition back to its first.
+
+Epsilon follows MetaQNN's CIFAR-10 schedule, 1.0 for 1,500 models and then 0.9 ... 0.1 for 100,
+100, 100, 150, 150, 150, 150, 150, 150 models (2,700 in all). Budgets here are smaller, so the
+schedule is scaled to the budget: each epsilon keeps its share of the 2,700 models (the cut
+points are the rounded cumulative shares times the number of episodes), so 500 queries give
+278 episodes at 1.0, 18 at 0.9, ... and 28 at 0.1. Without a query budget (simulated seconds)
+the original counts are used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from .base import Budget, SearchResult, check_family, register, search_log
+from .common import seed_all
+
+# (epsilon, number of models) of MetaQNN's CIFAR-10 search.
+METAQNN_SCHEDULE: tuple[tuple[float, int], ...] = (
+    (1.0, 1500), (0.9, 100), (0.8, 100), (0.7, 100), (0.6, 150),
+    (0.5, 150), (0.4, 150), (0.3, 150), (0.2, 150), (0.1, 150),
+)  # fmt: skip
+
+
+def scaled_schedule(n_episodes: int, schedule: tuple[tuple[float, int], ...] = METAQNN_SCHEDULE) -> list[tuple[float, int]]:
+    """``schedule`` with its episode counts rescaled to ``n_episodes`` in all, shares kept."""
+    counts = np.array([c for _, c in schedule], dtype=np.float64)
+    cuts = np.rint(np.cumsum(counts) / counts.sum() * n_episodes).astype(int)
+    sizes = np.diff(np.concatenate([[0], cuts]))
+    return [(eps, int(n)) for (eps, _), n in zip(schedule, sizes)]
+
+
+def epsilon_at(episode: int, schedule: list[tuple[float, int]]) -> float:
+    """Epsilon of (0-based) ``episode``; past the end of the schedule its last epsilon holds."""
+    end = 0
+    for eps, n in schedule:
+        end += n
+        if episode < end:
+            return eps
+    return schedule[-1][0]
+
+
+class QTable:
+    """Q-values of (decisions so far) -> one value per option, created at ``init`` on first sight."""
+
+    def __init__(self, n_options: int, init: float = 0.5) -> None:
+        self.n_options, self.init = n_options, init
+        self._q: dict[tuple[int, ...], np.ndarray] = {}
+
+    def __getitem__(self, state: tuple[int, ...]) -> np.ndarray:
+        if state not in self._q:
+            self._q[state] = np.full(self.n_options, self.init)
+        return self._q[state]
+
+    def __len__(self) -> int:
+        return len(self._q)
+
+    def update_trajectory(
+        self, actions: tuple[int, ...], masks: np.ndarray, reward: float, lr: float, gamma: float
+    ) -> None:
+        """Q-learning updates of one episode, last transition first (MetaQNN's replay order).
+
+        ``masks[t]`` are the options allowed at step t: the max over the successor's actions is
+        taken over the allowed ones only.
+        """
+        T = len(actions)
+        for t in range(T - 1, -1, -1):
+            if t == T - 1:
+                target = reward  # terminal: no successor state
+            else:
+                target = gamma * float(np.max(self[actions[: t + 1]][masks[t + 1]]))
+            q = self[actions[:t]]
+            q[actions[t]] = (1.0 - lr) * q[actions[t]] + lr * target
+
+
+@register("qlearning")
+@dataclass
+class QLearning:
+    """MetaQNN-style tabular Q-learning with an epsilon schedule and whole-trajectory replay."""
+
+    name: ClassVar[str] = "qlearning"
+    families: ClassVar[tuple[str, ...]] = ("Seq",)
+
+    lr: float = 0.01  # MetaQNN's Q-learning rate
+    gamma: float = 1.0  # MetaQNN's discount
+    q_init: float = 0.5  # MetaQNN's initial Q-value
+    replay_batch: int = 100  # trajectories replayed after each episode (MetaQNN)
+    schedule: tuple[tuple[float, int], ...] = METAQNN_SCHEDULE
+
+    def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
+        check_family(self, env)
+        rng = seed_all(seed)
+        base = env.unwrapped
+        n_episodes = budget.queries if budget.queries is not None else sum(n for _, n in self.schedule)
+        plan = scaled_schedule(n_episodes, self.schedule)
+        q = QTable(int(env.action_space.n), self.q_init)
+        memory: list[tuple[tuple[int, ...], np.ndarray, float]] = []
+        log = search_log(env)
+        env.reset(seed=seed)
+        episode = 0
+        while not budget.done(log):
+            eps = epsilon_at(episode, plan)
+            actions: list[int] = []
+            masks = []
+            done = False
+            while not done:
+                mask = np.asarray(base.action_masks(), dtype=bool)
+                a = self._act(q[tuple(actions)], mask, eps, rng)
+                _, reward, terminated, truncated, _ = env.step(a)
+                actions.append(a)
+                masks.append(mask)
+                done = terminated or truncated
+            memory.append((tuple(actions), np.array(masks), float(reward)))
+            for i in rng.integers(0, len(memory), size=self.replay_batch):
+                q.update_trajectory(*memory[i], lr=self.lr, gamma=self.gamma)
+            episode += 1
+            env.reset()
+        return SearchResult.from_log(self.name, seed, log, budget, q_states=len(q))
+
+    @staticmethod
+    def _act(q_values: np.ndarray, mask: np.ndarray, eps: float, rng: np.random.Generator) -> int:
+        """Epsilon-greedy among the allowed options; greedy ties are broken uniformly."""
+        allowed = np.flatnonzero(mask)
+        if rng.random() < eps:
+            return int(rng.choice(allowed))
+        best = allowed[q_values[allowed] == q_values[allowed].max()]
+        return int(rng.choice(best))
