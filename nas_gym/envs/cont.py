@@ -76,6 +76,6 @@ class ContEnv(NasEnv):
         self.codes = self.decode(action)
         reward, info = self.query(self.codes)
         self.t += 1
-        if "val" in info:
+        if "val" in info and info["val"] > self._top.worst[0]:  # late in a search most queries do not enter
             self._top.add(np.array([info["val"]]), self.codes[None])
         return self._obs(), reward, self.t >= self.budget, False, info

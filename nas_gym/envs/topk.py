@@ -34,6 +34,11 @@ class TopK:
         self._mean = None
 
     @property
+    def worst(self) -> np.ndarray:
+        """``(n,)``: the value a query must beat to enter each search (-inf while not full)."""
+        return self._worst
+
+    @property
     def size(self) -> np.ndarray:
         """Entries held by each search, ``(n,)``."""
         return np.sum(self.vals > -np.inf, axis=1)
