@@ -1,4 +1,4 @@
-# Two entry points: `make demo` (set up, then search NAS-Bench-201 CIFAR-10) and `make test`.
+# Two entry points: `make demo` (set up, then compare five baselines on NAS-Bench-201 CIFAR-10) and `make test`.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

@@ -1,12 +1,14 @@
-"""``nas-gym``: list benchmarks, run a quick search."""
+"""``nas-gym``: list benchmarks, compare agents on an env, run the demo comparison."""
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
+import os
 import sys
-
-import numpy as np
+from pathlib import Path
+from typing import Any
 
 
 def _cmd_benchmarks(args: argparse.Namespace) -> int:
@@ -28,23 +30,63 @@ def _cmd_benchmarks(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from .benchmarks import load_benchmark
+def parse_kwargs(text: str | None) -> dict[str, Any]:
+    """``k=v,k2=v2`` to a dict; values are Python literals where they parse (``0.5``, ``True``), else strings."""
+    out: dict[str, Any] = {}
+    for item in filter(None, (text or "").split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"bad key=value item {item!r} in {text!r}")
+        try:
+            out[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value.strip()
+    return out
 
-    bench = load_benchmark("nb201", args.dataset)
-    rng = np.random.default_rng(args.seed)
-    best_i, best_v, clock = -1, -np.inf, 0.0
-    for _ in range(args.budget):
-        rec = bench.query(bench.space.index(bench.space.sample(rng)), rng)
-        clock += rec.cost_s
-        if rec.val > best_v:
-            best_i, best_v = rec.arch_index, rec.val
-    _, opt = bench.optimum()
-    print(f"random search, {args.budget} queries on NAS-Bench-201 {bench.dataset} (seed {args.seed})")
-    print(f"best architecture: {bench.space.to_string(best_i)}")
-    print(f"validation accuracy: {best_v:.2f}% (mean over seeds {bench.val_mean[best_i]:.2f}%, optimum {opt:.2f}%)")
-    print(f"simulated search time: {clock / 3600:.1f} GPU-hours")
-    return 0
+
+def parse_agent_kwargs(items: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``["re:population=20,sample=5", "sb3:PPO:n_steps=64"]`` to ``{"re": {...}, "sb3:PPO": {...}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items or []:
+        name = item.split("=", 1)[0].rpartition(":")[0]  # the agent is all before the last ':' of the first key
+        if not name:
+            raise ValueError(f"bad --agent-kwargs {item!r}; use AGENT:k=v,k2=v2")
+        out.setdefault(name, {}).update(parse_kwargs(item[len(name) + 1 :]))
+    return out
+
+
+def _compare(env: str, dataset: str | None, agents: list[str], seeds: int, budget: str, workers: int, out: str,
+             env_kwargs: dict[str, Any], agent_kwargs: dict[str, dict[str, Any]], resume: bool, progress: bool) -> int:
+    from .experiments import run_grid, summarise
+    from .experiments.summary import markdown
+
+    if dataset is not None:
+        env_kwargs = {"dataset": dataset, **env_kwargs}
+    run_grid(env, agents, seeds, budget, out, workers=workers, env_kwargs=env_kwargs, agent_kwargs=agent_kwargs,
+             resume=resume, progress=progress)
+    rows = summarise(out)
+    print(markdown(rows), end="")
+    print(f"results: {out}/summary.md, summary.csv, anytime.png" + (", pareto.png" if Path(out, "pareto.png").exists() else ""))
+    for r in rows:
+        if r["failed"]:
+            print(f"{r['agent']}: {r['failed']} run(s) failed; the error is in {out}/runs/", file=sys.stderr)
+    return 1 if any(r["failed"] for r in rows) else 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    agents = [a.strip() for a in args.agents.split(",") if a.strip()]
+    return _compare(args.env, args.dataset, agents, args.seeds, args.budget, args.workers, args.out,
+                    parse_kwargs(args.env_kwargs), parse_agent_kwargs(args.agent_kwargs), resume=True,
+                    progress=not args.no_progress)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    # Always fresh numbers (resume=False): the demo shows what the code does now.
+    return _compare("NB201-Cont-v0", args.dataset, DEMO_AGENTS, args.seeds, str(args.budget), args.workers, args.out,
+                    {}, {}, resume=False, progress=not args.no_progress)
+
+
+DEMO_AGENTS = ["rs", "re", "ls", "bo", "tpe"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,10 +100,28 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print JSON instead of a table")
     b.set_defaults(func=_cmd_benchmarks)
 
-    d = sub.add_parser("demo", help="a short random search on NAS-Bench-201")
+    c = sub.add_parser("compare", help="run agents x seeds on one env; summary table and plots")
+    c.add_argument("--env", required=True, help="env id, e.g. NB201-Cont-v0 (agents that cannot drive its "
+                   "family get the same benchmark's env of a family they drive)")
+    c.add_argument("--dataset", help="the benchmark's dataset (the env's default when omitted)")
+    c.add_argument("--agents", default="rs,re,ls,bo,tpe", help="comma-separated agent names (default: %(default)s)")
+    c.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default: %(default)s)")
+    c.add_argument("--budget", default="500", help="queries (500) or simulated seconds (36000s) (default: %(default)s)")
+    c.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
+    c.add_argument("--out", default="runs/compare", help="results folder; finished runs in it are kept (default: %(default)s)")
+    c.add_argument("--env-kwargs", help="env kwargs, k=v,k2=v2 (e.g. noise=mean,reward=cadam)")
+    c.add_argument("--agent-kwargs", action="append", metavar="AGENT:K=V,...",
+                   help="an agent's kwargs, e.g. re:population=20,sample=5 (repeatable)")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.set_defaults(func=_cmd_compare)
+
+    d = sub.add_parser("demo", help="a quick comparison of the baselines on NAS-Bench-201 CIFAR-10")
     d.add_argument("--dataset", default="cifar10")
-    d.add_argument("--budget", type=int, default=500, help="queries (default: 500)")
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--budget", type=int, default=200, help="queries per search (default: %(default)s)")
+    d.add_argument("--seeds", type=int, default=10, help="seeds per agent (default: %(default)s)")
+    d.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
+    d.add_argument("--out", default="runs/demo", help="results folder, rewritten each time (default: %(default)s)")
+    d.add_argument("--no-progress", action="store_true", help="no progress bar")
     d.set_defaults(func=_cmd_demo)
     return p
 

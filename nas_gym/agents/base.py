@@ -8,12 +8,13 @@ what a search queried; the budget is checked against it, and the result is read 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Protocol, runtime_checkable
+from typing import Any, Callable, ClassVar, Generator, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
 
 from ..envs.search_log import QueryLog, SearchLog
+from ..spaces.base import Space
 
 FAMILIES = ("Seq", "Cont", "Edit")
 
@@ -99,14 +100,29 @@ class SearchResult:
         return cls(agent, seed, idx, val, cost, int(uniq[b]), float(means[b]), dict(meta))
 
 
-def search_log(env: gym.Env) -> QueryLog:
-    """The query log of the SearchLog wrapper around ``env`` (ValueError when there is none)."""
+def _search_log_wrapper(env: gym.Env) -> SearchLog:
     e = env
     while isinstance(e, gym.Wrapper):
         if isinstance(e, SearchLog):
-            return e.log
+            return e
         e = e.env
     raise ValueError("the env has no SearchLog wrapper: make it with gym.make('NasGym/...')")
+
+
+def search_log(env: gym.Env) -> QueryLog:
+    """The query log of the SearchLog wrapper around ``env`` (ValueError when there is none)."""
+    return _search_log_wrapper(env).log
+
+
+def new_search(agent: "Agent", env: gym.Env) -> QueryLog:
+    """Start a search of ``agent`` on ``env``: check the family, empty the log, return it.
+
+    Emptying matters when one env serves several searches: the budget is counted on this log.
+    """
+    check_family(agent, env)
+    wrapper = _search_log_wrapper(env)
+    wrapper.clear()
+    return wrapper.log
 
 
 @runtime_checkable
@@ -155,3 +171,38 @@ def check_family(agent: Agent, env: gym.Env) -> str:
     if family not in agent.families:
         raise ValueError(f"agent {agent.name!r} drives {list(agent.families)} envs, not {family!r}")
     return family
+
+
+# A whole-architecture strategy: a generator that yields option codes and is sent back the reward
+# of each (the env's named reward, so constrained rewards steer the search too).
+Proposer = Generator[np.ndarray, float, None]
+
+
+def search_codes(
+    agent: Agent, env: gym.Env, budget: Budget, seed: int, propose: Callable[[Space, np.random.Generator], Proposer]
+) -> SearchResult:
+    """Run ``propose(space, rng)`` through a Cont env until ``budget`` is spent.
+
+    The loop every whole-architecture baseline shares: each proposal is submitted as the action
+    ``encode(codes)``, and the env's ``np_random`` (seeded by ``reset(seed=seed)``) is the one RNG
+    of the search, so one seed drives both the strategy and the table's noise. An episode that
+    ends before the budget is spent (the Cont env's own ``budget``) is reset and the search goes on.
+    """
+    log = new_search(agent, env)
+    base = env.unwrapped
+    env.reset(seed=seed)
+    proposals = propose(base.space, base.np_random)
+    try:
+        codes = next(proposals)
+        while not budget.done(log):
+            _, reward, terminated, truncated, _ = env.step(base.encode(codes))
+            if terminated or truncated:
+                env.reset()
+            if budget.done(log):
+                break
+            codes = proposals.send(float(reward))
+    except StopIteration:  # the strategy has nothing left to propose (a tiny space fully explored)
+        pass
+    finally:
+        proposals.close()
+    return SearchResult.from_log(agent.name, seed, log, budget)

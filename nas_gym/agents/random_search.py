@@ -5,25 +5,22 @@ from __future__ import annotations
 from typing import ClassVar
 
 import gymnasium as gym
+import numpy as np
 
-from .base import Budget, SearchResult, check_family, register, search_log
+from ..spaces.base import Space
+from .base import Budget, Proposer, SearchResult, register, search_codes
 
 
 @register("rs")
 class RandomSearch:
-    """Samples architectures uniformly from the space and submits each as a Cont action."""
+    """Samples architectures uniformly from the space (repeats allowed, as independent draws)."""
 
     name: ClassVar[str] = "rs"
     families: ClassVar[tuple[str, ...]] = ("Cont",)
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
-        check_family(self, env)
-        base = env.unwrapped
-        log = search_log(env)
-        env.reset(seed=seed)
-        rng = base.np_random  # seeded by reset: one seed drives sampling and the table's noise
-        while not budget.done(log):
-            _, _, terminated, truncated, _ = env.step(base.encode(base.space.sample(rng)))
-            if terminated or truncated:
-                env.reset()
-        return SearchResult.from_log(self.name, seed, log, budget)
+        return search_codes(self, env, budget, seed, self.propose)
+
+    def propose(self, space: Space, rng: np.random.Generator) -> Proposer:
+        while True:
+            yield space.sample(rng)

@@ -1,0 +1,204 @@
+"""The agents x seeds grid: one search per (agent, seed), in parallel processes, resumable.
+
+Each run makes its own env with ``gym.make`` (in a ``spawn``-ed worker when ``workers > 1``),
+searches, scores the result (:mod:`.evaluation`) and writes one results file (:mod:`.results`).
+A run depends only on its spec, and runs single-threaded wherever it is, so a grid gives the
+same numbers with any number of workers. A run that raises records its error; the others go on.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import gymnasium as gym
+
+from ..agents import Budget, make
+from ..agents.base import check_family
+from .evaluation import score
+from .results import read_run, run_path, write_atomic
+
+FAMILY = re.compile(r"-(Seq|Cont|Edit)-")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What determines one run (and is stored with it, to tell stale results apart)."""
+
+    env_id: str
+    agent: str
+    seed: int
+    budget: str
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    agent_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def full_env_id(env_id: str) -> str:
+    """``nas_gym:NasGym/...`` from ``NB201-Cont-v0`` or ``NasGym/NB201-Cont-v0``: importable anywhere."""
+    name = env_id.split(":", 1)[1] if ":" in env_id else env_id
+    if "/" not in name:
+        name = f"NasGym/{name}"
+    return f"nas_gym:{name}"
+
+
+def budget_text(budget: Budget) -> str:
+    """The budget as ``Budget.parse`` reads it back (``500``, ``36000s``, or both joined by ``+``)."""
+    parts = ([str(budget.queries)] if budget.queries is not None else []) + (
+        [f"{budget.seconds:g}s"] if budget.seconds is not None else []
+    )
+    return "+".join(parts)
+
+
+def parse_budget(text: str) -> Budget:
+    """Inverse of :func:`budget_text`."""
+    parts = [Budget.parse(p) for p in str(text).split("+")]
+    return Budget(
+        queries=next((p.queries for p in parts if p.queries is not None), None),
+        seconds=next((p.seconds for p in parts if p.seconds is not None), None),
+    )
+
+
+def make_env(spec: RunSpec, agent: Any) -> gym.Env:
+    """The env of ``spec``; the same benchmark's env of the agent's first family if it cannot drive it.
+
+    A Cont env's episode is one search, so unless ``budget`` is among the env kwargs it is set
+    to the query budget: the search then runs as one episode.
+    """
+    env_id = full_env_id(spec.env_id)
+    family = _family(env_id)
+    if family not in agent.families and FAMILY.search(env_id):
+        env_id = FAMILY.sub(f"-{agent.families[0]}-", env_id, count=1)
+        family = agent.families[0]
+    kwargs = dict(spec.env_kwargs)
+    budget = parse_budget(spec.budget)
+    if family == "Cont" and "budget" not in kwargs and budget.queries is not None:
+        kwargs["budget"] = budget.queries
+    env = gym.make(env_id, **kwargs)
+    check_family(agent, env)
+    return env
+
+
+def _family(env_id: str) -> str:
+    entry = str(gym.spec(env_id.split(":", 1)[1]).entry_point)
+    return entry.rsplit(":", 1)[-1].rsplit(".", 1)[-1].removesuffix("Env")
+
+
+@contextmanager
+def single_threaded(torch_too: bool) -> Iterator[None]:
+    """One BLAS (and torch) thread for the block: parallel runs then share cores fairly, and a
+    run computes the same floats whether it runs alone or beside others."""
+    from threadpoolctl import threadpool_limits
+
+    torch = None
+    if torch_too or "torch" in sys.modules:
+        import torch
+
+        old = torch.get_num_threads()
+        torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        if torch is not None:
+            torch.set_num_threads(old)
+
+
+def run_one(spec: RunSpec) -> dict[str, Any]:
+    """Run one search and score it; the payload of its results file (errors included)."""
+    payload: dict[str, Any] = {"spec": asdict(spec), "status": "ok"}
+    start = time.perf_counter()
+    try:
+        agent = make(spec.agent, **spec.agent_kwargs)
+        with single_threaded(torch_too=spec.agent.startswith("sb3:")):
+            env = make_env(spec, agent)
+            try:
+                result = agent.search(env, parse_budget(spec.budget), spec.seed)
+            finally:
+                env.close()
+        payload["env"] = env.spec.id if env.spec is not None else spec.env_id
+        payload["log"] = {"arch_index": result.arch_index.tolist(), "val": result.val.tolist(),
+                          "cost_s": result.cost_s.tolist()}
+        payload["result"] = score(result, env.unwrapped.backend)
+    except Exception as e:  # a failing run is recorded and the grid goes on
+        payload.update(status="error", error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
+    payload["wall_s"] = time.perf_counter() - start
+    return payload
+
+
+def _run_and_write(spec: RunSpec, path: Path) -> str:
+    payload = run_one(spec)
+    write_atomic(path, payload)
+    return payload["status"]
+
+
+def run_grid(
+    env_id: str,
+    agents: Iterable[str],
+    seeds: int | Iterable[int],
+    budget: Budget | int | str,
+    out: str | Path,
+    workers: int = 1,
+    env_kwargs: dict[str, Any] | None = None,
+    agent_kwargs: dict[str, dict[str, Any]] | None = None,
+    resume: bool = True,
+    progress: bool = True,
+) -> list[Path]:
+    """Run every agent with every seed on ``env_id``; the results files, in grid order.
+
+    ``seeds`` is a count (seeds ``0..n-1``) or the seeds themselves; ``agent_kwargs`` maps an
+    agent name to its constructor kwargs. With ``resume``, runs whose file holds a finished run
+    of the same spec are skipped; a file from a different spec is an error (use another ``out``).
+    """
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    text = budget_text(Budget.parse(budget) if not isinstance(budget, str) else parse_budget(budget))
+    specs = [
+        RunSpec(env_id, a, s, text, dict(env_kwargs or {}), dict((agent_kwargs or {}).get(a, {})))
+        for a in agents
+        for s in seed_list
+    ]
+    paths = [run_path(out, sp.agent, sp.seed) for sp in specs]
+    todo = [(sp, p) for sp, p in zip(specs, paths) if not (resume and _finished(sp, p))]
+    todo.sort(key=lambda job: seed_list.index(job[0].seed))  # seed-major: slow agents spread over the run
+    _execute(todo, workers, progress, done=len(specs) - len(todo))
+    return paths
+
+
+def _finished(spec: RunSpec, path: Path) -> bool:
+    old = read_run(path)
+    if old is None or old.get("status") != "ok":
+        return False
+    if old["spec"] != asdict(spec):
+        raise ValueError(
+            f"{path} holds a run of a different spec ({old['spec']}, not {asdict(spec)}): choose another output folder"
+        )
+    return True
+
+
+def _execute(todo: list[tuple[RunSpec, Path]], workers: int, progress: bool, done: int) -> None:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(todo) + done, initial=done, unit="run", disable=not progress, desc="runs")
+    failed = 0
+    with bar:
+        if workers <= 1 or len(todo) <= 1:
+            for spec, path in todo:
+                failed += _run_and_write(spec, path) != "ok"
+                bar.update()
+                bar.set_postfix(failed=failed)
+            return
+        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn")) as pool:
+            pending = {pool.submit(_run_and_write, spec, path) for spec, path in todo}
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    failed += fut.result() != "ok"
+                    bar.update()
+                    bar.set_postfix(failed=failed)

@@ -1,0 +1,104 @@
+"""The summary of a results folder: one row per (env, agent), as CSV and as a Markdown table.
+
+Columns, each over the agent's finished runs: the mean +- std (sample std, ddof=1) of the
+returned architecture's seed-mean validation (the shape of the thesis's Table 4.1); how many
+runs queried the optimum (its isomorphism class) and the mean queries and simulated seconds
+they took to first do so; the simulated time of the whole search; the test metric of the
+returned architecture where the table has one.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .results import load_runs
+
+COLUMNS = (
+    "env", "agent", "runs", "failed", "best_val_mean", "best_val_std", "optimum", "reached",
+    "queries_to_opt_mean", "queries_to_opt_std", "time_to_opt_s_mean", "sim_time_s_mean",
+    "test_mean", "test_std",
+)
+
+
+def _mean_std(values: list[float | None]) -> tuple[float | None, float | None]:
+    v = np.array([x for x in values if x is not None], dtype=np.float64)
+    if len(v) == 0:
+        return None, None
+    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+
+
+def summary_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (env, agent) in order of first appearance; see the module docstring."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in runs:
+        groups.setdefault((r.get("env", r["spec"]["env_id"]), r["spec"]["agent"]), []).append(r)
+    rows = []
+    for (env, agent), group in groups.items():
+        ok = [r["result"] for r in group if r["status"] == "ok"]
+        best_m, best_s = _mean_std([r["best_val"] for r in ok])
+        q_m, q_s = _mean_std([r["queries_to_optimum"] for r in ok])
+        t_m, _ = _mean_std([r["time_to_optimum_s"] for r in ok])
+        test_m, test_s = _mean_std([r["test"] for r in ok])
+        rows.append({
+            "env": env, "agent": agent, "runs": len(ok), "failed": len(group) - len(ok),
+            "best_val_mean": best_m, "best_val_std": best_s,
+            "optimum": ok[0]["optimum"] if ok else None,
+            "reached": sum(r["queries_to_optimum"] is not None for r in ok),
+            "queries_to_opt_mean": q_m, "queries_to_opt_std": q_s, "time_to_opt_s_mean": t_m,
+            "sim_time_s_mean": _mean_std([r["sim_time_s"] for r in ok])[0],
+            "test_mean": test_m, "test_std": test_s,
+        })
+    return rows
+
+
+def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        w.writerows({k: ("" if r[k] is None else r[k]) for k in COLUMNS} for r in rows)
+
+
+def _pm(m: float | None, s: float | None, digits: int = 2) -> str:
+    return "-" if m is None else f"{m:.{digits}f} ± {s:.{digits}f}"
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The rows as a Markdown table (times in simulated hours)."""
+    with_test = any(r["test_mean"] is not None for r in rows)
+    head = ["env", "agent", "runs", "best val (mean ± std)", "reached opt", "queries to opt", "h to opt", "search h"]
+    head += ["test (mean ± std)"] if with_test else []
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        hours = lambda s: "-" if s is None else f"{s / 3600:.1f}"  # noqa: E731
+        cells = [
+            r["env"], r["agent"], f"{r['runs']}" + (f" ({r['failed']} failed)" if r["failed"] else ""),
+            _pm(r["best_val_mean"], r["best_val_std"]), f"{r['reached']}/{r['runs']}",
+            _pm(r["queries_to_opt_mean"], r["queries_to_opt_std"], 0), hours(r["time_to_opt_s_mean"]),
+            hours(r["sim_time_s_mean"]),
+        ]
+        cells += [_pm(r["test_mean"], r["test_std"])] if with_test else []
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    optima = {r["optimum"] for r in rows if r["optimum"] is not None}
+    if len(optima) == 1:
+        lines.append(f"\nBest validation: seed-mean validation of the returned architecture; table optimum {optima.pop():.2f}.")
+    return "\n".join(lines) + "\n"
+
+
+def summarise(out: str | Path, plots: bool = True) -> list[dict[str, Any]]:
+    """Write ``summary.csv``, ``summary.md`` (and the plots) for the runs under ``out``; the rows."""
+    out = Path(out)
+    runs = load_runs(out)
+    rows = summary_rows(runs)
+    write_csv(rows, out / "summary.csv")
+    (out / "summary.md").write_text(markdown(rows))
+    if plots:
+        from .plots import plot_anytime, plot_pareto
+
+        ok = [r for r in runs if r["status"] == "ok"]
+        plot_anytime(ok, out / "anytime.png")
+        plot_pareto(ok, out / "pareto.png")
+    return rows

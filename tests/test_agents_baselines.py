@@ -1,0 +1,148 @@
+"""The non-RL baselines: protocol, budgets, seeding, and what each algorithm promises."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from toy_tables import toy_benchmark
+
+import nas_gym  # noqa: F401  (registers the envs)
+from nas_gym.agents import Budget, SearchResult, agent_names, make
+from nas_gym.agents.bo import GP, expected_improvement, hamming
+
+BASELINES = ["rs", "re", "ls", "bo", "tpe"]
+
+
+def cont(**kwargs) -> gym.Env:
+    return gym.make("NasGym/NB201-Cont-v0", **kwargs)
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[tuple[str, int], SearchResult]:
+    """60-query searches of every baseline with seeds 0 and 1, and seed 0 again on a fresh env."""
+    out = {}
+    for name in BASELINES:
+        for seed in (0, 1):
+            out[name, seed] = make(name).search(cont(), Budget(60), seed)
+        out[name, "again"] = make(name).search(cont(), Budget(60), 0)
+    return out
+
+
+def test_registry_lists_the_baselines_and_rejects_unknown_names():
+    assert set(BASELINES) <= set(agent_names())
+    with pytest.raises(ValueError, match="unknown agent"):
+        make("nope")
+    for name in BASELINES:
+        assert make(name).families == ("Cont",)
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_search_spends_the_budget_and_returns_the_best_observed_mean(runs, name):
+    r = runs[name, 0]
+    assert r.agent == name and r.n_queries == 60
+    assert r.best_index in r.arch_index
+    means = {i: r.val[r.arch_index == i].mean() for i in set(r.arch_index.tolist())}
+    assert r.best_val == pytest.approx(max(means.values()))
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_one_seed_gives_one_search(runs, name):
+    assert np.array_equal(runs[name, 0].arch_index, runs[name, "again"].arch_index)
+    assert np.array_equal(runs[name, 0].val, runs[name, "again"].val)
+    assert not np.array_equal(runs[name, 0].arch_index, runs[name, 1].arch_index)
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_an_env_reused_for_a_second_search_starts_an_empty_log(runs, name):
+    env = cont()
+    make(name).search(env, Budget(30), 5)
+    again = make(name).search(env, Budget(60), 0)
+    assert np.array_equal(again.arch_index, runs[name, 0].arch_index)
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_short_cont_episodes_are_reset_and_the_search_goes_on(name):
+    r = make(name).search(cont(budget=7), Budget(25), 0)
+    assert r.n_queries == 25
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_a_seconds_budget_stops_at_the_query_that_spends_it(name):
+    budget = Budget.parse("36000s")
+    r = make(name).search(cont(), budget, 0)
+    assert r.sim_time_s >= 36000 > r.sim_time_s - r.cost_s[-1]
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_baselines_refuse_envs_they_cannot_drive(name):
+    with pytest.raises(ValueError, match="drives"):
+        make(name).search(gym.make("NasGym/NB201-Seq-v0"), Budget(5), 0)
+
+
+@pytest.mark.parametrize("name", ["ls", "bo"])
+def test_local_search_and_bo_never_query_an_architecture_twice(runs, name):
+    r = runs[name, 0]
+    assert len(np.unique(r.arch_index)) == r.n_queries
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_a_space_smaller_than_the_budget_is_searched_to_the_end(name):
+    env = gym.make("NasGym/NB201-Cont-v0", benchmark=toy_benchmark(), budget=40)
+    r = make(name).search(env, Budget(40), 0)
+    assert r.n_queries == 40
+    if name in ("ls", "bo"):  # all 18 architectures before any repeat
+        assert len(np.unique(r.arch_index[:18])) == 18
+
+
+def _one_decision_apart(space, a: int, b: int) -> bool:
+    return int(np.sum(space.codes(a) != space.codes(b))) == 1
+
+
+def test_evolution_children_are_one_decision_mutations_of_the_living_population(runs):
+    space = cont().unwrapped.space
+    r = make("re", population=10, sample=3).search(cont(), Budget(80), 3)
+    idx = r.arch_index.tolist()
+    for t in range(10, len(idx)):
+        alive = idx[t - 10 : t]  # the oldest member left when the previous child arrived
+        assert any(_one_decision_apart(space, idx[t], p) for p in alive), t
+
+
+def test_evolution_with_a_sample_of_one_picks_parents_at_random_and_rejects_bad_settings():
+    make("re", population=5, sample=1).search(cont(), Budget(20), 0)
+    with pytest.raises(ValueError):
+        make("re", population=0)
+
+
+def test_local_search_moves_one_decision_at_a_time_and_restarts_rarely():
+    space = cont().unwrapped.space
+    idx = make("ls").search(cont(), Budget(120), 0).arch_index.tolist()
+    # A query that is no neighbour of any earlier one is a random (re)start; a climb queries
+    # up to 24 neighbours per step, so there are few of them (random search: nearly all).
+    starts = [t for t in range(1, len(idx)) if not any(_one_decision_apart(space, idx[t], idx[s]) for s in range(t))]
+    assert len(starts) < 8
+
+
+def test_gp_factor_grown_one_point_at_a_time_equals_a_fresh_fit():
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 5, (30, 6))
+    h = hamming(codes, codes)
+    grown = GP.fit(codes[:20], h[:20, :20], 2.0, 0.01)
+    for n in range(20, 30):
+        grown = grown.extend(codes[n], h[n, : n + 1])
+    fresh = GP.fit(codes, h, 2.0, 0.01)
+    np.testing.assert_allclose(grown.chol, fresh.chol, atol=1e-10)
+    y = rng.normal(size=30)
+    mu, sd = fresh.posterior(y).predict(codes[:3])
+    np.testing.assert_allclose(mu, grown.posterior(y).predict(codes[:3])[0])
+    assert np.all(sd > 0)
+
+
+def test_hamming_counts_differing_decisions():
+    a = np.array([[0, 1, 2], [4, 4, 4]])
+    assert hamming(a, a).tolist() == [[0, 3], [3, 0]]
+
+
+def test_expected_improvement_grows_with_mean_and_with_uncertainty():
+    ei = expected_improvement(np.array([0.0, 1.0, 0.0]), np.array([0.1, 0.1, 1.0]), incumbent=0.5, xi=0.0)
+    assert np.all(ei > 0) and ei[1] > ei[0] and ei[2] > ei[0]

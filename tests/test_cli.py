@@ -1,0 +1,51 @@
+"""``nas-gym compare`` and ``nas-gym demo``: argument parsing, the printed table, exit codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from nas_gym.cli import main, parse_agent_kwargs, parse_kwargs
+from nas_gym.experiments.results import read_run, run_path
+
+
+def test_kwargs_are_parsed_as_literals_where_they_parse():
+    assert parse_kwargs("noise=mean,budget=100,scale=0.5,flag=True") == {
+        "noise": "mean", "budget": 100, "scale": 0.5, "flag": True,
+    }
+    assert parse_kwargs(None) == {}
+    with pytest.raises(ValueError):
+        parse_kwargs("novalue")
+    assert parse_agent_kwargs(["re:population=20,sample=5", "sb3:PPO:n_steps=64", "re:sample=4"]) == {
+        "re": {"population": 20, "sample": 4}, "sb3:PPO": {"n_steps": 64},
+    }
+    with pytest.raises(ValueError):
+        parse_agent_kwargs(["population=20"])
+
+
+def test_compare_runs_the_grid_and_prints_the_table(tmp_path, capsys):
+    args = ["compare", "--env", "NB201-Cont-v0", "--dataset", "cifar10", "--agents", "rs,re", "--seeds", "2",
+            "--budget", "20", "--workers", "1", "--out", str(tmp_path), "--no-progress",
+            "--agent-kwargs", "re:population=5,sample=2", "--env-kwargs", "noise=mean"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "| NasGym/NB201-Cont-v0 | rs | 2 |" in text and "| re |" in text
+    run = read_run(run_path(tmp_path, "re", 1))
+    assert run["spec"]["agent_kwargs"] == {"population": 5, "sample": 2}
+    assert run["spec"]["env_kwargs"] == {"dataset": "cifar10", "noise": "mean"}
+    assert (tmp_path / "summary.md").exists() and (tmp_path / "anytime.png").exists()
+
+
+def test_compare_exits_1_when_a_run_failed_and_2_on_bad_arguments(tmp_path, capsys):
+    args = ["compare", "--env", "NB201-Cont-v0", "--agents", "rs,re", "--seeds", "1", "--budget", "5",
+            "--workers", "1", "--out", str(tmp_path), "--no-progress", "--agent-kwargs", "re:population=0"]
+    assert main(args) == 1
+    assert "failed" in capsys.readouterr().err
+    assert main(["compare", "--env", "NB201-Cont-v0", "--budget", "lots", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_demo_compares_the_baselines(tmp_path, capsys):
+    args = ["demo", "--seeds", "1", "--budget", "15", "--workers", "1", "--out", str(tmp_path), "--no-progress"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    for agent in ("rs", "re", "ls", "bo", "tpe"):
+        assert f"| {agent} |" in out
