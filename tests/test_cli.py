@@ -41,6 +41,9 @@ def test_compare_exits_1_when_a_run_failed_and_2_on_bad_arguments(tmp_path, caps
     assert main(args) == 1
     assert "failed" in capsys.readouterr().err
     assert main(["compare", "--env", "NB201-Cont-v0", "--budget", "lots", "--out", str(tmp_path / "x")]) == 2
+    assert main(["compare", "--env", "NB999-Cont-v0", "--out", str(tmp_path / "x")]) == 2
+    assert main(["compare", "--env", "NB201-Cont-v0", "--agents", "rs,nope", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown agents ['nope']" in capsys.readouterr().err
 
 
 def test_demo_compares_the_baselines(tmp_path, capsys):

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator
 
 import gymnasium as gym
 
-from ..agents import Budget, make
+from ..agents import Budget, agent_names, make
 from ..agents.base import check_family
 from .evaluation import score
 from .results import read_run, run_path, write_atomic
@@ -87,7 +87,12 @@ def make_env(spec: RunSpec, agent: Any) -> gym.Env:
 
 
 def _family(env_id: str) -> str:
-    entry = str(gym.spec(env_id.split(":", 1)[1]).entry_point)
+    """The family (Seq, Cont, Edit) of a registered env id; ValueError for an unknown id."""
+    name = env_id.split(":", 1)[1]
+    if name not in gym.registry:
+        known = sorted(k for k in gym.registry if k.startswith("NasGym/"))
+        raise ValueError(f"unknown env {name!r}; registered: {known}")
+    entry = str(gym.registry[name].entry_point)
     return entry.rsplit(":", 1)[-1].rsplit(".", 1)[-1].removesuffix("Env")
 
 
@@ -157,6 +162,11 @@ def run_grid(
     agent name to its constructor kwargs. With ``resume``, runs whose file holds a finished run
     of the same spec are skipped; a file from a different spec is an error (use another ``out``).
     """
+    agents = list(agents)
+    _family(full_env_id(env_id))  # fail now on a bad id or agent name, not once per run
+    unknown = [a for a in agents if a not in agent_names() and not a.startswith("sb3:")]
+    if unknown:
+        raise ValueError(f"unknown agents {unknown}; valid: {agent_names() + ['sb3:<ALGO>']}")
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     text = budget_text(Budget.parse(budget) if not isinstance(budget, str) else parse_budget(budget))
     specs = [
