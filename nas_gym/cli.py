@@ -20,8 +20,8 @@ def _cmd_benchmarks(args: argparse.Namespace) -> int:
         return 0
     print(f"{'benchmark':<16} {'dataset':<16} {'archs':>7} {'seeds':>5} {'optimum':>9}  columns")
     for r in rows:
-        if "error" in r:
-            print(f"{r['name']:<16} {r['dataset']:<16} {'-':>7} {'-':>5} {'-':>9}  not installed: {r['error']}")
+        if r["status"] != "ok":
+            print(f"{r['name']:<16} {r['dataset']:<16} {'-':>7} {'-':>5} {'-':>9}  {r['status']}: {r['error']}")
             continue
         print(
             f"{r['name']:<16} {r['dataset']:<16} {r['n_arch']:>7} {r['n_seeds']:>5} {r['optimum_val']:>9.2f}  "

@@ -52,3 +52,19 @@ def test_demo_compares_the_baselines(tmp_path, capsys):
     out = capsys.readouterr().out
     for agent in ("rs", "re", "ls", "bo", "tpe"):
         assert f"| {agent} |" in out
+
+
+def test_benchmarks_lists_tables_and_says_what_needs_a_path(capsys, monkeypatch):
+    import json
+
+    monkeypatch.delenv("NAS_GYM_MACRO_PATH", raising=False)
+    assert main(["benchmarks"]) == 0
+    out = capsys.readouterr().out
+    assert "91.61" in out and "73.49" in out and "46.73" in out
+    assert "needs path" in out and "NAS_GYM_MACRO_PATH" in out
+    assert main(["benchmarks", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    by = {(r["name"], r["dataset"]): r for r in rows}
+    assert by[("nb201", "cifar10")]["n_arch"] == 15625
+    assert by[("nas-bench-graph", "proteins")]["n_arch"] == 2021
+    assert by[("nas-bench-macro", "cifar10")]["status"] == "needs path"
