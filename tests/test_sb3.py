@@ -111,9 +111,7 @@ def test_maskable_ppo_beats_random_architectures(nb201_c10):
 
 
 def doc_with_example() -> Path:
-    """README.md once the env section is merged into it (it carries the marker), else docs/envs.md."""
-    readme = ROOT / "README.md"
-    return readme if MARKER in readme.read_text() else ROOT / "docs" / "envs.md"
+    return ROOT / "README.md"
 
 
 def test_documented_quickstart_is_the_example_file():
