@@ -39,3 +39,14 @@ def raises_naming():
             assert w in str(e.value), (w, str(e.value))
 
     return check
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Small MLPs train fastest on one thread, and two-thread torch thrashes on a busy 2-core box."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

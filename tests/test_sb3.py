@@ -9,7 +9,6 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
 from sb3_contrib import MaskablePPO
 from sb3_contrib.common.maskable.utils import get_action_masks
 from scipy import stats
@@ -39,13 +38,7 @@ CASES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small MLPs train fastest on one thread, and two-thread torch thrashes on a busy 2-core box."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def env_kwargs(family: str) -> dict:
