@@ -37,6 +37,8 @@ def test_agent_returns_a_valid_reproducible_result(case, nb201_c10):
     env, a = run(case, seed=3)
     _, b = run(case, seed=3)
     _, c = run(case, seed=4)
+    again = make(case.removesuffix("-edit")).search(env, Budget(BUDGET), 4)  # same env, second search
+    assert np.array_equal(c.arch_index, again.arch_index)  # the first search's queries are not counted
     assert a.n_queries == BUDGET and a.agent == case.removesuffix("-edit") and a.seed == 3
     assert np.array_equal(a.arch_index, b.arch_index) and np.array_equal(a.val, b.val)
     assert not np.array_equal(a.arch_index, c.arch_index)

@@ -107,3 +107,8 @@ def test_no_test_metric_reaches_info_or_reward(family):
     for reward, info in runs[0]:
         for x in [reward, *_numbers(info)]:
             assert not np.isclose(test, x, rtol=0, atol=1e-9).any() and not np.isclose(test / 100, x).any()
+
+
+def test_env_names_its_reward():
+    for name in ("val", "cadam", "regret"):
+        assert gym.make("NasGym/NB201-Seq-v0", reward=name).unwrapped.reward_name == name

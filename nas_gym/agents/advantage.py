@@ -34,7 +34,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from .base import Budget, SearchResult, check_family, register, search_log
+from .base import Budget, SearchResult, new_search, register, search_log
 from .common import MovingAverage, adam, masked_log_softmax, sample_index, seed_all, step_cont, torch_threads
 
 ZERO_OP = "none"
@@ -83,7 +83,7 @@ class AdvantageNAS:
     threads: int | None = 1
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
-        check_family(self, env)
+        new_search(self, env)  # checks the family, empties the log the budget is counted on
         space = env.unwrapped.space
         zero = zero_options(space) if self.advantage else None
         rng = seed_all(seed)

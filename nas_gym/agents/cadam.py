@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import Budget, SearchResult, check_family, register, search_log
+from .base import Budget, SearchResult, new_search, register, search_log
 from .common import (
     ReplayBuffer,
     adam,
@@ -89,7 +89,7 @@ class Cadam:
     threads: int | None = 1  # torch threads while searching (tiny MLPs: one is fastest)
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
-        check_family(self, env)
+        new_search(self, env)  # checks the family, empties the log the budget is counted on
         check_cont(env, budget, self.name, obs="topk")
         if reward_name(env) not in (None, "cadam"):
             warnings.warn(

@@ -211,11 +211,7 @@ def planned_queries(budget: Budget, env: gym.Env, fallback: int) -> int:
 
 def reward_name(env: gym.Env) -> str | None:
     """Name of the env's named reward (``val``, ``cadam``, ...), None when it cannot be told."""
-    base = env.unwrapped
-    problem = getattr(base, "problem", None)
-    if problem is not None:
-        return getattr(getattr(problem, "reward", None), "name", None)
-    return getattr(base, "reward_name", None)
+    return getattr(env.unwrapped, "reward_name", None)
 
 
 def check_cont(env: gym.Env, budget: Budget, agent: str, obs: str | None = None) -> None:

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import Budget, SearchResult, check_family, register, search_log
+from .base import Budget, SearchResult, new_search, register, search_log
 from .common import (
     ReplayBuffer,
     adam,
@@ -108,7 +108,7 @@ class DDPG:
     threads: int | None = 1
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
-        check_family(self, env)
+        new_search(self, env)  # checks the family, empties the log the budget is counted on
         check_cont(env, budget, self.name, obs="previous")
         if self.noise not in NOISES:
             raise ValueError(f"unknown noise {self.noise!r}; valid: {list(NOISES)}")

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import Budget, SearchResult, check_family, register, search_log
+from .base import Budget, SearchResult, new_search, register, search_log
 from .common import adam, entropy, masked_log_softmax, mlp, sample_index, seed_all, torch_threads
 
 
@@ -78,7 +78,7 @@ class PPO:
     threads: int | None = 1
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
-        check_family(self, env)
+        new_search(self, env)  # checks the family, empties the log the budget is counted on
         rng = seed_all(seed)
         with torch_threads(self.threads):
             n_obs = int(np.prod(env.observation_space.shape))

@@ -29,7 +29,7 @@ from typing import ClassVar
 import gymnasium as gym
 import numpy as np
 
-from .base import Budget, SearchResult, check_family, register, search_log
+from .base import Budget, SearchResult, new_search, register, search_log
 from .common import seed_all
 
 # (epsilon, number of models) of MetaQNN's CIFAR-10 search.
@@ -105,7 +105,7 @@ class QLearning:
     schedule: tuple[tuple[float, int], ...] = METAQNN_SCHEDULE
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
-        check_family(self, env)
+        new_search(self, env)  # checks the family, empties the log the budget is counted on
         rng = seed_all(seed)
         base = env.unwrapped
         n_episodes = budget.queries if budget.queries is not None else sum(n for _, n in self.schedule)

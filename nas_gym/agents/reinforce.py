@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import Budget, SearchResult, check_family, register, search_log
+from .base import Budget, SearchResult, new_search, register, search_log
 from .common import MovingAverage, adam, entropy, masked_log_softmax, sample_index, seed_all, torch_threads
 
 State = Any  # the policy's recurrent state (None for the categorical policy)
@@ -94,7 +94,7 @@ class Reinforce:
         raise ValueError(f"unknown policy {self.policy!r}; valid: ['lstm', 'categorical']")
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
-        check_family(self, env)
+        new_search(self, env)  # checks the family, empties the log the budget is counted on
         rng = seed_all(seed)
         with torch_threads(self.threads):
             base = env.unwrapped

@@ -177,6 +177,11 @@ class NasEnv(gym.Env):
     def optimum(self) -> float | None:
         return self.problem.optimum
 
+    @property
+    def reward_name(self) -> str:
+        """The named reward the env was made with (``val``, ``cadam``, ...)."""
+        return self.problem.reward.name
+
     # ---------------------------------------------------------------- query
     def query(self, codes: np.ndarray) -> tuple[float, dict[str, Any]]:
         """Query one architecture: its reward and the per-query ``info`` entries.
