@@ -14,10 +14,10 @@ from toy_tables import toy_benchmark
 N = 5
 
 
-def lockstep(family: str, steps: int, **kwargs) -> None:
+def lockstep(family: str, steps: int, bench: str = "NB201", **kwargs) -> None:
     """Drive a vector env and N single envs with the same actions (``noise="mean"``: no draws)."""
-    vec = gym.make_vec(f"NasGym/NB201-{family}-v0", num_envs=N, noise="mean", **kwargs)
-    singles = [gym.make(f"NasGym/NB201-{family}-v0", noise="mean", **kwargs) for _ in range(N)]
+    vec = gym.make_vec(f"NasGym/{bench}-{family}-v0", num_envs=N, noise="mean", **kwargs)
+    singles = [gym.make(f"NasGym/{bench}-{family}-v0", noise="mean", **kwargs) for _ in range(N)]
     obs, _ = vec.reset(seed=0)
     np.testing.assert_array_equal(obs, np.stack([e.reset(seed=0)[0] for e in singles]))
     vec.action_space.seed(0)
@@ -44,6 +44,12 @@ def test_seq_vector_matches_single_envs():
 @pytest.mark.parametrize("obs", ["topk", "previous"])
 def test_cont_vector_matches_single_envs(obs):
     lockstep("Cont", 25, budget=9, top_k=3, obs=obs)
+
+
+def test_vector_reports_the_table_row_like_single_envs():
+    # NAS-Bench-Graph stores one row per isomorphism class: both report that row's index.
+    lockstep("Seq", 70, bench="Graph")
+    lockstep("Cont", 25, bench="Graph", budget=9)
 
 
 def test_vector_spaces_and_metadata():

@@ -109,6 +109,11 @@ class TabularBenchmark:
             raise self._absent(i)
         return r
 
+    def rows(self, indices: np.ndarray) -> np.ndarray:
+        """Vectorised lookup of the rows holding the numbers of dense ``indices`` (no checks):
+        the ``arch_index`` a query of each would report."""
+        return self._hot.lookup[np.asarray(indices, dtype=np.intp)]
+
     def query(self, arch: ArchLike, rng: np.random.Generator | None = None, noise: Noise = "seed") -> Record:
         """Validation metric and costs of one architecture, as one (simulated) training run.
 

@@ -7,8 +7,8 @@ the keyword arguments are the single env's. Differences from N single envs:
 - autoreset is ``SAME_STEP``: the step that ends an episode returns the first observation of the
   next one; the last observation is in ``info["final_obs"]`` (rows flagged by ``"_final_obs"``);
 - ``info`` holds arrays over the envs, each key ``k`` with its mask ``"_k"`` (Gymnasium's
-  convention): ``arch_index`` (dense index of the queried architecture), ``val`` and ``cost_s``
-  for the envs that queried this step. There is no arch string and no search log: a batched
+  convention): ``arch_index`` (the queried architecture's table row, as single envs report it),
+  ``val`` and ``cost_s`` for the envs that queried this step. There is no arch string and no search log: a batched
   search keeps its own arrays;
 - the table's training-seed draws come from the vector env's one ``np_random``.
 """
@@ -54,7 +54,8 @@ class NasVectorEnv(VectorEnv):
         """Query the architectures of envs ``rows``: their val, reward and the info arrays."""
         idx = self.space.indices(self.codes[rows])
         val, cost, reward = self.problem.query_batch(idx, self.np_random)
-        columns = {"arch_index": idx, "val": val, "cost_s": cost}
+        rows_of = getattr(self.problem.backend, "rows", None)  # the row a single env's query reports
+        columns = {"arch_index": idx if rows_of is None else rows_of(idx), "val": val, "cost_s": cost}
         answered = ~np.isnan(val)  # no result, no query (see SeqEnv / ContEnv)
         if len(rows) < self.num_envs:  # scatter to full length (the common case: every env queried)
             fills = {"arch_index": -1, "val": np.nan, "cost_s": np.nan}
