@@ -43,10 +43,6 @@ class Reach:
         # _prefix[t][flat index of codes[:t+1]]: some answerable architecture starts with them
         self._prefix = [grid.any(axis=tuple(range(t + 1, E))).ravel() for t in range(E)]
 
-    @property
-    def everything(self) -> bool:
-        return self.ok is None
-
     def answerable(self, index: int) -> bool:
         return self.ok is None or bool(self.ok[index])
 

@@ -21,8 +21,8 @@ from .base import ArchLike, Space
 MACRO_OPS = ("identity", "mb3_k3", "mb6_k5")
 N_LAYERS = 8
 DOWNSAMPLING_LAYERS = (0, 2, 5)
-# the shape-keeping layers of each stage, where an identity is a no-op
-_FREE_RUNS = ((1, 2), (3, 5), (6, 8))
+# the shape-keeping layers of each stage, [lo, hi), where an identity is a no-op
+_FREE_RUNS = tuple(zip((d + 1 for d in DOWNSAMPLING_LAYERS), DOWNSAMPLING_LAYERS[1:] + (N_LAYERS,)))
 
 
 class MacroSpace(Space):
