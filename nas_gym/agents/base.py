@@ -81,7 +81,7 @@ class SearchResult:
     @classmethod
     def from_log(cls, agent: str, seed: int, log: QueryLog, budget: Budget | None = None, **meta: Any) -> "SearchResult":
         """Result of the queries in ``log``, cut at the query that exhausted ``budget``."""
-        idx = np.asarray(log.arch_index, dtype=np.int64)
+        idx = np.array(log.arch_index)  # int64, or Python ints where a space's indices exceed int64 (DARTS)
         val = np.asarray(log.val, dtype=np.float64)
         cost = np.asarray(log.cost_s, dtype=np.float64)
         if budget is not None:

@@ -23,7 +23,10 @@ NOISES = ("seed", "mean")
 
 @dataclass(slots=True)
 class Record:
-    """What one query returns: validation metric (percent) and the costs of the architecture."""
+    """What one query returns: validation metric (percent) and the costs of the architecture.
+
+    ``loss`` is the validation loss where the backend measures one (supernets; tables: NaN).
+    """
 
     arch_index: int
     val: float
@@ -33,6 +36,7 @@ class Record:
     flops: float = float("nan")
     curve: np.ndarray | None = None
     extra: dict[str, float] | None = None
+    loss: float = float("nan")
 
 
 @dataclass(eq=False)

@@ -49,8 +49,8 @@ def _dropped(*args: Any, **kwargs: Any) -> None:
 
 
 class _Restricted(pickle.Unpickler):
-    def __init__(self, file: IO[bytes], classes: Iterable[tuple[str, str]], drop_torch: bool) -> None:
-        super().__init__(file)
+    def __init__(self, file: IO[bytes], classes: Iterable[tuple[str, str]], drop_torch: bool, encoding: str = "ASCII") -> None:
+        super().__init__(file, encoding=encoding)
         self._classes = set(classes)
         self._drop_torch = drop_torch
 
@@ -71,10 +71,13 @@ class _Restricted(pickle.Unpickler):
         raise pickle.UnpicklingError("benchmark file refers to external storage")
 
 
-def load(file: IO[bytes], classes: Iterable[tuple[str, str]] = (), drop_torch: bool = False) -> Any:
+def load(
+    file: IO[bytes], classes: Iterable[tuple[str, str]] = (), drop_torch: bool = False, encoding: str = "ASCII"
+) -> Any:
     """Unpickle one object from ``file`` with the allow-list above.
 
     ``classes``: ``(module, name)`` pairs read as :class:`Fields`; ``drop_torch``: read torch
-    tensors and storages as ``None``.
+    tensors and storages as ``None``; ``encoding``: how Python 2 ``str`` objects are read
+    (``"latin1"`` or ``"bytes"`` for Python 2 pickles of numpy arrays, as :mod:`pickle` takes it).
     """
-    return _Restricted(file, classes, drop_torch).load()
+    return _Restricted(file, classes, drop_torch, encoding).load()

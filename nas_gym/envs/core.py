@@ -1,8 +1,9 @@
 """What the env families share: the search problem (backend, noise, reward) and the base env.
 
 A backend is anything with ``space``, ``query(index, rng=, noise=) -> Record`` and, when the
-best architecture is known, ``optimum() -> (index, val)``: the tabular benchmarks now, the
-supernets later; ``query_batch(indices, rng, noise) -> (val, cost_s)`` serves the vector envs.
+best architecture is known, ``optimum() -> (index, val)``: the tabular benchmarks and the
+supernets; ``query_batch(indices, rng, noise) -> (val, cost_s)`` (tables only) serves the
+vector envs.
 The env owns the backend and queries it with its own ``np_random``, so a seeded reset makes an
 episode reproducible.
 """
@@ -20,6 +21,7 @@ import numpy as np
 from ..benchmarks import NOISES, TabularBenchmark, load_benchmark
 from ..benchmarks.table import Record
 from ..spaces.base import Space
+from ..supernets import SUPERNET_KWARGS, SUPERNETS, is_supernet, load_supernet
 from .reach import Reach
 from .rewards import Reward, make_reward
 
@@ -31,8 +33,15 @@ def _cached_benchmark(name: str, dataset: str | None, path: str | None) -> Tabul
     return load_benchmark(name, dataset=dataset, path=path)
 
 
-def resolve_backend(benchmark: Any, dataset: str | None = None, path: str | None = None) -> Any:
-    """A backend object from a benchmark name (loaded once per process) or the object itself."""
+def resolve_backend(benchmark: Any, dataset: str | None = None, path: str | None = None, **backend_kwargs: Any) -> Any:
+    """A backend object from a benchmark name (tables loaded once per process; supernets built
+    from ``backend_kwargs``) or the object itself."""
+    if is_supernet(benchmark):
+        return load_supernet(benchmark, dataset=dataset, path=path, **backend_kwargs)
+    if backend_kwargs:
+        raise ValueError(
+            f"{sorted(backend_kwargs)} only apply to supernet benchmarks ({list(SUPERNETS)}), not {benchmark!r}"
+        )
     if isinstance(benchmark, str):
         return _cached_benchmark(benchmark, dataset, None if path is None else str(path))
     if not hasattr(benchmark, "query") or not hasattr(benchmark, "space"):
@@ -68,14 +77,17 @@ class Problem:
     def no_result_reward(self) -> float:
         return float(self.reward.formula(0.0, np.nan, np.nan))
 
-    def query(self, codes: np.ndarray, rng: np.random.Generator) -> tuple[Record | None, float]:
+    def query(
+        self, codes: np.ndarray, rng: np.random.Generator, previous: Record | None = None
+    ) -> tuple[Record | None, float]:
         """The record of architecture ``codes`` (one simulated training run, None when the
-        backend has no result for it) and its reward."""
-        index = int(self.space.indices(codes))
+        backend has no result for it) and its reward (``previous``: the query before it, for
+        rewards that compare with it)."""
+        index = self.space.index(codes) if self.space.big else int(self.space.indices(codes))
         if not self.reach.answerable(index):
             return None, self.no_result_reward
         rec = self.backend.query(index, rng=rng, noise=self.noise)
-        return rec, self.reward(rec)
+        return rec, self.reward(rec, previous)
 
     def query_batch(self, idx: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Arrays ``(val, cost_s, reward)`` for a batch of dense indices (NaN val: no result)."""
@@ -105,17 +117,31 @@ def make_problem(
     max_params: float | None = None,
     max_latency: float | None = None,
     penalty: float | None = None,
+    **backend_kwargs: Any,
 ) -> Problem:
-    """Validate the shared keyword arguments of every env and build the :class:`Problem`."""
+    """Validate the shared keyword arguments of every env and build the :class:`Problem`.
+
+    ``backend_kwargs`` go to a supernet backend (``mode``, ``size``, ``device``, ...).
+    """
     if noise not in NOISES:
         raise ValueError(f"unknown noise {noise!r}; valid: {list(NOISES)}")
-    backend = resolve_backend(benchmark, dataset, path)
+    backend = resolve_backend(benchmark, dataset, path, **backend_kwargs)
+    if getattr(backend, "mode", None) == "train" and noise != "seed":
+        raise ValueError(f"a train-mode supernet trains on every query: noise must be 'seed', got {noise!r}")
     optimum = backend.optimum()[1] if hasattr(backend, "optimum") else None
-    fn = make_reward(reward, optimum=optimum, max_params=max_params, max_latency=max_latency, penalty=penalty)
+    ddas = isinstance(reward, str) and reward.startswith("ddas")
+    if ddas and not hasattr(backend, "oneshot"):
+        raise ValueError(f"reward {reward!r} needs a supernet backend (its one-shot model); {backend!r} has none")
+    fn = make_reward(
+        reward, optimum=optimum, max_params=max_params, max_latency=max_latency, penalty=penalty,
+        oneshot=backend.oneshot() if ddas else None,
+    )
     return Problem(backend, noise, fn, optimum, Reach(backend, backend.space))
 
 
-PROBLEM_KWARGS = tuple(inspect.signature(make_problem).parameters)
+PROBLEM_KWARGS = tuple(
+    name for name, p in inspect.signature(make_problem).parameters.items() if p.kind is not p.VAR_KEYWORD
+)
 
 
 def problem_kwargs(owner: type, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +150,8 @@ def problem_kwargs(owner: type, kwargs: dict[str, Any]) -> dict[str, Any]:
     The families pass their leftover keywords here, so a keyword another family takes (``top_k``
     given to Seq) gets a clear error instead of Python's TypeError from deep inside ``gym.make``.
     """
-    unknown = sorted(set(kwargs) - set(PROBLEM_KWARGS))
+    valid = set(PROBLEM_KWARGS) | (set(SUPERNET_KWARGS) if is_supernet(kwargs.get("benchmark")) else set())
+    unknown = sorted(set(kwargs) - valid)
     if unknown:
         own = {
             p.name
@@ -133,9 +160,8 @@ def problem_kwargs(owner: type, kwargs: dict[str, Any]) -> dict[str, Any]:
             for p in inspect.signature(vars(c)["__init__"]).parameters.values()
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
         }
-        raise ValueError(
-            f"{owner.__name__}: unknown keyword argument(s) {unknown}; valid: {sorted(own | set(PROBLEM_KWARGS))}"
-        )
+        note = f" ({unknown} apply to supernet benchmarks only)" if set(unknown) <= set(SUPERNET_KWARGS) else ""
+        raise ValueError(f"{owner.__name__}: unknown keyword argument(s) {unknown}{note}; valid: {sorted(own | valid)}")
     return kwargs
 
 
@@ -189,7 +215,7 @@ class NasEnv(gym.Env):
         Without a result (see :class:`Problem`) ``info`` is ``{"arch": ..., "no_result": True}``:
         no ``val``, nothing for the search log.
         """
-        rec, reward = self.problem.query(codes, self.np_random)
+        rec, reward = self.problem.query(codes, self.np_random, self.last_record)
         self.last_record = rec
         if rec is None:
             return reward, {"arch": arch_string(self.space, int(self.space.indices(codes))), "no_result": True}

@@ -5,8 +5,9 @@ not: NAS-Bench-Graph has no result for the cells whose four ops are all ``skip``
 space). The envs never query those. Their masks leave them out (Seq: options after which no
 answerable architecture remains; Edit: edits that lead to one), and an agent that ignores the
 masks is handled by each family as its docstring says. The scan is one ``query_batch`` over
-the whole space at construction; a space that is too large, or a backend without
-``query_batch`` (a supernet), counts as answering everything.
+the whole space at construction. A space that is too large, or a backend without
+``query_batch`` (a supernet, which computes any cell), answers exactly the space's valid
+architectures: the masks then come from the space's own rules (DARTS: two inputs per node).
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ class Reach:
     def __init__(self, backend: Any, space: Space) -> None:
         self._radix = space.n_options
         self._real = space.option_mask  # (E, O): real, not padded, options
-        self.ok: np.ndarray | None = None  # None: every architecture is answerable
-        if getattr(space, "big", False) or space.size > MAX_SCAN or not hasattr(backend, "query_batch"):
+        self.ok: np.ndarray | None = None  # None: no scan (see structural)
+        self.space = space
+        # no scan: the valid architectures of the space are the answerable ones
+        self.structural = getattr(space, "big", False) or space.size > MAX_SCAN or not hasattr(backend, "query_batch")
+        if self.structural:
             return
         val, _ = backend.query_batch(np.arange(space.size), noise="mean")
         ok = ~np.isnan(val)
@@ -44,11 +48,15 @@ class Reach:
         self._prefix = [grid.any(axis=tuple(range(t + 1, E))).ravel() for t in range(E)]
 
     def answerable(self, index: int) -> bool:
+        if self.structural:
+            return self.space.is_valid(index)
         return self.ok is None or bool(self.ok[index])
 
     def seq_mask(self, codes: np.ndarray, t: int) -> np.ndarray:
         """``(n, O)``: options of decision ``t`` after which an answerable architecture remains,
         for each prefix ``codes[:, :t]`` of a batch ``(n, >= t)``."""
+        if self.structural:
+            return self.space.prefix_mask(codes, t)
         real = np.broadcast_to(self._real[t], (len(codes), len(self._real[t])))
         if self.ok is None:
             return real.copy()
@@ -59,6 +67,8 @@ class Reach:
     def edit_mask(self, codes: np.ndarray, index: int) -> np.ndarray:
         """``(E * O,)``: the one-decision edits of the architecture ``codes`` (dense ``index``)
         that change it into an answerable architecture."""
+        if self.structural:
+            return self.space.edit_mask(codes).ravel()
         mask = self._real.copy()
         mask[np.arange(len(codes)), codes] = False
         if self.ok is not None:

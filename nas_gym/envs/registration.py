@@ -1,8 +1,10 @@
 """Registration of the NasGym ids with Gymnasium (on ``import nas_gym``, at most once).
 
-``NasGym/<Benchmark>-<Family>-v0`` for every benchmark below that this installation can name.
-``gym.make`` returns the family's env inside the :class:`SearchLog` wrapper; ``gym.make_vec``
-returns the numpy-batched vector env where the family has one (Seq, Cont).
+``NasGym/<Benchmark>-<Family>-v0`` for every benchmark below that this installation can name,
+tables and supernets. ``gym.make`` returns the family's env inside the :class:`SearchLog`
+wrapper; ``gym.make_vec`` returns the numpy-batched vector env where the family has one (Seq,
+Cont) over a table. Supernet ids are registered ``nondeterministic`` (train mode changes the
+weights with every query).
 
 The SearchLog is applied by the entry point rather than declared as the spec's
 ``additional_wrappers``: Gymnasium 1.4's ``make_vec`` refuses a ``vector_entry_point`` on any
@@ -16,13 +18,17 @@ from typing import Any, Callable
 import gymnasium as gym
 
 from ..benchmarks import benchmark_names
+from ..supernets import SUPERNETS
 from .cont import ContEnv
 from .edit import EditEnv
 from .search_log import SearchLog
 from .seq import SeqEnv
 
 # id prefix -> benchmark name given to the env (ids appear once the benchmark is installed)
-BENCHMARKS = {"NB201": "nb201", "Graph": "nas-bench-graph", "Macro": "nas-bench-macro", "AnalogNB201": "analog-nb201"}
+BENCHMARKS = {
+    "NB201": "nb201", "Graph": "nas-bench-graph", "Macro": "nas-bench-macro", "AnalogNB201": "analog-nb201",
+    "NB201Supernet": "nb201-supernet", "DARTSSupernet": "darts-supernet",
+}
 # family -> (entry point, vector entry point or None)
 FAMILIES = {
     "Seq": ("nas_gym.envs.registration:make_seq", "nas_gym.envs.vector:SeqVectorEnv"),
@@ -49,7 +55,7 @@ make_edit = _logged(EditEnv)
 
 def registered_benchmarks() -> dict[str, str]:
     """The id prefixes whose benchmark this installation has."""
-    names = set(benchmark_names())
+    names = set(benchmark_names()) | set(SUPERNETS)
     return {prefix: bench for prefix, bench in BENCHMARKS.items() if bench in names}
 
 
@@ -63,10 +69,11 @@ def register_envs() -> None:
             env_id = f"NasGym/{prefix}-{family}-v0"
             if env_id in gym.registry:
                 continue
+            supernet = bench in SUPERNETS  # no batched queries; train mode changes weights per query
             gym.register(
                 id=env_id,
                 entry_point=entry,
-                vector_entry_point=vector_entry,
+                vector_entry_point=None if supernet else vector_entry,
                 kwargs={"benchmark": bench},
-                nondeterministic=False,
+                nondeterministic=supernet,
             )

@@ -19,9 +19,10 @@ PENDING = "?"
 
 
 def describe(space: Space, codes: np.ndarray, decided: int | None = None, val: float | None = None) -> str:
-    """One line: the canonical string when every decision is set, else ``name=option`` with ``?``."""
+    """One line: the canonical string when every decision is set (and the architecture is valid:
+    a Cont episode starts from all-``none`` codes), else ``name=option`` with ``?``."""
     n = space.n_decisions if decided is None else decided
-    if n >= space.n_decisions:
+    if n >= space.n_decisions and space.is_valid(codes):
         text = space.to_string(codes)
     else:
         ops = [space.options[d][int(c)] if d < n else PENDING for d, c in enumerate(codes)]

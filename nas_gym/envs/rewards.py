@@ -4,7 +4,11 @@ All of them read validation metrics and costs only. ``val`` is the validation ac
 fraction; ``cadam`` is the thesis's 100^acc (eq. 4.1, acc as a fraction) that stretches the top
 of the range; ``regret`` is minus the distance to the table's optimum, as a fraction (a single
 training seed can beat the optimum's seed mean, so it can be slightly positive); ``constrained``
-is ``val`` inside a params / latency limit and ``penalty`` outside it.
+is ``val`` inside a params / latency limit and ``penalty`` outside it. ``ddas`` is the thesis's
+eq. 3.3 on a supernet: r_t = 1/2 (Acc(a_t) - Acc(OS)) + 1/2 (L_V(a_(t-1)) - L_V(a_t)), accuracies
+as fractions, OS the warmed-up one-shot model; the first query of an episode compares its loss
+with the one-shot model's. ``ddas-acc`` and ``ddas-loss`` keep only its accuracy or only its
+loss term (the ablation of the thesis's Figure 3.2).
 
 Each reward is one formula written with operators that work on Python floats and on numpy
 arrays alike, so the single envs (one :class:`Record`) and the batched vector envs (arrays of
@@ -21,21 +25,31 @@ import numpy as np
 
 from ..benchmarks.table import Record
 
-REWARDS = ("val", "cadam", "regret", "constrained")
+REWARDS = ("val", "cadam", "regret", "constrained", "ddas", "ddas-acc", "ddas-loss")
 
 Formula = Callable[[Any, Any, Any], Any]  # (val %, params, latency) -> reward, floats or arrays
 
 
 @dataclass(frozen=True)
 class Reward:
-    """A named reward; ``uses_costs`` says whether it needs params / latency besides val."""
+    """A named reward; ``uses_costs`` says whether it needs params / latency besides val.
+
+    ``previous_loss`` (``ddas`` only) makes the reward read the validation loss of the query
+    before: ``loss_term(loss before, loss now)`` is added to the formula, and ``start_loss``
+    stands for the loss before the first query of an episode.
+    """
 
     name: str
     formula: Formula
     uses_costs: bool = False
+    loss_term: Callable[[float, float], float] | None = None
+    start_loss: float = float("nan")
 
-    def __call__(self, rec: Record) -> float:
-        return float(self.formula(rec.val, rec.params, rec.latency))
+    def __call__(self, rec: Record, previous: Record | None = None) -> float:
+        out = float(self.formula(rec.val, rec.params, rec.latency))
+        if self.loss_term is not None:
+            out += self.loss_term(self.start_loss if previous is None else previous.loss, rec.loss)
+        return out
 
     def batch(self, val: np.ndarray, params: np.ndarray | None = None, latency: np.ndarray | None = None) -> np.ndarray:
         """Rewards of arrays of queries (``params``/``latency`` only when ``uses_costs``)."""
@@ -48,8 +62,10 @@ def make_reward(
     max_params: float | None = None,
     max_latency: float | None = None,
     penalty: float | None = None,
+    oneshot: tuple[float, float] | None = None,
 ) -> Reward:
-    """The reward called ``name``; ``optimum`` is needed by ``regret``, a limit by ``constrained``."""
+    """The reward called ``name``; ``optimum`` is needed by ``regret``, a limit by ``constrained``,
+    ``oneshot`` (accuracy %, loss of the one-shot model) by ``ddas``."""
     if name not in REWARDS:
         raise ValueError(f"unknown reward {name!r}; valid: {list(REWARDS)}")
     if name != "constrained":
@@ -60,6 +76,13 @@ def make_reward(
         return Reward(name, lambda v, p, l: v / 100.0)
     if name == "cadam":
         return Reward(name, lambda v, p, l: 100.0 ** (v / 100.0))
+    if name.startswith("ddas"):
+        if oneshot is None:
+            raise ValueError(f"reward {name!r} needs the one-shot model's accuracy and loss (a supernet backend)")
+        acc_os, loss_os = (float(x) for x in oneshot)
+        acc = (lambda v, p, l: 0.5 * (v - acc_os) / 100.0) if name != "ddas-loss" else (lambda v, p, l: 0.0 * v)
+        loss = (lambda before, now: 0.5 * (before - now)) if name != "ddas-acc" else None
+        return Reward(name, acc, loss_term=loss, start_loss=loss_os)
     if name == "regret":
         if optimum is None:
             raise ValueError("reward 'regret' needs a backend with a known optimum")

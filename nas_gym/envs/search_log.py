@@ -17,9 +17,10 @@ import numpy as np
 
 @dataclass
 class QueryLog:
-    """Columns of the queries of one search (compact typed arrays: a search can run for millions)."""
+    """Columns of the queries of one search (compact typed arrays: a search can run for millions;
+    ``arch_index`` is a list of Python ints in spaces whose indices exceed int64, DARTS's)."""
 
-    arch_index: array = field(default_factory=lambda: array("q"))
+    arch_index: array | list = field(default_factory=lambda: array("q"))
     val: array = field(default_factory=lambda: array("d"))
     cost_s: array = field(default_factory=lambda: array("d"))
     best_val: float = -np.inf
@@ -56,7 +57,8 @@ class SearchLog(gym.Wrapper):
 
     def clear(self) -> None:
         """Forget every query: the next one starts a new search."""
-        self.log = QueryLog()
+        big = getattr(self.env.unwrapped, "space", None) is not None and self.env.unwrapped.space.big
+        self.log = QueryLog(arch_index=[] if big else array("q"))
         self._best: dict[str, Any] = {}
 
     def _augment(self, info: dict[str, Any]) -> dict[str, Any]:

@@ -222,6 +222,12 @@ class Space:
         nb = self.neighbours(arch)
         return nb[int(rng.integers(len(nb)))]
 
+    def prefix_mask(self, codes: np.ndarray, t: int) -> np.ndarray:
+        """``(n, max_options)``: options of decision ``t`` after which the prefix ``codes[:, :t]``
+        of each row can still be completed into a valid architecture (the Seq family's mask
+        where no table scan gives it). Every real option here; spaces with invalid cells override."""
+        return np.broadcast_to(self.option_mask[t], (len(codes), self.max_options)).copy()
+
     def edit_mask(self, arch: ArchLike) -> np.ndarray:
         """Boolean ``(n_decisions, max_options)``: setting decision d to option o gives another
         valid architecture (a real option, not the current one). The Edit family's action mask."""

@@ -116,6 +116,20 @@ class DartsSpace(Space):
                 f"a DARTS cell has exactly 2 per node"
             )
 
+    def prefix_mask(self, codes: np.ndarray, t: int) -> np.ndarray:
+        """Decision ``t`` is an edge of some node: a real op while the node has fewer than two,
+        ``none`` while the node's later edges can still bring it to two."""
+        codes = np.asarray(codes)
+        edge = t % len(EDGES)
+        k = max(m for m, s in enumerate(_NODE_START) if s <= edge)  # the node's index among 2..5
+        first = t - (edge - _NODE_START[k])
+        have = (codes[:, first:t] != 0).sum(axis=1)
+        left = first + k + 2 - t - 1  # the node's edges after this one
+        out = np.zeros((len(codes), self.max_options), dtype=bool)
+        out[:, 1:] = (have < 2)[:, None]
+        out[:, 0] = have + left >= 2
+        return out
+
     # -------------------------------------------------------- discretisation
     def discretise(self, alpha: np.ndarray) -> np.ndarray:
         """DARTS's rule (the thesis's Algorithm 2): for each intermediate node keep the two

@@ -1,0 +1,56 @@
+"""Weight-sharing supernet backends (torch; CUDA when present) behind the tables' query protocol.
+
+``load_supernet("nb201-supernet", dataset="mnist", mode="frozen", size="tiny")`` builds a
+:class:`~.backend.SupernetBackend`; the env ids ``NasGym/NB201Supernet-*`` and
+``NasGym/DARTSSupernet-*`` build one from their keyword arguments. This module imports torch
+only when a supernet is built, so ``import nas_gym`` stays light.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+# benchmark name -> the space of its network
+SUPERNETS = {"nb201-supernet": "nb201", "darts-supernet": "darts"}
+# keywords of SupernetBackend that an env passes through (besides dataset and path)
+SUPERNET_KWARGS = (
+    "data", "mode", "size", "device", "checkpoint", "recipe", "epochs", "seed", "split_seed", "n_val",
+    "recal_batches", "train_batches", "train_lr", "cache_size", "progress",
+)
+
+_FROZEN: dict[str, Any] = {}
+
+
+def is_supernet(name: Any) -> bool:
+    return isinstance(name, str) and name in SUPERNETS
+
+
+def load_supernet(name: str, dataset: str | None = None, path: str | Path | None = None, **kwargs: Any):
+    """The supernet backend ``name`` on ``dataset`` (or ``data``, its synonym), built from ``kwargs``.
+
+    Frozen supernets are shared within a process (their weights never change); a train-mode
+    supernet is built anew for every call, since each search trains its own copy.
+    """
+    from .backend import SupernetBackend
+
+    if name not in SUPERNETS:
+        raise ValueError(f"unknown supernet {name!r}; valid: {list(SUPERNETS)}")
+    unknown = sorted(set(kwargs) - set(SUPERNET_KWARGS))
+    if unknown:
+        raise ValueError(f"{name}: unknown keyword argument(s) {unknown}; valid: {sorted(SUPERNET_KWARGS)}")
+    data = kwargs.pop("data", None)
+    if data is not None and dataset is not None and data != dataset:
+        raise ValueError(f"{name}: data={data!r} and dataset={dataset!r} disagree; give one of them")
+    dataset = data or dataset or "mnist"
+    args = {"space": SUPERNETS[name], "dataset": dataset, "path": path, **kwargs}
+    if kwargs.get("mode", "frozen") != "frozen":
+        return SupernetBackend(**args)
+    key = json.dumps(args, sort_keys=True, default=str)
+    if key not in _FROZEN:
+        _FROZEN[key] = SupernetBackend(**args)
+    return _FROZEN[key]
+
+
+__all__ = ["SUPERNETS", "SUPERNET_KWARGS", "is_supernet", "load_supernet"]

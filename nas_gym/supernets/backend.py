@@ -1,0 +1,331 @@
+"""The supernet backend: a weight-sharing network trained on real images behind the tables'
+query protocol (``query(arch, rng=, noise=) -> Record``), plus the white-box interface of the
+one-shot agents.
+
+Modes:
+
+- ``frozen`` (CADAM): the pretrained weights never change. A query recalibrates the child's
+  batch-norm statistics on a few fixed training batches, measures accuracy and loss on the
+  validation half, and puts every buffer back, so queries are repeatable bit for bit.
+- ``train`` (DDAS): each query first trains the child on ``train_batches`` minibatches drawn
+  from the caller's RNG (SGD, constant ``train_lr``), then measures it the same way.
+
+Data: the training set is split in half by a seeded permutation; weights train on one half,
+queries read only (a fixed subset of) the other; the test split is read only by
+:meth:`SupernetBackend.evaluate`. ``cost_s`` is simulated and deterministic: the child's
+multiply-accumulates times the images it processed (training counts three passes) at
+``MACS_PER_SECOND``; the wall-clock seconds are in ``Record.extra["wall_s"]``.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..benchmarks.table import NOISES, Record
+from ..spaces.base import ArchLike, Space
+from .checkpoint import checkpoint_path, read_checkpoint
+from .data import DATASETS, load_images, split_halves
+from .darts_net import DARTS_SIZES, DartsSupernet
+from .loops import (
+    DeviceData, bn_state, evaluate as evaluate_net, recalibrate, resolve_device, restore_bn_state, train_step,
+)
+from .nb201_net import NB201_SIZES, NB201Supernet
+from .paths import mixed, single_path
+from .pretrain import Recipe, make_optimizer, pretrain
+
+MODES = ("frozen", "train")
+# name -> (network class, size presets)
+NETWORKS: dict[str, tuple[type[nn.Module], dict[str, dict[str, int]]]] = {
+    "nb201": (NB201Supernet, NB201_SIZES),
+    "darts": (DartsSupernet, DARTS_SIZES),
+}
+MACS_PER_SECOND = 1e12  # the simulated accelerator: a sustained 1 TMAC/s on small convolutions
+TRAIN_PASSES = 3  # a training step costs a forward and a backward of about twice the forward
+
+
+def simulated_seconds(macs: float, images: int, backward: bool) -> float:
+    """Seconds the simulated accelerator spends on ``images`` through ``macs`` per image."""
+    return float(macs) * images * (TRAIN_PASSES if backward else 1) / MACS_PER_SECOND
+
+
+class SupernetBackend:
+    """A weight-sharing supernet on real images, queried like a benchmark table.
+
+    ``space``: ``nb201`` or ``darts``; ``dataset``: one of :data:`~.data.DATASETS` (``path``
+    its folder where it is read from the user's files); ``size``: a preset of the space's
+    network; ``mode``: ``frozen`` or ``train``. The network is pretrained by ``recipe`` (its
+    ``sampling`` defaults to ``uniform`` single paths when frozen and to ``all`` ops, DDAS's
+    warm-up, when training) or loaded from the cache, or from ``checkpoint`` when given.
+    """
+
+    metric = "accuracy"
+    cost_note = f"simulated: child multiply-accumulates x images processed at {MACS_PER_SECOND:.0e} MAC/s"
+    has_test = True
+
+    def __init__(
+        self,
+        space: str = "nb201",
+        dataset: str = "mnist",
+        mode: str = "frozen",
+        size: str = "tiny",
+        device: str = "auto",
+        path: str | Path | None = None,
+        checkpoint: str | Path | None = None,
+        recipe: Recipe | dict[str, Any] | None = None,
+        epochs: int | None = None,
+        seed: int = 0,
+        split_seed: int = 0,
+        n_val: int | None = 2000,
+        recal_batches: int = 8,
+        train_batches: int = 25,
+        train_lr: float = 1e-3,
+        cache_size: int = 1 << 16,
+        progress: bool | None = None,
+    ) -> None:
+        if space not in NETWORKS:
+            raise ValueError(f"unknown supernet space {space!r}; valid: {list(NETWORKS)}")
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; valid: {list(MODES)}")
+        net_cls, sizes = NETWORKS[space]
+        if size not in sizes:
+            raise ValueError(f"unknown size {size!r} for the {space} supernet; valid: {list(sizes)}")
+        if dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {dataset!r}; valid: {list(DATASETS)}")
+        self.device = resolve_device(device)
+        self.mode, self.dataset, self.size = mode, dataset, size
+        self.name = f"{space}-supernet"
+        self.recipe = _recipe(recipe, epochs, mode)
+        self.train_batches, self.train_lr, self.recal_batches = int(train_batches), float(train_lr), int(recal_batches)
+        self.cache_size = int(cache_size)
+
+        images = load_images(dataset, path)
+        weight_idx, val_idx = split_halves(len(images.train_y), split_seed)
+        order = np.random.default_rng([split_seed, 1]).permutation(len(val_idx))
+        val_idx = val_idx[order[: len(order) if n_val is None else int(n_val)]]
+        put = lambda idx: DeviceData.of(images.train_x[idx], images.train_y[idx], images.mean, images.std, self.device)
+        self.train_data, self.val_data = put(weight_idx), put(val_idx)
+        self._test = (images.test_x, images.test_y, images.mean, images.std)
+        # fixed recalibration batches: the same for every query, so frozen queries repeat exactly
+        recal = np.random.default_rng([split_seed, 2]).permutation(len(weight_idx))
+        bs = self.recipe.batch_size
+        self._recal = [self.train_data.batch(recal[k * bs:(k + 1) * bs]) for k in range(min(recal_batches, len(recal) // bs or 1))]
+
+        self.spec = {
+            "space": space, "size": size, "dataset": dataset,
+            "data": f"{len(images.train_y)}:{zlib.crc32(np.ascontiguousarray(images.train_y).tobytes()):08x}",
+            "split_seed": int(split_seed), "recipe": self.recipe.as_dict(), "seed": int(seed),
+        }
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.network = net_cls(
+                **sizes[size], in_channels=images.train_x.shape[1], num_classes=images.num_classes,
+                image_size=images.train_x.shape[-1],
+            )
+        self.network.to(self.device)
+        if self.device.type == "cuda":
+            self.network.to(memory_format=torch.channels_last)
+        self.space: Space = self.network.space
+        ckpt_file = Path(checkpoint) if checkpoint is not None else checkpoint_path(self.spec)
+        if checkpoint is not None and read_checkpoint(ckpt_file, self.spec) is None:
+            raise FileNotFoundError(f"no readable supernet checkpoint at {str(ckpt_file)!r}")
+        ckpt = pretrain(
+            self.network, self.train_data, self.recipe, self.spec, ckpt_file, self._sample_path, seed=seed,
+            progress=progress,
+        )
+        self.checkpoint_file = ckpt_file
+        self.pretrain_seconds: list[float] = list(ckpt.get("seconds", []))
+        self.trained_steps = int(ckpt["trained_steps"])  # steps run by this process (0 on a cached checkpoint)
+        self._opt = make_optimizer(self.network, self.recipe, lr=self.train_lr) if mode == "train" else None
+        self._measured: OrderedDict[int, tuple[float, float]] = OrderedDict()
+        self._pending_s = 0.0
+        self._oneshot: tuple[float, float] | None = None
+
+    def __repr__(self) -> str:
+        return f"SupernetBackend({self.name!r}, dataset={self.dataset!r}, size={self.size!r}, mode={self.mode!r})"
+
+    # ----------------------------------------------------------------- paths
+    def _sample_path(self, rng: np.random.Generator) -> Any:
+        """A pretraining path: a random alpha discretised by the space's rule, or every op."""
+        if self.recipe.sampling == "all":
+            return self.uniform_path()
+        E, O = self.space.n_decisions, self.space.max_options
+        return single_path(self.space.discretise(rng.random((E, O))))
+
+    def uniform_weights(self) -> torch.Tensor:
+        """All alphas equal over the ops a search mixes (DARTS's search omits ``none``, as the thesis)."""
+        mask = torch.as_tensor(self.space.option_mask, dtype=torch.float32)
+        if self.name.startswith("darts"):
+            mask[:, 0] = 0.0
+        return (mask / mask.sum(1, keepdim=True)).to(self.device)
+
+    def uniform_path(self) -> Any:
+        return mixed(self.uniform_weights())
+
+    # ----------------------------------------------------------------- query
+    def query(self, arch: ArchLike, rng: np.random.Generator | None = None, noise: str = "seed") -> Record:
+        """Validation accuracy (%) and loss of one child, as the supernet estimates them.
+
+        ``train`` mode with ``noise="seed"`` first trains the child on minibatches drawn from
+        ``rng``; ``noise="mean"`` measures the current weights without training (what a
+        final evaluation reads). A frozen supernet has no training noise: both are the same.
+        """
+        if noise not in NOISES:
+            raise ValueError(f"unknown noise {noise!r}; valid: {list(NOISES)}")
+        t0 = time.perf_counter()
+        index = self.space.parse(arch)
+        codes = self.space.codes(index)
+        macs = float(self.network.flops(codes))
+        trained = 0
+        if self.mode == "train" and noise == "seed":
+            if rng is None:
+                raise ValueError("a train-mode query draws minibatches and needs rng=np.random.Generator")
+            path = single_path(codes)
+            for _ in range(self.train_batches):
+                x, y = self.train_data.sample(rng, self.recipe.batch_size)
+                train_step(self.network, path, x, y, self._opt, self.recipe.grad_clip)
+            trained = self.train_batches * self.recipe.batch_size
+            self._measured.clear()  # the weights moved: earlier measurements are stale
+        val, loss = self._measure(index, codes)
+        cost = (
+            simulated_seconds(macs, trained, backward=True)
+            + simulated_seconds(macs, len(self._recal) * self.recipe.batch_size + len(self.val_data), backward=False)
+            + self._pending_s
+        )
+        self._pending_s = 0.0
+        return Record(
+            index, val, cost, params=float(self.network.param_count(codes)), flops=macs,
+            extra={"wall_s": time.perf_counter() - t0}, loss=loss,
+        )
+
+    def _measure(self, index: int, codes: np.ndarray) -> tuple[float, float]:
+        hit = self._measured.get(index)
+        if hit is not None:
+            self._measured.move_to_end(index)
+            return hit
+        out = self.measure(single_path(codes), self.val_data)
+        if self.cache_size:
+            self._measured[index] = out
+            if len(self._measured) > self.cache_size:
+                self._measured.popitem(last=False)
+        return out
+
+    def measure(self, path: Any, data: DeviceData | None = None) -> tuple[float, float]:
+        """(accuracy %, loss) of ``path`` on ``data`` (the validation half) after recalibrating
+        its batch norms; every buffer is put back, so the network does not change."""
+        saved = bn_state(self.network)
+        try:
+            recalibrate(self.network, path, self._recal)
+            return evaluate_net(self.network, path, self.val_data if data is None else data)
+        finally:
+            restore_bn_state(self.network, saved)
+
+    def oneshot(self) -> tuple[float, float]:
+        """(accuracy %, loss) of the one-shot model, every op mixed with equal alphas: the
+        thesis's Acc(OS) of the warmed-up supernet (measured once, at the first call)."""
+        if self._oneshot is None:
+            self._oneshot = self.measure(self.uniform_path())
+        return self._oneshot
+
+    # ------------------------------------------------------------ evaluation
+    def test_data(self) -> DeviceData:
+        x, y, mean, std = self._test
+        return DeviceData.of(x, y, mean, std, self.device)
+
+    def evaluate(self, arch: ArchLike, epochs: int = 0, seed: int = 0) -> float:
+        """Test accuracy (%) of ``arch``: under the supernet's weights (``epochs=0``, the
+        thesis's preliminary test accuracy), or of the child trained alone from scratch for
+        ``epochs`` epochs on the weight-training half with the pretraining recipe. For final
+        reports only: searches never see it."""
+        codes = self.space.codes(self.space.parse(arch))
+        test = self.test_data()
+        if epochs <= 0:
+            return self.measure(single_path(codes), test)[0]
+        return train_alone(self.network, codes, self.train_data, test, self.recipe, epochs, seed)[0]
+
+    # ---------------------------------------------------- white-box interface
+    def train_batches_iter(self, rng: np.random.Generator, batch_size: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Endless minibatches of the weight-training half, drawn from ``rng``."""
+        while True:
+            yield self.train_data.sample(rng, batch_size or self.recipe.batch_size)
+
+    def val_batches_iter(self, rng: np.random.Generator, batch_size: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Endless minibatches of the validation half (for architecture updates), drawn from ``rng``."""
+        while True:
+            yield self.val_data.sample(rng, batch_size or self.recipe.batch_size)
+
+    def charge(self, seconds: float) -> None:
+        """Add simulated seconds (weight training outside queries) to the next query's ``cost_s``,
+        so the search log's clock counts them."""
+        self._pending_s += float(seconds)
+
+    def charge_training(self, codes_or_macs: Any, images: int) -> None:
+        """Charge training ``images`` through a child (its codes) or through ``macs`` per image."""
+        macs = codes_or_macs if np.isscalar(codes_or_macs) else self.network.flops(np.asarray(codes_or_macs))
+        self.charge(simulated_seconds(float(macs), int(images), backward=True))
+
+    def snapshot(self) -> dict[str, Any]:
+        """A copy of the weights, buffers and (train mode) optimiser state, for :meth:`restore`."""
+        snap = {"model": {k: v.detach().clone() for k, v in self.network.state_dict().items()}}
+        if self._opt is not None:
+            snap["optimizer"] = _clone(self._opt.state_dict())
+        return snap
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        self.network.load_state_dict(snap["model"])
+        if self._opt is not None and "optimizer" in snap:
+            self._opt.load_state_dict(snap["optimizer"])
+        self._measured.clear()
+
+
+def train_alone(
+    supernet: nn.Module, codes: np.ndarray, train: DeviceData, test: DeviceData, recipe: Recipe, epochs: int, seed: int = 0
+) -> tuple[float, float]:
+    """(test accuracy %, loss) of the child ``codes`` built as a plain network with fresh weights
+    and trained alone for ``epochs`` epochs (SGD, cosine schedule of ``recipe``)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        child = supernet.child(codes).to(train.x.device)
+    opt = make_optimizer(child, recipe)
+    steps = max(len(train) // recipe.batch_size, 1) * epochs
+    k = 0
+    for epoch in range(epochs):
+        for x, y in train.epoch(np.random.default_rng([seed, epoch]), recipe.batch_size):
+            for g in opt.param_groups:
+                g["lr"] = recipe.lr_at(k, steps)
+            train_step(child, None, x, y, opt, recipe.grad_clip)
+            k += 1
+    return evaluate_net(child, None, test)
+
+
+def _recipe(recipe: Recipe | dict[str, Any] | None, epochs: int | None, mode: str) -> Recipe:
+    """The recipe from a Recipe, a dict of its fields or the defaults; ``epochs`` overrides."""
+    if isinstance(recipe, Recipe):
+        out = recipe
+    else:
+        fields = dict(recipe or {})
+        unknown = sorted(set(fields) - set(Recipe.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"unknown recipe field(s) {unknown}; valid: {sorted(Recipe.__dataclass_fields__)}")
+        fields.setdefault("sampling", "uniform" if mode == "frozen" else "all")
+        out = Recipe(**fields)
+    if epochs is not None:
+        out = Recipe(**{**out.as_dict(), "epochs": int(epochs)})
+    return out
+
+
+def _clone(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, dict):
+        return {k: _clone(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_clone(v) for v in obj]
+    return obj

@@ -1,0 +1,191 @@
+"""The cell machinery both supernets share: liveness of a path, the plan of ops a cell runs, a
+DAG cell that runs a plan, and the per-op accounting (parameters, multiply-accumulates).
+
+A cell is a DAG: nodes ``0..n_inputs-1`` are its inputs, every edge ``(dst, src)`` holds one
+module per real op (``nn.ModuleDict`` keyed by op name, so a child built with only its ops keeps
+the supernet's parameter names). An op runs only where the path activates it *and* its edge is
+on some input-to-output route: work on a dead end can never reach the loss.
+
+Both networks keep weights and activations channels-last: oneDNN's convolutions with few
+channels (these networks' case) ran 2-5x faster in that layout than in NCHW on the CPU (one
+thread, torch 2.13), and GPUs prefer it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+Edge = tuple[int, int]  # (dst, src)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The ops one cell runs for one path: ``steps`` in node order, each ``(edge, dst, src,
+    ((option, op name), ...))``; ``live`` the ``(E, O)`` mask; ``uses[i]`` whether input i is read."""
+
+    steps: tuple[tuple[int, int, int, tuple[tuple[int, str], ...]], ...]
+    live: np.ndarray
+    uses: tuple[bool, ...]
+
+
+def liveness(active: np.ndarray, edges: Sequence[Edge], n_inputs: int, outputs: Sequence[int]) -> np.ndarray:
+    """``active`` (E, O) restricted to edges whose source is reachable from an input and whose
+    destination reaches an output, through edges with an active non-``none`` op."""
+    on = active[:, 1:].any(axis=1)
+    n_nodes = max(max(d for d, _ in edges), max(outputs)) + 1
+    fwd = [i < n_inputs for i in range(n_nodes)]
+    order = sorted(range(len(edges)), key=lambda e: edges[e][0])
+    for e in order:  # by destination: a source's reachability is final before it is read
+        d, s = edges[e]
+        if on[e] and fwd[s]:
+            fwd[d] = True
+    bwd = [i in outputs for i in range(n_nodes)]
+    for e in reversed(order):
+        d, s = edges[e]
+        if on[e] and bwd[d]:
+            bwd[s] = True
+    edge_live = np.array([bool(on[e] and fwd[s] and bwd[d]) for e, (d, s) in enumerate(edges)], dtype=bool)
+    live = active & edge_live[:, None]
+    live[:, 0] = False
+    return live
+
+
+def make_plan(
+    active: np.ndarray, edges: Sequence[Edge], n_inputs: int, outputs: Sequence[int], op_names: Sequence[str]
+) -> Plan:
+    """The plan of a cell for the (E, O') ``active`` mask (O' <= len(op_names))."""
+    live = liveness(active, edges, n_inputs, outputs)
+    steps = []
+    for e in sorted(range(len(edges)), key=lambda e: edges[e][0]):
+        ops = tuple((int(o), op_names[o]) for o in np.flatnonzero(live[e]))
+        if ops:
+            steps.append((e, edges[e][0], edges[e][1], ops))
+    uses = tuple(any(s == i for _, _, s, _ in steps) for i in range(n_inputs))
+    return Plan(tuple(steps), live, uses)
+
+
+def pad_active(active: Tensor, n_edges: int, n_options: int) -> np.ndarray:
+    """A path's CPU mask as an (E, O) numpy array; narrower single paths are padded with False."""
+    a = active.detach().cpu().numpy().astype(bool)
+    if a.ndim != 2 or a.shape[0] != n_edges or a.shape[1] > n_options:
+        raise ValueError(f"path of shape {tuple(a.shape)} does not fit this network's ({n_edges}, {n_options})")
+    if a.shape[1] < n_options:
+        a = np.concatenate([a, np.zeros((n_edges, n_options - a.shape[1]), dtype=bool)], axis=1)
+    return a
+
+
+class DagCell(nn.Module):
+    """Edges of one cell, each an ``nn.ModuleDict`` of op modules; runs a :class:`Plan`.
+
+    ``keep`` (a set of ``(edge, option)``) builds only those ops: a child network's cell.
+    """
+
+    def __init__(
+        self,
+        edges: Sequence[Edge],
+        op_names: Sequence[str],
+        make_op: Callable[[int, str], nn.Module],
+        keep: set[tuple[int, int]] | None = None,
+    ) -> None:
+        super().__init__()
+        self.edge_list = tuple(edges)
+        self.op_names = tuple(op_names)
+        self.edges = nn.ModuleList(
+            nn.ModuleDict({
+                name: make_op(e, name)
+                for o, name in enumerate(op_names)
+                if o > 0 and (keep is None or (e, o) in keep)
+            })
+            for e in range(len(edges))
+        )
+
+    def run(self, states: list[Tensor | None], plan: Plan, weights: Tensor | None) -> list[Tensor | None]:
+        """Fill the nodes of ``states`` (inputs given, the rest None) by ``plan``; a node no live
+        edge reaches stays None (zero). ``weights`` (E, O) scales each op's output; None: unscaled."""
+        for e, dst, src, ops in plan.steps:
+            x, mods = states[src], self.edges[e]
+            for o, name in ops:
+                y = mods[name](x)
+                if weights is not None:
+                    y = weights[e, o] * y
+                prev = states[dst]
+                states[dst] = y if prev is None else prev + y
+        return states
+
+    def op_params(self) -> np.ndarray:
+        """(E, O) parameter count of each op (0 for ``none`` and ops not built)."""
+        out = np.zeros((len(self.edges), len(self.op_names)), dtype=np.int64)
+        for e, mods in enumerate(self.edges):
+            for o, name in enumerate(self.op_names):
+                if name in mods:
+                    out[e, o] = sum(p.numel() for p in mods[name].parameters())
+        return out
+
+    def op_macs(self, macs: dict[nn.Module, int]) -> np.ndarray:
+        """(E, O) multiply-accumulates of each op, from per-module counts of a traced forward."""
+        out = np.zeros((len(self.edges), len(self.op_names)), dtype=np.int64)
+        for e, mods in enumerate(self.edges):
+            for o, name in enumerate(self.op_names):
+                if name in mods:
+                    out[e, o] = module_macs(mods[name], macs)
+        return out
+
+
+def module_macs(module: nn.Module, macs: dict[nn.Module, int]) -> int:
+    """Multiply-accumulates of ``module`` and its children in a traced forward."""
+    return int(sum(macs.get(m, 0) for m in module.modules()))
+
+
+@torch.no_grad()
+def trace_macs(net: nn.Module, run: Callable[[Tensor], object], shape: tuple[int, ...]) -> dict[nn.Module, int]:
+    """Multiply-accumulates per image of every Conv2d and Linear in ``net`` during ``run`` on one
+    zero image of ``shape`` (C, H, W), in eval mode so no batch-norm statistic moves."""
+    macs: dict[nn.Module, int] = {}
+
+    def hook(m: nn.Module, inp: tuple[Tensor, ...], out: Tensor) -> None:
+        if isinstance(m, nn.Conv2d):
+            k = m.kernel_size[0] * m.kernel_size[1] * (m.in_channels // m.groups)
+            macs[m] = macs.get(m, 0) + int(out[0].numel()) * k
+        else:
+            macs[m] = macs.get(m, 0) + int(out[0].numel()) * m.in_features
+
+    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    was_training = net.training
+    param = next(net.parameters())
+    try:
+        net.eval()
+        run(torch.zeros((1, *shape), device=param.device, dtype=param.dtype))
+    finally:
+        net.train(was_training)
+        for h in handles:
+            h.remove()
+    return macs
+
+
+def relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int, padding: int, dilation: int = 1, affine: bool = True) -> nn.Sequential:
+    """ReLU - Conv (no bias) - BN, the unit of both spaces' convolutions."""
+    return nn.Sequential(
+        nn.ReLU(inplace=False),
+        nn.Conv2d(c_in, c_out, kernel, stride, padding, dilation=dilation, bias=False),
+        nn.BatchNorm2d(c_out, affine=affine, track_running_stats=True),
+    )
+
+
+def image_hw(image_size: int | Sequence[int]) -> tuple[int, int]:
+    """(height, width) from one side or a pair."""
+    if isinstance(image_size, (int, np.integer)):
+        return int(image_size), int(image_size)
+    h, w = (int(v) for v in image_size)
+    return h, w
+
+
+@torch.no_grad()
+def copy_into(child: nn.Module, supernet: nn.Module) -> None:
+    """Load ``supernet``'s weights and buffers into ``child`` by name (the child's are a subset)."""
+    src = supernet.state_dict()
+    child.load_state_dict({k: src[k] for k in child.state_dict()})

@@ -1,0 +1,161 @@
+"""The loops every supernet use shares: device choice, batches on the device, a training step,
+batch-norm recalibration and evaluation.
+
+Images stay uint8 on the device and are normalised per batch, so a data set is copied to a GPU
+once (CIFAR-10 as float32 would be four times larger). On CUDA the loops run in bf16 autocast
+with channels-last tensors; on the CPU in float32.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto``: CUDA when present, else the CPU; ValueError for a device that is not there."""
+    name = str(device)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    kind = name.split(":")[0]
+    if kind not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {name!r}; valid: {list(DEVICES)} (or cuda:N)")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} is not available on this machine (no CUDA); valid here: ['auto', 'cpu']")
+    return torch.device(name)
+
+
+@dataclass(frozen=True)
+class DeviceData:
+    """One split of an image set on the device: uint8 images, labels, and the normalisation."""
+
+    x: torch.Tensor  # (n, C, H, W) uint8
+    y: torch.Tensor  # (n,) int64
+    mean: torch.Tensor  # (1, C, 1, 1) float32, in [0, 1] units
+    std: torch.Tensor
+
+    @classmethod
+    def of(cls, x: np.ndarray, y: np.ndarray, mean: np.ndarray, std: np.ndarray, device: torch.device) -> "DeviceData":
+        c = x.shape[1]
+        return cls(
+            torch.as_tensor(np.ascontiguousarray(x), device=device),
+            torch.as_tensor(np.asarray(y, dtype=np.int64), device=device),
+            torch.as_tensor(np.asarray(mean, dtype=np.float32).reshape(1, c, 1, 1), device=device),
+            torch.as_tensor(np.asarray(std, dtype=np.float32).reshape(1, c, 1, 1), device=device),
+        )
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def batch(self, idx: np.ndarray | torch.Tensor | slice) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised float images and labels of the rows ``idx``."""
+        if isinstance(idx, np.ndarray):
+            idx = torch.as_tensor(idx, device=self.x.device)
+        x = (self.x[idx].float().div_(255.0) - self.mean) / self.std
+        if x.is_cuda:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, self.y[idx]
+
+    def sample(self, rng: np.random.Generator, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """A minibatch drawn uniformly (without replacement within the batch) from ``rng``."""
+        n = len(self)
+        return self.batch(rng.choice(n, size=min(batch_size, n), replace=False))
+
+    def epoch(self, rng: np.random.Generator, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One pass in a random order; the last partial batch is dropped (BN dislikes tiny batches)."""
+        order = rng.permutation(len(self))
+        for k in range(len(self) // batch_size):
+            yield self.batch(order[k * batch_size:(k + 1) * batch_size])
+
+    def in_order(self, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for start in range(0, len(self), batch_size):
+            yield self.batch(slice(start, start + batch_size))
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA (halves activation memory and uses tensor cores), nothing on the CPU."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+
+
+def train_step(
+    net: nn.Module, path: Any, x: torch.Tensor, y: torch.Tensor, opt: torch.optim.Optimizer, grad_clip: float | None = 5.0
+) -> float:
+    """One SGD step of ``net`` on ``path`` (``path=None`` for a plain child module); the loss.
+
+    Gradients are set to None first, so parameters the path does not use keep ``grad is None``
+    and the optimiser skips them: their momentum and weight decay stay untouched.
+    """
+    net.train()
+    opt.zero_grad(set_to_none=True)
+    with autocast(x.device):
+        logits = net(x) if path is None else net(x, path)
+        loss = F.cross_entropy(logits.float(), y)
+    loss.backward()
+    if grad_clip:
+        params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        nn.utils.clip_grad_norm_(params, grad_clip)
+    opt.step()
+    return float(loss.detach())
+
+
+@torch.no_grad()
+def evaluate(net: nn.Module, path: Any, data: DeviceData, batch_size: int = 500) -> tuple[float, float]:
+    """(accuracy %, mean cross-entropy) of ``net`` on ``path`` over all of ``data``, in eval mode."""
+    net.eval()
+    correct, loss_sum = 0, 0.0
+    for x, y in data.in_order(batch_size):
+        with autocast(x.device):
+            logits = net(x) if path is None else net(x, path)
+        logits = logits.float()
+        loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
+        correct += int((logits.argmax(1) == y).sum())
+    n = max(len(data), 1)
+    return 100.0 * correct / n, loss_sum / n
+
+
+def batch_norms(net: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    return [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+
+
+@torch.no_grad()
+def recalibrate(net: nn.Module, path: Any, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """Re-estimate the batch-norm running statistics for ``path`` from ``batches``.
+
+    Statistics shared across every path of a supernet describe none of them; a child's own,
+    averaged over a few training batches, make its accuracy meaningful. Only the BNs the path
+    runs change; the caller saves and restores the buffers (:func:`bn_state`) when the network
+    must not change.
+    """
+    bns = batch_norms(net)
+    momenta = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches
+    net.train()
+    try:
+        for x, _ in batches:
+            with autocast(x.device):
+                net(x, path)
+    finally:
+        for m, mom in zip(bns, momenta):
+            m.momentum = mom
+
+
+def bn_state(net: nn.Module) -> list[torch.Tensor]:
+    """Copies of every batch-norm buffer, to put back with :func:`restore_bn_state`."""
+    return [b.clone() for m in batch_norms(net) for b in (m.running_mean, m.running_var, m.num_batches_tracked)]
+
+
+@torch.no_grad()
+def restore_bn_state(net: nn.Module, state: list[torch.Tensor]) -> None:
+    bufs = [b for m in batch_norms(net) for b in (m.running_mean, m.running_var, m.num_batches_tracked)]
+    for b, saved in zip(bufs, state):
+        b.copy_(saved)
