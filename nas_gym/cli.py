@@ -94,13 +94,13 @@ def _cmd_supernet_pretrain(args: argparse.Namespace) -> int:
 
     import torch
 
-    from .supernets import load_supernet
+    from .supernets.backend import SupernetBackend
 
     torch.set_num_threads(args.threads)
     recipe = {"batch_size": args.batch_size, "lr": args.lr, "sampling": args.sampling}
     t0 = time.perf_counter()
-    sn = load_supernet(
-        f"{args.space}-supernet", dataset=args.data, path=args.path, size=args.size, epochs=args.epochs,
+    sn = SupernetBackend(
+        space=args.space, dataset=args.data, path=args.path, size=args.size, epochs=args.epochs,
         device=args.device, seed=args.seed, split_seed=args.split_seed, recipe=recipe,
         progress=not args.no_progress,
     )

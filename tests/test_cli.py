@@ -68,3 +68,21 @@ def test_benchmarks_lists_tables_and_says_what_needs_a_path(capsys, monkeypatch)
     assert by[("nb201", "cifar10")]["n_arch"] == 15625
     assert by[("nas-bench-graph", "proteins")]["n_arch"] == 2021
     assert by[("nas-bench-macro", "cifar10")]["status"] == "needs path"
+
+
+def test_supernet_pretrain_caches_its_checkpoint(capsys):
+    args = ["supernet", "pretrain", "--space", "nb201", "--data", "digits", "--size", "tiny", "--epochs", "1",
+            "--batch-size", "32", "--device", "cpu", "--no-progress"]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert "checkpoint:" in first and "trained 22 steps" in first and "one-shot model" in first
+    assert main(args) == 0
+    again = capsys.readouterr().out
+    assert "trained 0 steps" in again  # cached: nothing trains
+    assert first.splitlines()[0] == again.splitlines()[0]  # the same checkpoint file
+
+
+def test_supernet_pretrain_rejects_bad_input(capsys):
+    assert main(["supernet", "pretrain", "--data", "svhn", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "svhn" in err and "mnist" in err
