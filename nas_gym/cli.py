@@ -127,12 +127,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .experiments.runner import interrupt_once, sigint_handler
+
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"nas-gym: error: {e}", file=sys.stderr)
-        return 2
+    with sigint_handler(interrupt_once):  # a second Ctrl-C cannot break the first one's clean-up
+        try:
+            return int(args.func(args) or 0)
+        except (ValueError, FileNotFoundError) as e:
+            print(f"nas-gym: error: {e}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt as e:
+            return interrupted(e, getattr(args, "out", None), resumes=args.command == "compare")
+
+
+def interrupted(e: KeyboardInterrupt, out: str | None, resumes: bool) -> int:
+    """One line for a Ctrl-C (no traceback) and the shell's exit status for SIGINT, 130."""
+    from .experiments.runner import GridInterrupted
+
+    kept = f"; {e.finished} of {e.total} runs finished and are kept in {out}" if isinstance(e, GridInterrupted) else ""
+    again = " (run the same command again to resume)" if kept and resumes else ""
+    print(f"nas-gym: interrupted{kept}{again}", file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":

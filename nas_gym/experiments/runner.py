@@ -4,12 +4,20 @@ Each run makes its own env with ``gym.make`` (in a ``spawn``-ed worker when ``wo
 searches, scores the result (:mod:`.evaluation`) and writes one results file (:mod:`.results`).
 A run depends only on its spec, and runs single-threaded wherever it is, so a grid gives the
 same numbers with any number of workers. A run that raises records its error; the others go on.
+
+Ctrl-C (SIGINT) stops a grid at once: workers ignore SIGINT, so only the main process handles
+it; it cancels the queued runs, terminates the running ones (their files are never half
+written) and raises :class:`GridInterrupted`; every run that finished keeps its file, and
+running the grid again resumes. A second Ctrl-C during that clean-up is ignored, so it cannot
+leave workers and the main process waiting on each other.
 """
 
 from __future__ import annotations
 
 import re
+import signal
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -17,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import gymnasium as gym
 
@@ -27,6 +35,14 @@ from .evaluation import score
 from .results import read_run, run_path, write_atomic
 
 FAMILY = re.compile(r"-(Seq|Cont|Edit)-")
+
+
+class GridInterrupted(KeyboardInterrupt):
+    """A grid stopped by Ctrl-C; ``finished`` of its ``total`` runs have their results files."""
+
+    def __init__(self, finished: int, total: int) -> None:
+        super().__init__(f"interrupted: {finished} of {total} runs finished")
+        self.finished, self.total = finished, total
 
 
 @dataclass(frozen=True)
@@ -192,23 +208,92 @@ def _finished(spec: RunSpec, path: Path) -> bool:
     return True
 
 
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C is the main process's to handle (see the module docstring)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def interrupt_once(signum: int, frame: Any) -> None:
+    """SIGINT handler: KeyboardInterrupt, unless one is being handled already.
+
+    A second Ctrl-C that arrives while the first one's clean-up runs (in its ``except`` and
+    ``finally`` blocks) is then ignored instead of breaking that clean-up with a traceback.
+    """
+    if not isinstance(sys.exc_info()[1], KeyboardInterrupt):
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def sigint_handler(handler: Any) -> Iterator[None]:
+    """Run the block with ``handler`` for SIGINT (only the main thread may set one; elsewhere as is)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _execute(todo: list[tuple[RunSpec, Path]], workers: int, progress: bool, done: int) -> None:
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo) + done, initial=done, unit="run", disable=not progress, desc="runs")
-    failed = 0
+    # A bar redrawn with carriage returns is for a terminal; in a CI log it is kilobytes of noise.
+    show = progress and sys.stderr.isatty()
+    bar = tqdm(total=len(todo) + done, initial=done, unit="run", disable=not show, desc="runs")
+    counts = {"done": done, "failed": 0}
+
+    def finished(status: str) -> None:
+        counts["done"] += 1
+        counts["failed"] += status != "ok"
+        bar.update()
+        bar.set_postfix(failed=counts["failed"])
+
     with bar:
-        if workers <= 1 or len(todo) <= 1:
-            for spec, path in todo:
-                failed += _run_and_write(spec, path) != "ok"
-                bar.update()
-                bar.set_postfix(failed=failed)
-            return
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn")) as pool:
+        try:
+            if workers <= 1 or len(todo) <= 1:
+                with sigint_handler(interrupt_once):  # stops the run in progress; it writes no file
+                    for spec, path in todo:
+                        finished(_run_and_write(spec, path))
+            else:
+                _execute_parallel(todo, workers, finished)
+        except KeyboardInterrupt:
+            raise GridInterrupted(counts["done"], len(todo) + done) from None
+
+
+def _execute_parallel(todo: list[tuple[RunSpec, Path]], workers: int, finished: Callable[[str], None]) -> None:
+    """Run ``todo`` in spawned workers; on SIGINT stop them all and raise KeyboardInterrupt.
+
+    SIGINT only sets a flag that the loop polls: a KeyboardInterrupt raised at an arbitrary point
+    of the executor's locking can leave its threads waiting on each other.
+    """
+    stop = threading.Event()
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(todo)), mp_context=get_context("spawn"), initializer=_ignore_sigint
+    )
+    with sigint_handler(lambda signum, frame: stop.set()):
+        try:
             pending = {pool.submit(_run_and_write, spec, path) for spec, path in todo}
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    failed += fut.result() != "ok"
-                    bar.update()
-                    bar.set_postfix(failed=failed)
+            while pending and not stop.is_set():
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    finished(fut.result())
+        except BaseException:
+            _stop(pool)
+            raise
+        if stop.is_set():
+            _stop(pool)
+            raise KeyboardInterrupt
+    pool.shutdown()
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued runs and terminate the running ones (finished runs have their files)."""
+    # The executor has no public way to stop running work before Python 3.14.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        p.terminate()
+    for p in processes:
+        p.join(timeout=10)
