@@ -31,6 +31,8 @@ import gymnasium as gym
 
 from ..agents import Budget, agent_names, make
 from ..agents.base import check_family
+from ..agents.kwargs import check_agent_kwargs
+from ..envs.checks import whole_number
 from .evaluation import score
 from .results import read_run, run_path, write_atomic
 
@@ -171,30 +173,78 @@ def run_grid(
     agent_kwargs: dict[str, dict[str, Any]] | None = None,
     resume: bool = True,
     progress: bool = True,
+    agent_env_kwargs: dict[str, dict[str, Any]] | None = None,
 ) -> list[Path]:
     """Run every agent with every seed on ``env_id``; the results files, in grid order.
 
     ``seeds`` is a count (seeds ``0..n-1``) or the seeds themselves; ``agent_kwargs`` maps an
-    agent name to its constructor kwargs. With ``resume``, runs whose file holds a finished run
-    of the same spec are skipped; a file from a different spec is an error (use another ``out``).
+    agent name to its constructor kwargs, ``agent_env_kwargs`` to env kwargs that add to (or
+    override) ``env_kwargs`` for that agent's runs (``{"cadam": {"reward": "cadam"}}``). Every
+    name, keyword and value is checked, and each agent and its env built once, before any run
+    starts. With ``resume``, runs whose file holds a finished run of the same spec are skipped;
+    a file from a different spec is an error (use another ``out``).
     """
     agents = list(agents)
-    _family(full_env_id(env_id))  # fail now on a bad id or agent name, not once per run
-    unknown = [a for a in agents if a not in agent_names() and not a.startswith("sb3:")]
-    if unknown:
-        raise ValueError(f"unknown agents {unknown}; valid: {agent_names() + ['sb3:<ALGO>']}")
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    seed_list = check_grid(env_id, agents, seeds, out, workers, agent_kwargs, agent_env_kwargs)
     text = budget_text(Budget.parse(budget) if not isinstance(budget, str) else parse_budget(budget))
     specs = [
-        RunSpec(env_id, a, s, text, dict(env_kwargs or {}), dict((agent_kwargs or {}).get(a, {})))
+        RunSpec(env_id, a, s, text, {**(env_kwargs or {}), **(agent_env_kwargs or {}).get(a, {})},
+                dict((agent_kwargs or {}).get(a, {})))
         for a in agents
         for s in seed_list
     ]
+    for spec in {sp.agent: sp for sp in specs}.values():  # one per agent: a bad keyword fails here, not per run
+        check_spec(spec)
     paths = [run_path(out, sp.agent, sp.seed) for sp in specs]
     todo = [(sp, p) for sp, p in zip(specs, paths) if not (resume and _finished(sp, p))]
     todo.sort(key=lambda job: seed_list.index(job[0].seed))  # seed-major: slow agents spread over the run
     _execute(todo, workers, progress, done=len(specs) - len(todo))
     return paths
+
+
+def check_grid(
+    env_id: str,
+    agents: list[str],
+    seeds: int | Iterable[int],
+    out: str | Path,
+    workers: int,
+    agent_kwargs: dict[str, dict[str, Any]] | None,
+    agent_env_kwargs: dict[str, dict[str, Any]] | None,
+) -> list[int]:
+    """The grid's seeds; ValueError naming the first bad argument of :func:`run_grid`."""
+    _family(full_env_id(env_id))
+    if not agents:
+        raise ValueError(f"no agents given; valid: {agent_names() + ['sb3:<ALGO>']}")
+    unknown = [a for a in agents if a not in agent_names() and not a.startswith("sb3:")]
+    if unknown:
+        raise ValueError(f"unknown agents {unknown}; valid: {agent_names() + ['sb3:<ALGO>']}")
+    for what, per_agent in (("agent kwargs", agent_kwargs), ("agent env kwargs", agent_env_kwargs)):
+        stray = sorted(set(per_agent or {}) - set(agents))
+        if stray:
+            raise ValueError(f"{what} given for {stray}, which are not among the agents {agents}")
+    if isinstance(seeds, bool) or not isinstance(seeds, int):
+        seed_list = [whole_number("seed", s, minimum=0) for s in seeds]
+    else:
+        seed_list = list(range(whole_number("seeds", seeds, meaning="how many seeds, 0..seeds-1")))
+    if not seed_list:
+        raise ValueError("seeds must name at least one seed, got an empty list")
+    whole_number("workers", workers, meaning="parallel processes")
+    if Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"out {str(out)!r} is a file, not a folder: give a folder for the results")
+    return seed_list
+
+
+def check_spec(spec: RunSpec) -> None:
+    """Build the agent and the env of ``spec`` once: ValueError naming a bad keyword or value."""
+    check_agent_kwargs(spec.agent, spec.agent_kwargs)
+    try:
+        agent = make(spec.agent, **spec.agent_kwargs)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"agent {spec.agent!r} with {spec.agent_kwargs}: {e}") from None
+    try:
+        make_env(spec, agent).close()
+    except (TypeError, ValueError, gym.error.Error) as e:
+        raise ValueError(f"env {spec.env_id} with {spec.env_kwargs} (for agent {spec.agent!r}): {e}") from None
 
 
 def _finished(spec: RunSpec, path: Path) -> bool:
