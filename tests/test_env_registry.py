@@ -103,6 +103,8 @@ def test_make_vec_gives_the_batched_envs_and_sync_mode_still_works():
         ("NasGym/NB201-Cont-v0", {"budget": "abc"}, ["budget", "'abc'"]),
         ("NasGym/NB201-Edit-v0", {"budget": float("inf")}, ["budget", "inf"]),
         ("NasGym/NB201-Cont-v0", {"top_k": float("nan")}, ["top_k", "nan"]),
+        ("NasGym/NB201-Seq-v0", {"reward": "constrained", "max_params": "x"}, ["max_params", "'x'"]),
+        ("NasGym/NB201-Seq-v0", {"reward": "constrained", "max_latency": float("nan")}, ["max_latency", "nan"]),
     ],
 )
 @pytest.mark.filterwarnings("ignore:.*not in the possible render_modes")

@@ -30,6 +30,13 @@ def whole_number(name: str, value: Any, minimum: int = 1, meaning: str = "") -> 
     return int(value)
 
 
+def real_number(name: str, value: Any) -> float:
+    """``value`` as a float when it is a real number other than NaN (inf allowed: no limit)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or math.isnan(value):
+        raise ValueError(f"{name} must be a number (inf for no limit), got {value!r}")
+    return float(value)
+
+
 def integer_action(action: Any, n_actions: int) -> int:
     """A Seq or Edit action as an int (see the module docstring); ValueError for a non-integer."""
     a = action
