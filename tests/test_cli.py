@@ -88,6 +88,7 @@ def _compare_args(out, *extra: str) -> list[str]:
         (["--agents", "rs", "--seeds", "0"], ["seeds", "got 0"]),
         (["--agents", "rs", "--workers", "0"], ["workers", "got 0"]),
         (["--agents", "rs", "--budget", "infs"], ["infs", "36000s"]),
+        (["--agents", "rs,re,rs"], ["['rs']", "more than once"]),
     ],
 )
 def test_compare_checks_every_argument_before_any_run(tmp_path, capsys, extra, words):

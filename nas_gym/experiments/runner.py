@@ -218,6 +218,9 @@ def check_grid(
     unknown = [a for a in agents if a not in agent_names() and not a.startswith("sb3:")]
     if unknown:
         raise ValueError(f"unknown agents {unknown}; valid: {agent_names() + ['sb3:<ALGO>']}")
+    twice = sorted({a for a in agents if agents.count(a) > 1})
+    if twice:
+        raise ValueError(f"agents {twice} are listed more than once in {agents}")
     for what, per_agent in (("agent kwargs", agent_kwargs), ("agent env kwargs", agent_env_kwargs)):
         stray = sorted(set(per_agent or {}) - set(agents))
         if stray:
