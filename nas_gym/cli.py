@@ -50,23 +50,29 @@ def parse_agent_kwargs(items: list[str] | None) -> dict[str, dict[str, Any]]:
     for item in items or []:
         name = item.split("=", 1)[0].rpartition(":")[0]  # the agent is all before the last ':' of the first key
         if not name:
-            raise ValueError(f"bad --agent-kwargs {item!r}; use AGENT:k=v,k2=v2")
+            raise ValueError(f"bad per-agent item {item!r}; use AGENT:k=v,k2=v2")
         out.setdefault(name, {}).update(parse_kwargs(item[len(name) + 1 :]))
     return out
 
 
 def _compare(env: str, dataset: str | None, agents: list[str], seeds: int, budget: str, workers: int, out: str,
-             env_kwargs: dict[str, Any], agent_kwargs: dict[str, dict[str, Any]], resume: bool, progress: bool) -> int:
+             env_kwargs: dict[str, Any], agent_kwargs: dict[str, dict[str, Any]], resume: bool, progress: bool,
+             agent_env_kwargs: dict[str, dict[str, Any]] | None = None) -> int:
     from .experiments import run_grid, summarise
-    from .experiments.summary import markdown
+    from .experiments.summary import PLOTS, markdown
 
     if dataset is not None:
         env_kwargs = {"dataset": dataset, **env_kwargs}
-    run_grid(env, agents, seeds, budget, out, workers=workers, env_kwargs=env_kwargs, agent_kwargs=agent_kwargs,
-             resume=resume, progress=progress)
-    rows = summarise(out)
+    paths = run_grid(env, agents, seeds, budget, out, workers=workers, env_kwargs=env_kwargs,
+                     agent_kwargs=agent_kwargs, resume=resume, progress=progress, agent_env_kwargs=agent_env_kwargs)
+    rows = summarise(out, paths=paths)
     print(markdown(rows), end="")
-    print(f"results: {out}/summary.md, summary.csv, anytime.png" + (", pareto.png" if Path(out, "pareto.png").exists() else ""))
+    written = ["summary.md", "summary.csv"] + [name for name in PLOTS if Path(out, name).exists()]
+    print(f"results: {out}/" + ", ".join(written))
+    others = sorted({p.name for p in Path(out, "runs").glob("*.json")} - {p.name for p in paths})
+    if others:
+        print(f"note: {len(others)} other run file(s) in {out}/runs are not part of this summary "
+              f"(another grid's): {', '.join(others[:5])}{' ...' if len(others) > 5 else ''}", file=sys.stderr)
     for r in rows:
         if r["failed"]:
             print(f"{r['agent']}: {r['failed']} run(s) failed; the error is in {out}/runs/", file=sys.stderr)
@@ -77,7 +83,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     agents = [a.strip() for a in args.agents.split(",") if a.strip()]
     return _compare(args.env, args.dataset, agents, args.seeds, args.budget, args.workers, args.out,
                     parse_kwargs(args.env_kwargs), parse_agent_kwargs(args.agent_kwargs), resume=True,
-                    progress=not args.no_progress)
+                    progress=not args.no_progress, agent_env_kwargs=parse_agent_kwargs(args.agent_env_kwargs))
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -139,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--env-kwargs", help="env kwargs, k=v,k2=v2 (e.g. noise=mean,reward=cadam)")
     c.add_argument("--agent-kwargs", action="append", metavar="AGENT:K=V,...",
                    help="an agent's kwargs, e.g. re:population=20,sample=5 (repeatable)")
+    c.add_argument("--agent-env-kwargs", action="append", metavar="AGENT:K=V,...",
+                   help="env kwargs for one agent's runs, over --env-kwargs, e.g. cadam:reward=cadam (repeatable)")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(func=_cmd_compare)
 
@@ -174,12 +182,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .experiments.runner import interrupt_once, sigint_handler
+
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"nas-gym: error: {e}", file=sys.stderr)
-        return 2
+    with sigint_handler(interrupt_once):  # a second Ctrl-C cannot break the first one's clean-up
+        try:
+            return int(args.func(args) or 0)
+        except (ValueError, FileNotFoundError) as e:
+            print(f"nas-gym: error: {e}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt as e:
+            return interrupted(e, getattr(args, "out", None), resumes=args.command == "compare")
+
+
+def interrupted(e: KeyboardInterrupt, out: str | None, resumes: bool) -> int:
+    """One line for a Ctrl-C (no traceback) and the shell's exit status for SIGINT, 130."""
+    from .experiments.runner import GridInterrupted
+
+    kept = f"; {e.finished} of {e.total} runs finished and are kept in {out}" if isinstance(e, GridInterrupted) else ""
+    again = " (run the same command again to resume)" if kept and resumes else ""
+    print(f"nas-gym: interrupted{kept}{again}", file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":

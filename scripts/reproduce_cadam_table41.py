@@ -54,24 +54,15 @@ ORDER = (
 )  # fmt: skip
 
 
-def env_groups(agents: list[str]) -> list[tuple[dict, list[str]]]:
-    """The agents grouped by their env keyword arguments, one ``run_grid`` call per group."""
-    groups: dict[tuple, list[str]] = {}
-    for a in agents:
-        kwargs = ENV_KWARGS.get(a, {})
-        groups.setdefault(tuple(sorted(kwargs.items())), []).append(a)
-    return [(dict(k), v) for k, v in groups.items()]
-
-
 def run_cell(dataset: str, budget: int, agents: list[str], seeds: list[int], out: Path, workers: int, noise: str) -> dict:
-    """Run one (dataset, budget) grid; its summary rows by agent."""
+    """Run one (dataset, budget) grid; its summary rows by agent (only the runs asked for)."""
     folder = out / noise / f"{dataset}-{budget}"
-    for kwargs, group in env_groups(agents):
-        run_grid(
-            "NB201-Cont-v0", group, seeds, budget, folder, workers=workers,
-            env_kwargs={"dataset": dataset, "noise": noise, **kwargs}, progress=sys.stderr.isatty(),
-        )  # fmt: skip
-    return {r["agent"]: r for r in summarise(folder)}
+    paths = run_grid(
+        "NB201-Cont-v0", agents, seeds, budget, folder, workers=workers,
+        env_kwargs={"dataset": dataset, "noise": noise},
+        agent_env_kwargs={a: ENV_KWARGS[a] for a in agents if a in ENV_KWARGS}, progress=True,
+    )  # fmt: skip
+    return {r["agent"]: r for r in summarise(folder, paths=paths)}
 
 
 def cell(row: dict | None) -> str:

@@ -108,10 +108,41 @@ def test_evolution_children_are_one_decision_mutations_of_the_living_population(
         assert any(_one_decision_apart(space, idx[t], p) for p in alive), t
 
 
-def test_evolution_with_a_sample_of_one_picks_parents_at_random_and_rejects_bad_settings():
-    make("re", population=5, sample=1).search(cont(), Budget(20), 0)
-    with pytest.raises(ValueError):
+def _children_of_the_fittest(population: int, sample: int, n: int = 300) -> float:
+    """Share of children that mutate the fittest living member, driving ``propose`` with a fitness
+    that differs for every architecture."""
+    space = cont().unwrapped.space
+    fitness = lambda codes: (int(space.index(codes)) * 7919 % 15625) / 15625  # noqa: E731 (distinct values)
+    agent = make("re", population=population, sample=sample)
+    proposals = agent.propose(space, np.random.default_rng(0))
+    living: list[tuple[np.ndarray, float]] = []
+    codes, hits = next(proposals), 0
+    for t in range(population - 1 + n):  # the last send of the first population yields the first child
+        value = fitness(codes)
+        living.append((codes, value))
+        living = living[-population:]  # aging: the oldest dies when a child is born
+        fittest = max(living, key=lambda m: m[1])[0]
+        codes = proposals.send(value)
+        if t >= population - 1:
+            hits += int(np.sum(codes != fittest)) == 1
+    return hits / n
+
+
+def test_evolution_parents_win_a_tournament_of_sample_members():
+    # a tournament as large as the population (drawn with replacement, so 40 draws of 5
+    # see every member with near certainty) always picks the fittest living member
+    assert _children_of_the_fittest(population=5, sample=40) == 1.0
+    # a tournament of one is a uniform draw: most children come from other members
+    assert _children_of_the_fittest(population=5, sample=1) < 0.35
+    # three draws of five see the fittest with probability 1 - (4/5)^3 = 0.49
+    assert 0.38 < _children_of_the_fittest(population=5, sample=3) < 0.62
+
+
+def test_evolution_rejects_bad_settings():
+    with pytest.raises(ValueError, match="population"):
         make("re", population=0)
+    with pytest.raises(ValueError, match="sample"):
+        make("re", sample=0)
 
 
 def test_local_search_moves_one_decision_at_a_time_and_restarts_rarely():

@@ -77,6 +77,19 @@ def test_q_update_backwards_on_a_hand_case():
     assert q[(0,)][0] == pytest.approx(0.25) and q[()][0] == pytest.approx(0.5)
 
 
+def test_q_state_is_the_layer_not_the_path():
+    """MetaQNN's state is (depth, last choice): a reward reaches every prefix ending that way."""
+    masks = np.ones((3, 3), dtype=bool)
+    layer, prefix = QTable(3, 0.5, state="layer"), QTable(3, 0.5, state="prefix")
+    for q in (layer, prefix):
+        q.update_trajectory((0, 2, 1), masks, reward=1.0, lr=0.5, gamma=1.0)
+    assert layer[(1, 2)][1] == pytest.approx(0.75)  # another path to (depth 2, last choice 2)
+    assert prefix[(1, 2)][1] == 0.5 and prefix[(0, 2)][1] == pytest.approx(0.75)
+    assert layer[(0, 2)] is layer[(2, 2)] and len(layer) == 3
+    with pytest.raises(ValueError, match="'path'.*layer.*prefix"):
+        make("qlearning", state="path")
+
+
 # ------------------------------------------------------------------------------------------ PPO
 def test_ppo_clipped_loss_hand_values():
     old = torch.zeros(4)

@@ -83,3 +83,21 @@ def test_cache_rebuilds_when_corrupt(tmp_path, monkeypatch):
 
 def test_space_is_nb201(nb201_c10):
     assert isinstance(nb201_c10.space, NB201Space)
+
+
+@pytest.mark.parametrize("damage", ["empty", "value"])
+def test_cache_detects_empty_or_edited_arrays(tmp_path, monkeypatch, damage):
+    monkeypatch.setenv("NAS_GYM_CACHE", str(tmp_path))
+    a = nas_gym.load_benchmark("nb201", "cifar100")
+    val, best = np.array(a.val), a.optimum()
+    del a
+    path = tmp_path / "nb201-cifar100" / "val.npy"
+    if damage == "empty":
+        path.write_bytes(b"")
+    else:  # an in-place edit keeps the size, shape and dtype: only the checksum can tell
+        edited = np.load(path)
+        edited[0, 0] = 99.9
+        np.save(path, edited)
+    b = nas_gym.load_benchmark("nb201", "cifar100")
+    assert np.array_equal(val, np.asarray(b.val), equal_nan=True)
+    assert b.optimum() == best and best[1] < 99.9

@@ -36,8 +36,8 @@ def test_compare_runs_the_grid_and_prints_the_table(tmp_path, capsys):
 
 
 def test_compare_exits_1_when_a_run_failed_and_2_on_bad_arguments(tmp_path, capsys):
-    args = ["compare", "--env", "NB201-Cont-v0", "--agents", "rs,re", "--seeds", "1", "--budget", "5",
-            "--workers", "1", "--out", str(tmp_path), "--no-progress", "--agent-kwargs", "re:population=0"]
+    args = ["compare", "--env", "NB201-Cont-v0", "--agents", "rs,cadam", "--seeds", "1", "--budget", "5",
+            "--workers", "1", "--out", str(tmp_path), "--no-progress", "--agent-env-kwargs", "cadam:obs=previous"]
     assert main(args) == 1
     assert "failed" in capsys.readouterr().err
     assert main(["compare", "--env", "NB201-Cont-v0", "--budget", "lots", "--out", str(tmp_path / "x")]) == 2
@@ -86,3 +86,74 @@ def test_supernet_pretrain_rejects_bad_input(capsys):
     assert main(["supernet", "pretrain", "--data", "svhn", "--device", "cpu"]) == 2
     err = capsys.readouterr().err
     assert "svhn" in err and "mnist" in err
+
+
+def _compare_args(out, *extra: str) -> list[str]:
+    return ["compare", "--env", "NB201-Cont-v0", "--seeds", "1", "--budget", "5", "--workers", "1",
+            "--out", str(out), "--no-progress", *extra]
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (["--agents", "re", "--agent-kwargs", "re:populaton=3"], ["populaton", "valid:", "population", "sample"]),
+        (["--agents", "re", "--agent-kwargs", "re:population=abc"], ["population='abc'", "str", "int"]),
+        (["--agents", "sb3:PPO", "--agent-kwargs", "sb3:PPO:n_step=8"], ["n_step", "n_steps"]),
+        (["--agents", "rs", "--agent-kwargs", "re:population=3"], ["['re']", "not among the agents", "['rs']"]),
+        (["--agents", "rs", "--env-kwargs", "dataset=cifar11"], ["cifar11", "cifar100", "ImageNet16-120"]),
+        (["--agents", "rs", "--dataset", "cifar11"], ["cifar11", "cifar100"]),
+        (["--agents", "rs", "--env-kwargs", "top_k=many"], ["top_k", "'many'"]),
+        (["--agents", "rs", "--seeds", "0"], ["seeds", "got 0"]),
+        (["--agents", "rs", "--workers", "0"], ["workers", "got 0"]),
+        (["--agents", "rs", "--budget", "infs"], ["infs", "36000s"]),
+        (["--agents", "rs,re,rs"], ["['rs']", "more than once"]),
+    ],
+)
+def test_compare_checks_every_argument_before_any_run(tmp_path, capsys, extra, words):
+    assert main(_compare_args(tmp_path / "out", *extra)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nas-gym: error:") and "Traceback" not in err
+    for w in words:
+        assert w in err, (w, err)
+    assert not (tmp_path / "out" / "runs").exists()  # nothing ran
+
+
+def test_compare_refuses_an_out_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main(_compare_args(tmp_path / "file", "--agents", "rs")) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_summary_holds_only_the_runs_asked_for_and_says_what_else_is_there(tmp_path, capsys):
+    assert main(_compare_args(tmp_path, "--agents", "rs,re")) == 0
+    capsys.readouterr()
+    assert main(_compare_args(tmp_path, "--agents", "rs")) == 0
+    out, err = capsys.readouterr()
+    assert "| rs |" in out and "| re |" not in out and "| re |" not in (tmp_path / "summary.md").read_text()
+    assert "1 other run file(s)" in err and "re__seed0.json" in err
+
+
+def test_per_agent_env_kwargs_give_cadam_its_reward_within_one_grid(tmp_path, capsys, recwarn):
+    args = _compare_args(tmp_path, "--agents", "rs,cadam", "--agent-env-kwargs", "cadam:reward=cadam")
+    assert main(args) == 0
+    assert read_run(run_path(tmp_path, "cadam", 0))["spec"]["env_kwargs"] == {"reward": "cadam"}
+    assert read_run(run_path(tmp_path, "rs", 0))["spec"]["env_kwargs"] == {}
+    assert not [w for w in recwarn if "cadam" in str(w.message)]
+
+
+def test_when_every_run_fails_no_plot_is_claimed(tmp_path, capsys):
+    assert main(_compare_args(tmp_path, "--agents", "rs")) == 0  # an earlier summary leaves its plot
+    assert (tmp_path / "anytime.png").exists()
+    capsys.readouterr()
+    args = _compare_args(tmp_path, "--agents", "cadam", "--agent-env-kwargs", "cadam:obs=previous")
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "anytime.png" not in out and "summary.md" in out
+    assert not (tmp_path / "anytime.png").exists()  # the old plot showed other runs: gone
+
+
+def test_no_progress_bar_off_a_terminal(tmp_path, capsys):
+    args = [a for a in _compare_args(tmp_path, "--agents", "rs", "--seeds", "3") if a != "--no-progress"]
+    assert "--no-progress" not in args and main(args) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err and "runs" not in err  # stderr is captured, not a terminal: no bar at all

@@ -102,6 +102,13 @@ def test_make_vec_gives_the_batched_envs_and_sync_mode_still_works():
         ("NasGym/NB201-Seq-v0", {"reward": "constrained"}, ["max_params", "max_latency"]),
         ("NasGym/NB201-Seq-v0", {"max_params": 1e6}, ["constrained"]),
         ("NasGym/NB201-Seq-v0", {"render_mode": "video"}, ["ansi", "rgb_array"]),
+        ("NasGym/NB201-Seq-v0", {"dataset": 10}, ["dataset", "10", "cifar100"]),
+        ("NasGym/NB201-Cont-v0", {"budget": 2.7}, ["budget", "2.7", "integer"]),
+        ("NasGym/NB201-Cont-v0", {"budget": "abc"}, ["budget", "'abc'"]),
+        ("NasGym/NB201-Edit-v0", {"budget": float("inf")}, ["budget", "inf"]),
+        ("NasGym/NB201-Cont-v0", {"top_k": float("nan")}, ["top_k", "nan"]),
+        ("NasGym/NB201-Seq-v0", {"reward": "constrained", "max_params": "x"}, ["max_params", "'x'"]),
+        ("NasGym/NB201-Seq-v0", {"reward": "constrained", "max_latency": float("nan")}, ["max_latency", "nan"]),
     ],
 )
 @pytest.mark.filterwarnings("ignore:.*not in the possible render_modes")

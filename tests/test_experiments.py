@@ -71,16 +71,21 @@ def test_rerun_skips_finished_runs_and_redoes_killed_ones(grid):
         run_grid(ENV, ["rs"], 1, 40, out, env_kwargs={"dataset": "cifar10"}, progress=False)
 
 
+# cadam checks its env's observation mode when its search starts: a run that fails, not a bad argument
+FAILING = {"cadam": {"obs": "previous"}}
+
+
 def test_a_failing_run_records_its_error_and_the_others_go_on(tmp_path):
-    paths = run_grid(ENV, ["rs", "re"], 1, 10, tmp_path, agent_kwargs={"re": {"population": 0}}, progress=False)
+    paths = run_grid(ENV, ["rs", "cadam"], 1, 10, tmp_path, agent_env_kwargs=FAILING, progress=False)
     ok, bad = (read_run(p) for p in paths)
     assert ok["status"] == "ok"
-    assert bad["status"] == "error" and "population" in bad["error"] and "Traceback" in bad["traceback"]
+    assert bad["status"] == "error" and "obs='topk'" in bad["error"] and "Traceback" in bad["traceback"]
+    assert bad["spec"]["env_kwargs"] == {"obs": "previous"} and ok["spec"]["env_kwargs"] == {}
     rows = summarise(tmp_path, plots=False)
-    assert {r["agent"]: (r["runs"], r["failed"]) for r in rows} == {"re": (0, 1), "rs": (1, 0)}
+    assert {r["agent"]: (r["runs"], r["failed"]) for r in rows} == {"cadam": (0, 1), "rs": (1, 0)}
     # A failed run is retried on the next call (here it fails again).
     stamp = paths[1].stat().st_mtime_ns
-    run_grid(ENV, ["rs", "re"], 1, 10, tmp_path, agent_kwargs={"re": {"population": 0}}, progress=False)
+    run_grid(ENV, ["rs", "cadam"], 1, 10, tmp_path, agent_env_kwargs=FAILING, progress=False)
     assert paths[1].stat().st_mtime_ns != stamp
 
 
@@ -176,3 +181,21 @@ def test_results_files_are_strict_json(grid):
     text = paths[0].read_text()
     assert "NaN" not in text and json.loads(text)
     assert os.path.basename(run_path(out, "sb3:PPO", 3)) == "sb3-PPO__seed3.json"
+
+
+def test_readme_run_grid_snippet_runs_as_a_script(tmp_path):
+    """The README's Python example, saved as a file and run with two spawned workers (smaller grid)."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (code,) = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "run_grid(" in b]
+    small = code.replace("seeds=10", "seeds=1").replace("budget=500", "budget=12").replace("runs/c10", str(tmp_path))
+    assert small.count(str(tmp_path)) == 2 and "seeds=1," in small and "budget=12," in small
+    script = tmp_path / "grid.py"
+    script.write_text(small + "    print(sorted(r['agent'] for r in rows))\n")  # inside the guard
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "['bo', 're', 'rs']"

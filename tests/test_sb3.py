@@ -48,9 +48,20 @@ def env_kwargs(family: str) -> dict:
 @pytest.mark.parametrize("algo, family, kwargs", CASES, ids=[f"{a.__name__}-{f}" for a, f, _ in CASES])
 def test_algorithm_trains_through_make_vec_env(algo, family, kwargs):
     venv = make_vec_env(f"NasGym/NB201-{family}-v0", n_envs=2, seed=0, env_kwargs=env_kwargs(family))
-    model = algo("MlpPolicy", venv, seed=0, **kwargs).learn(total_timesteps=300)
+    model = algo("MlpPolicy", venv, seed=0, **kwargs)
+    before = [p.detach().clone() for p in model.policy.parameters()]
+    model.learn(total_timesteps=300)
+    assert any(not np.array_equal(b, p.detach()) for b, p in zip(before, model.policy.parameters()))  # it trained
     logs = venv.get_attr("log")  # each env's SearchLog, reached through Monitor and gym.make's wrappers
-    assert all(len(log) > 0 and 0 < log.best_val <= 100 for log in logs)
+    per_env = model.num_timesteps // 2
+    for log in logs:  # the log saw every query the steps made, as each family defines them
+        if family == "Seq":
+            assert len(log) == per_env // 6  # one query per six-decision episode
+        elif family == "Cont":
+            assert len(log) == per_env  # one query per step
+        else:  # one query per real edit, plus one per episode start
+            assert per_env // 10 <= len(log) <= per_env + per_env // 10 + 1
+        assert log.best_val == max(log.val) and log.best_index == log.arch_index[int(np.argmax(log.val))]
     obs = venv.reset()
     action, _ = model.predict(obs)
     assert venv.action_space.contains(action[0])
@@ -58,18 +69,25 @@ def test_algorithm_trains_through_make_vec_env(algo, family, kwargs):
 
 @pytest.mark.parametrize("family", ["Seq", "Edit"])
 def test_maskable_ppo_only_takes_allowed_actions(family):
-    venv = make_vec_env(f"NasGym/NB201-{family}-v0", n_envs=2, seed=0, env_kwargs=env_kwargs(family))
+    """On NAS-Bench-Graph, whose decisions have different option counts (and whose Edit masks
+    forbid the current options), a sampling policy that ignored the masks would pick a masked
+    action within a few dozen steps."""
+    env_id = f"NasGym/Graph-{family}-v0"
+    venv = make_vec_env(env_id, n_envs=2, seed=0, env_kwargs=env_kwargs(family))
     assert get_action_masks(venv).shape == (2, venv.action_space.n)
     model = MaskablePPO("MlpPolicy", venv, n_steps=32, batch_size=64, seed=0).learn(total_timesteps=64)
-    env = gym.make(f"NasGym/NB201-{family}-v0", **env_kwargs(family))
+    env = gym.make(env_id, **env_kwargs(family))
     obs, _ = env.reset(seed=1)
-    for _ in range(30):
+    masked_out = 0
+    for _ in range(60):
         masks = get_action_masks(env)  # through the wrappers to the env's action_masks()
-        action, _ = model.predict(obs, action_masks=masks)
+        masked_out += int((~masks).sum())
+        action, _ = model.predict(obs, action_masks=masks, deterministic=False)
         assert masks[int(action)]
         obs, _, terminated, _, _ = env.step(action)
         if terminated:
             obs, _ = env.reset()
+    assert masked_out >= 60  # on average at least one masked option per step: the masks were tested
 
 
 def sample_policy(model: MaskablePPO, n: int, seed: int) -> np.ndarray:
@@ -123,9 +141,12 @@ def test_quickstart_runs(capsys):
 
 def test_train_script_end_to_end(capsys):
     script = runpy.run_path(str(ROOT / "scripts" / "train_sb3.py"))
-    rc = script["main"](["--algo", "PPO", "--env", "NasGym/NB201-Seq-v0", "--steps", "256", "--n-envs", "2"])
-    out = capsys.readouterr().out
+    # the short id that `nas-gym compare` takes; PPO trains whole rollouts: 2 envs x 16 steps > 10 asked
+    rc = script["main"](["--algo", "PPO", "--env", "NB201-Seq-v0", "--steps", "10", "--n-envs", "2"])
+    out, err = capsys.readouterr()
     assert rc == 0 and "best architecture: |" in out and "validation accuracy:" in out
+    assert "32 steps trained (10 asked" in out and "regret of its seed mean" in out
+    assert "\r" not in err  # no progress bar off a terminal
     assert script["main"](["--algo", "SAC", "--env", "NasGym/NB201-Seq-v0", "--steps", "10"]) == 2
     assert script["main"](["--algo", "MaskablePPO", "--env", "NasGym/NB201-Cont-v0", "--steps", "10"]) == 2
     assert "valid:" in str(pytest.raises(ValueError, script["build"], "PPG", "NasGym/NB201-Seq-v0", 10, 0, 1, {}).value)

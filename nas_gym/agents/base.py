@@ -7,12 +7,15 @@ what a search queried; the budget is checked against it, and the result is read 
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Generator, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
 
+from ..envs.checks import whole_number
 from ..envs.search_log import QueryLog, SearchLog
 from ..spaces.base import Space
 
@@ -29,8 +32,14 @@ class Budget:
     def __post_init__(self) -> None:
         if self.queries is None and self.seconds is None:
             raise ValueError("a Budget needs queries or seconds")
-        if (self.queries is not None and self.queries < 1) or (self.seconds is not None and self.seconds <= 0):
-            raise ValueError(f"budget must be positive, got queries={self.queries}, seconds={self.seconds}")
+        if self.queries is not None:
+            whole_number("budget queries", self.queries, meaning="e.g. 500")
+        # A search runs until the budget is spent: an infinite or NaN one would never end.
+        if self.seconds is not None and (
+            isinstance(self.seconds, bool) or not isinstance(self.seconds, numbers.Real)
+            or not math.isfinite(self.seconds) or self.seconds <= 0
+        ):
+            raise ValueError(f"budget seconds must be a finite number > 0 (e.g. 36000s), got {self.seconds!r}")
 
     def done(self, log: QueryLog) -> bool:
         return (self.queries is not None and len(log) >= self.queries) or (
@@ -42,7 +51,7 @@ class Budget:
         """``500`` or ``"500"`` -> 500 queries; ``"36000s"`` -> simulated seconds; a Budget as is."""
         if isinstance(value, Budget):
             return value
-        if isinstance(value, (int, np.integer)):
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             return cls(queries=int(value))
         text = str(value).strip()
         try:

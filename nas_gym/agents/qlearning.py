@@ -1,7 +1,12 @@
 """Tabular Q-learning after MetaQNN (Baker et al. 2017) on the Seq env.
 
-The state is the position and the decisions made so far (the tuple of earlier choices), the
-action the option of the current decision; every Q-value starts at 0.5. Actions are
+The state is MetaQNN's layer state: the position and the option chosen at the previous
+decision (MetaQNN's state is the current layer, described by its depth and its own
+parameters, not the path that led to it; survey seed), the action the option of the current
+decision; every Q-value starts at 0.5. A state shared by every prefix that ends in the same
+choice is what lets a reward reach architectures never sampled: with ``state="prefix"`` (the
+whole tuple of earlier choices) the table is a tree in which each value is updated only by
+architectures sharing that exact prefix. Actions are
 epsilon-greedy among the options the env's ``action_masks()`` allows (ties broken at random).
 The reward, the env's named reward, comes at the last decision; with learning rate 0.01 and
 discount 1 the update is (survey seed, MetaQNN)
@@ -57,14 +62,32 @@ def epsilon_at(episode: int, schedule: list[tuple[float, int]]) -> float:
     return schedule[-1][0]
 
 
-class QTable:
-    """Q-values of (decisions so far) -> one value per option, created at ``init`` on first sight."""
+STATES = ("layer", "prefix")
 
-    def __init__(self, n_options: int, init: float = 0.5) -> None:
+
+def layer_state(prefix: tuple[int, ...]) -> tuple[int, ...]:
+    """MetaQNN's state after the decisions ``prefix``: the depth and the last choice."""
+    return (len(prefix), prefix[-1]) if prefix else (0,)
+
+
+def prefix_state(prefix: tuple[int, ...]) -> tuple[int, ...]:
+    """The whole tuple of earlier choices as the state."""
+    return prefix
+
+
+class QTable:
+    """Q-values of a state (made from the decisions so far) -> one value per option, created at
+    ``init`` on first sight."""
+
+    def __init__(self, n_options: int, init: float = 0.5, state: str = "layer") -> None:
+        if state not in STATES:
+            raise ValueError(f"unknown state {state!r}; valid: {list(STATES)}")
         self.n_options, self.init = n_options, init
+        self._key = layer_state if state == "layer" else prefix_state
         self._q: dict[tuple[int, ...], np.ndarray] = {}
 
-    def __getitem__(self, state: tuple[int, ...]) -> np.ndarray:
+    def __getitem__(self, prefix: tuple[int, ...]) -> np.ndarray:
+        state = self._key(prefix)
         if state not in self._q:
             self._q[state] = np.full(self.n_options, self.init)
         return self._q[state]
@@ -103,6 +126,11 @@ class QLearning:
     q_init: float = 0.5  # MetaQNN's initial Q-value
     replay_batch: int = 100  # trajectories replayed after each episode (MetaQNN)
     schedule: tuple[tuple[float, int], ...] = METAQNN_SCHEDULE
+    state: str = "layer"  # MetaQNN's (depth, last choice); "prefix": every earlier choice
+
+    def __post_init__(self) -> None:
+        if self.state not in STATES:
+            raise ValueError(f"unknown state {self.state!r}; valid: {list(STATES)}")
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
         new_search(self, env)  # checks the family, empties the log the budget is counted on
@@ -110,7 +138,7 @@ class QLearning:
         base = env.unwrapped
         n_episodes = budget.queries if budget.queries is not None else sum(n for _, n in self.schedule)
         plan = scaled_schedule(n_episodes, self.schedule)
-        q = QTable(int(env.action_space.n), self.q_init)
+        q = QTable(int(env.action_space.n), self.q_init, self.state)
         memory: list[tuple[tuple[int, ...], np.ndarray, float]] = []
         log = search_log(env)
         env.reset(seed=seed)

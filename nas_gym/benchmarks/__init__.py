@@ -47,7 +47,9 @@ def benchmark_datasets(name: str) -> tuple[str, ...]:
 
 def load_benchmark(name: str = "nb201", dataset: str | None = None, path: str | Path | None = None) -> TabularBenchmark:
     """Load benchmark ``name`` on ``dataset`` (its default when None); ``path`` for user files."""
-    loader, _, default = _entry(name)
+    loader, datasets, default = _entry(name)
+    if dataset is not None and not isinstance(dataset, str):
+        raise ValueError(f"dataset must be one of {list(datasets)}, got {dataset!r}")
     return loader(default if dataset is None else dataset, path)
 
 

@@ -1,8 +1,10 @@
 """Converted benchmark arrays cached as uncompressed ``.npy`` files, memory-mapped on load.
 
 Memory-mapping lets parallel workers share the pages of one table. A cache entry is a folder
-with one ``.npy`` per array and a ``manifest.json`` naming them with their shapes, dtypes and a
-fingerprint of the source file; any mismatch or unreadable file rebuilds the entry. Entries
+with one ``.npy`` per array and a ``manifest.json`` naming them with their shapes, dtypes,
+CRC-32 checksums and a fingerprint of the source file; any mismatch (a truncated or empty file,
+a value changed in place) or unreadable file rebuilds the entry. Checksums are verified on
+every load (CRC-32 runs at memory speed: milliseconds per table). Entries
 are written to a temporary folder and renamed into place, so a killed conversion leaves no
 half-written entry behind.
 """
@@ -13,12 +15,13 @@ import json
 import os
 import shutil
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: per-file checksums
 
 
 def cache_root() -> Path:
@@ -29,6 +32,15 @@ def cache_root() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("nas-gym"))
+
+
+def checksum(path: Path) -> str:
+    """CRC-32 of a file's bytes, read in chunks so that large tables need no second copy in memory."""
+    crc = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            crc = zlib.crc32(chunk, crc)
+    return f"crc32:{crc:08x}"
 
 
 def fingerprint(path: Path) -> str:
@@ -69,12 +81,14 @@ def _load(folder: Path, source: str) -> dict[str, np.ndarray] | None:
             return None
         out = {}
         for name, meta in manifest["arrays"].items():
+            if checksum(folder / f"{name}.npy") != meta["checksum"]:
+                return None
             a = np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
             if list(a.shape) != meta["shape"] or str(a.dtype) != meta["dtype"]:
                 return None
             out[name] = a
         return out
-    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
+    except (OSError, EOFError, ValueError, KeyError, TypeError, json.JSONDecodeError):
         return None
 
 
@@ -89,7 +103,7 @@ def _store(folder: Path, source: str, arrays: dict[str, np.ndarray]) -> None:
         for name, a in arrays.items():
             a = np.ascontiguousarray(a)
             np.save(tmp / f"{name}.npy", a, allow_pickle=False)
-            meta[name] = {"shape": list(a.shape), "dtype": str(a.dtype)}
+            meta[name] = {"shape": list(a.shape), "dtype": str(a.dtype), "checksum": checksum(tmp / f"{name}.npy")}
         manifest = {"version": FORMAT_VERSION, "source": source, "arrays": meta}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
         if folder.exists():

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from .checks import cont_action, whole_number
 from .core import NasEnv
 from .encoding import clip_action, discretiser, one_hot_rows
 from .topk import TopK
@@ -21,27 +22,32 @@ from .topk import TopK
 OBS_MODES = ("topk", "previous")
 
 
-def check_cont_args(budget: int, top_k: int, obs: str) -> None:
-    """ValueError for a bad Cont keyword (shared with the vector env)."""
+def check_cont_args(budget: int, top_k: int, obs: str) -> tuple[int, int]:
+    """``(budget, top_k)`` checked (shared with the vector env); ValueError for a bad keyword.
+
+    K is capped at the budget: a search never holds more than ``budget`` architectures, so a
+    larger K gives the same state and would only allocate memory for slots that stay empty.
+    """
     if obs not in OBS_MODES:
         raise ValueError(f"unknown obs {obs!r}; valid: {list(OBS_MODES)}")
-    if int(budget) < 1 or int(top_k) < 1:
-        raise ValueError(f"budget and top_k must be >= 1, got budget={budget}, top_k={top_k}")
+    budget = whole_number("budget", budget, meaning="queries per episode")
+    top_k = whole_number("top_k", top_k, meaning="architectures in the top-K state")
+    return budget, min(top_k, budget)
 
 
 class ContEnv(NasEnv):
     """A whole architecture per step; one episode = one search of ``budget`` queries.
 
     Invalid actions: values outside [-1, 1] are clipped and NaN counts as -1, so every action
-    selects an architecture (on ties the first option of a decision wins). Should it be one the
+    of the right shape selects an architecture (another shape raises ValueError) (on ties the first option of a decision wins). Should it be one the
     table lacks (a space's own discretisation normally prevents that: NAS-Bench-Graph's never
     yields an all-skip cell), the step earns the reward of 0% validation without a query.
     """
 
     def __init__(self, budget: int = 500, top_k: int = 64, obs: str = "topk", **kwargs: Any) -> None:
-        check_cont_args(budget, top_k, obs)
+        budget, top_k = check_cont_args(budget, top_k, obs)
         super().__init__(**kwargs)
-        self.budget, self.top_k, self.obs_mode = int(budget), int(top_k), obs
+        self.budget, self.top_k, self.obs_mode = budget, top_k, obs
         n = self._E * self._O
         self.observation_space = spaces.Box(0.0, 1.0, (n,), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, (n,), dtype=np.float32)
@@ -54,7 +60,8 @@ class ContEnv(NasEnv):
         return one_hot_rows(np.asarray(codes, dtype=np.int64)[None], self._O)[0] * 2.0 - 1.0
 
     def decode(self, action: np.ndarray) -> np.ndarray:
-        """Codes of the architecture an action selects."""
+        """Codes of the architecture an action selects (ValueError for an action of the wrong shape)."""
+        action = cont_action(action, self.action_space.shape)
         return self._discretise(clip_action(action, self._E, self._O))[0]
 
     def _obs(self) -> np.ndarray:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from .checks import integer_action, whole_number
 from .core import NasEnv
 from .reach import index_steps
 
@@ -24,14 +25,14 @@ class EditEnv(NasEnv):
     Invalid actions: a masked action (setting a decision to the option it already has, a padded
     option, an integer outside the action space, or an edit to an architecture the table lacks,
     such as NAS-Bench-Graph's all-skip cells) leaves the architecture unchanged, makes no query,
-    earns reward 0 and still uses up one step of the episode.
+    earns reward 0 and still uses up one step of the episode. A value that is not an integer
+    (NaN, None, 2.5) is no action at all: ValueError, and the step is not counted.
     """
 
     def __init__(self, budget: int = 20, **kwargs: Any) -> None:
-        if int(budget) < 1:
-            raise ValueError(f"budget must be >= 1, got {budget}")
+        budget = whole_number("budget", budget, meaning="edits per episode")
         super().__init__(**kwargs)
-        self.budget = int(budget)
+        self.budget = budget
         n = self._E * self._O
         self.observation_space = spaces.Box(0.0, 1.0, (n + 2,), dtype=np.float32)
         self.action_space = spaces.Discrete(n)
@@ -79,7 +80,7 @@ class EditEnv(NasEnv):
     def step(self, action):
         if self.t >= self.budget:
             raise RuntimeError("episode is over: call reset()")
-        a = int(action)
+        a = integer_action(action, len(self._real))
         self.t += 1
         done = self.t >= self.budget
         e, o = divmod(a, self._O)

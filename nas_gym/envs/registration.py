@@ -40,8 +40,8 @@ FAMILIES = {
 def _logged(cls: type[gym.Env]) -> Callable[..., gym.Env]:
     """Entry point building ``cls(**kwargs)`` inside a :class:`SearchLog`."""
 
-    def make(**kwargs: Any) -> gym.Env:
-        return SearchLog(cls(**kwargs))
+    def make(oracle_info: bool = False, **kwargs: Any) -> gym.Env:
+        return SearchLog(cls(**kwargs), oracle_info=oracle_info)
 
     make.metadata = cls.metadata  # gym.make reads the render modes from the entry point
     make.__doc__ = f"{cls.__name__} inside the SearchLog wrapper."

@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..benchmarks.table import Record
+from .checks import real_number
 
 REWARDS = ("val", "cadam", "regret", "constrained", "ddas", "ddas-acc", "ddas-loss")
 
@@ -90,9 +91,9 @@ def make_reward(
         return Reward(name, lambda v, p, l: (v - opt) / 100.0)
     if max_params is None and max_latency is None:
         raise ValueError("reward 'constrained' needs max_params or max_latency")
-    p_lim = math.inf if max_params is None else float(max_params)
-    l_lim = math.inf if max_latency is None else float(max_latency)
-    out = 0.0 if penalty is None else float(penalty)
+    p_lim = math.inf if max_params is None else real_number("max_params", max_params)
+    l_lim = math.inf if max_latency is None else real_number("max_latency", max_latency)
+    out = 0.0 if penalty is None else real_number("penalty", penalty)
 
     def constrained(v: Any, p: Any, l: Any) -> Any:
         # NaN costs (a table without the column) compare False, so they count as within the limit.

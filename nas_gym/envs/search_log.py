@@ -3,6 +3,12 @@
 It lives in a wrapper rather than in the env because it spans episodes (an RL agent on Seq makes
 one query per episode), and an env's ``info`` must not carry cross-episode counters. The log
 covers the wrapper's lifetime; :meth:`SearchLog.clear` starts a new search.
+
+What a search observes in ``info`` is what retraining the architectures it queried would show:
+observed validation values and totals derived from them. Figures that need the table's
+noise-free seed means or its optimum (``regret``) would tell an agent more than a real search
+could know, so they reach ``info`` only with ``gym.make(..., oracle_info=True)``; the log's
+:attr:`SearchLog.regret` and the results files keep them for evaluation either way.
 """
 
 from __future__ import annotations
@@ -43,16 +49,20 @@ class QueryLog:
 
 
 class SearchLog(gym.Wrapper):
-    """Adds ``n_queries``, ``sim_time_s``, ``best_val``, ``best_arch`` and ``regret`` to ``info``.
+    """Adds ``n_queries``, ``sim_time_s``, ``best_val`` and ``best_arch`` (and, opted in, ``regret``) to ``info``.
 
     ``best_val`` is the best validation value the search observed (one training seed per query
     under ``noise="seed"``); ``regret`` is the table's optimum minus the seed-mean validation of
     that best architecture, so it measures the architecture found, not the luck of its seed, and
-    is never negative. It is present where the backend knows its optimum.
+    is never negative. It exists where the backend knows its optimum, and goes into ``info``
+    only when ``oracle_info`` is True (see the module docstring).
     """
 
-    def __init__(self, env: gym.Env) -> None:
+    def __init__(self, env: gym.Env, oracle_info: bool = False) -> None:
         super().__init__(env)
+        if not isinstance(oracle_info, bool):
+            raise ValueError(f"oracle_info must be True or False, got {oracle_info!r}")
+        self.oracle_info = oracle_info
         self.clear()
 
     def clear(self) -> None:
@@ -65,13 +75,21 @@ class SearchLog(gym.Wrapper):
         if "arch_index" in info and self.log.add(info["arch_index"], info["val"], info["cost_s"]):
             base = self.env.unwrapped
             self._best = {"best_val": self.log.best_val, "best_arch": info["arch"]}
-            if base.optimum is not None:
-                self._best["regret"] = base.optimum - base.problem.mean_val(self.log.best_index)
+            if self.oracle_info and base.optimum is not None:
+                self._best["regret"] = self.regret
         if len(self.log):
             info["n_queries"] = len(self.log)
             info["sim_time_s"] = self.log.sim_time_s
             info.update(self._best)
         return info
+
+    @property
+    def regret(self) -> float | None:
+        """Optimum minus the seed-mean validation of the best architecture so far (None: unknown)."""
+        base = self.env.unwrapped
+        if base.optimum is None or not len(self.log):
+            return None
+        return base.optimum - base.problem.mean_val(self.log.best_index)
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from .checks import integer_action
 from .core import NasEnv
 from .encoding import SeqObs, seq_obs_size
 
@@ -22,7 +23,8 @@ class SeqEnv(NasEnv):
 
     Invalid actions: an option beyond the current decision's count (possible only where
     decisions have fewer options than the largest, when masks are ignored; or any integer a
-    caller passes) is taken modulo that count, so every step sets a real option and never fails.
+    caller passes) is taken modulo that count, so every integer sets a real option and never
+    fails; a value that is not an integer (NaN, None, 2.5) raises ValueError (see :mod:`.checks`).
     Where the table lacks some architectures (NAS-Bench-Graph's all-skip cells) the masks also
     leave out options after which none remains; an agent that ignores them and completes such
     an architecture ends the episode with the reward of 0% validation, no query and
@@ -58,7 +60,7 @@ class SeqEnv(NasEnv):
     def step(self, action):
         if self.t >= self._E:
             raise RuntimeError("episode is over: call reset()")
-        option = int(action) % self._n_opts[self.t]
+        option = integer_action(action, self._O) % self._n_opts[self.t]
         self.codes[self.t] = option
         self._seq_obs.decide(0, self.t, option)
         self.t += 1

@@ -22,6 +22,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from .checks import cont_action, integer_actions, whole_number
 from .cont import check_cont_args
 from .core import check_render_mode, make_problem, problem_kwargs
 from .encoding import SeqObs, clip_action, discretiser, one_hot_rows, seq_obs_size
@@ -35,8 +36,7 @@ class NasVectorEnv(VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": ["ansi"]}
 
     def __init__(self, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any) -> None:
-        if int(num_envs) < 1:
-            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        num_envs = whole_number("num_envs", num_envs)
         self.problem = make_problem(**problem_kwargs(type(self), kwargs))
         self.render_mode = check_render_mode(render_mode, tuple(self.metadata["render_modes"]))
         self.num_envs = int(num_envs)
@@ -133,7 +133,7 @@ class SeqVectorEnv(NasVectorEnv):
         return out
 
     def step(self, actions):
-        a = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
+        a = integer_actions(actions, self.num_envs, self._O)
         options = a % self._n_opts[self.t]
         self.codes[self._rows, self.t] = options
         self._seq_obs.decide(self._rows, self.t, options)
@@ -152,9 +152,9 @@ class ContVectorEnv(NasVectorEnv):
     """N :class:`~nas_gym.envs.cont.ContEnv` searches as arrays (same keywords and top-K state)."""
 
     def __init__(self, num_envs: int = 1, budget: int = 500, top_k: int = 64, obs: str = "topk", **kwargs: Any) -> None:
-        check_cont_args(budget, top_k, obs)
+        budget, top_k = check_cont_args(budget, top_k, obs)
         super().__init__(num_envs, **kwargs)
-        self.budget, self.top_k, self.obs_mode = int(budget), int(top_k), obs
+        self.budget, self.top_k, self.obs_mode = budget, top_k, obs
         n = self._E * self._O
         self._set_spaces(spaces.Box(0.0, 1.0, (n,), dtype=np.float32), spaces.Box(-1.0, 1.0, (n,), dtype=np.float32))
         self._discretise = discretiser(self.space)
@@ -171,6 +171,7 @@ class ContVectorEnv(NasVectorEnv):
         return self._top.mean_one_hot()
 
     def step(self, actions):
+        actions = cont_action(actions, self.action_space.shape)
         self.codes = self._discretise(clip_action(actions, self._E, self._O))
         val, reward, info = self._query(self._all)
         self.t += 1

@@ -11,7 +11,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 RUNS = "runs"
 
@@ -41,9 +41,10 @@ def read_run(path: str | Path) -> dict[str, Any] | None:
         return None
 
 
-def load_runs(out: str | Path) -> list[dict[str, Any]]:
-    """Every readable run under ``out``, ordered by agent then seed."""
-    runs = [r for p in sorted((Path(out) / RUNS).glob("*.json")) if (r := read_run(p)) is not None]
+def load_runs(out: str | Path, paths: Iterable[str | Path] | None = None) -> list[dict[str, Any]]:
+    """Every readable run under ``out`` (or only those at ``paths``), ordered by agent then seed."""
+    files = sorted((Path(out) / RUNS).glob("*.json")) if paths is None else [Path(p) for p in paths]
+    runs = [r for p in files if (r := read_run(p)) is not None]
     return sorted(runs, key=lambda r: (r["spec"]["agent"], r["spec"]["seed"]))
 
 

@@ -4,12 +4,20 @@ Each run makes its own env with ``gym.make`` (in a ``spawn``-ed worker when ``wo
 searches, scores the result (:mod:`.evaluation`) and writes one results file (:mod:`.results`).
 A run depends only on its spec, and runs single-threaded wherever it is, so a grid gives the
 same numbers with any number of workers. A run that raises records its error; the others go on.
+
+Ctrl-C (SIGINT) stops a grid at once: workers ignore SIGINT, so only the main process handles
+it; it cancels the queued runs, terminates the running ones (their files are never half
+written) and raises :class:`GridInterrupted`; every run that finished keeps its file, and
+running the grid again resumes. A second Ctrl-C during that clean-up is ignored, so it cannot
+leave workers and the main process waiting on each other.
 """
 
 from __future__ import annotations
 
 import re
+import signal
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -17,16 +25,26 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import gymnasium as gym
 
 from ..agents import Budget, agent_names, make
 from ..agents.base import check_family
+from ..agents.kwargs import check_agent_kwargs
+from ..envs.checks import whole_number
 from .evaluation import score
 from .results import read_run, run_path, write_atomic
 
 FAMILY = re.compile(r"-(Seq|Cont|Edit)-")
+
+
+class GridInterrupted(KeyboardInterrupt):
+    """A grid stopped by Ctrl-C; ``finished`` of its ``total`` runs have their results files."""
+
+    def __init__(self, finished: int, total: int) -> None:
+        super().__init__(f"interrupted: {finished} of {total} runs finished")
+        self.finished, self.total = finished, total
 
 
 @dataclass(frozen=True)
@@ -155,30 +173,81 @@ def run_grid(
     agent_kwargs: dict[str, dict[str, Any]] | None = None,
     resume: bool = True,
     progress: bool = True,
+    agent_env_kwargs: dict[str, dict[str, Any]] | None = None,
 ) -> list[Path]:
     """Run every agent with every seed on ``env_id``; the results files, in grid order.
 
     ``seeds`` is a count (seeds ``0..n-1``) or the seeds themselves; ``agent_kwargs`` maps an
-    agent name to its constructor kwargs. With ``resume``, runs whose file holds a finished run
-    of the same spec are skipped; a file from a different spec is an error (use another ``out``).
+    agent name to its constructor kwargs, ``agent_env_kwargs`` to env kwargs that add to (or
+    override) ``env_kwargs`` for that agent's runs (``{"cadam": {"reward": "cadam"}}``). Every
+    name, keyword and value is checked, and each agent and its env built once, before any run
+    starts. With ``resume``, runs whose file holds a finished run of the same spec are skipped;
+    a file from a different spec is an error (use another ``out``).
     """
     agents = list(agents)
-    _family(full_env_id(env_id))  # fail now on a bad id or agent name, not once per run
-    unknown = [a for a in agents if a not in agent_names() and not a.startswith("sb3:")]
-    if unknown:
-        raise ValueError(f"unknown agents {unknown}; valid: {agent_names() + ['sb3:<ALGO>']}")
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    seed_list = check_grid(env_id, agents, seeds, out, workers, agent_kwargs, agent_env_kwargs)
     text = budget_text(Budget.parse(budget) if not isinstance(budget, str) else parse_budget(budget))
     specs = [
-        RunSpec(env_id, a, s, text, dict(env_kwargs or {}), dict((agent_kwargs or {}).get(a, {})))
+        RunSpec(env_id, a, s, text, {**(env_kwargs or {}), **(agent_env_kwargs or {}).get(a, {})},
+                dict((agent_kwargs or {}).get(a, {})))
         for a in agents
         for s in seed_list
     ]
+    for spec in {sp.agent: sp for sp in specs}.values():  # one per agent: a bad keyword fails here, not per run
+        check_spec(spec)
     paths = [run_path(out, sp.agent, sp.seed) for sp in specs]
     todo = [(sp, p) for sp, p in zip(specs, paths) if not (resume and _finished(sp, p))]
     todo.sort(key=lambda job: seed_list.index(job[0].seed))  # seed-major: slow agents spread over the run
     _execute(todo, workers, progress, done=len(specs) - len(todo))
     return paths
+
+
+def check_grid(
+    env_id: str,
+    agents: list[str],
+    seeds: int | Iterable[int],
+    out: str | Path,
+    workers: int,
+    agent_kwargs: dict[str, dict[str, Any]] | None,
+    agent_env_kwargs: dict[str, dict[str, Any]] | None,
+) -> list[int]:
+    """The grid's seeds; ValueError naming the first bad argument of :func:`run_grid`."""
+    _family(full_env_id(env_id))
+    if not agents:
+        raise ValueError(f"no agents given; valid: {agent_names() + ['sb3:<ALGO>']}")
+    unknown = [a for a in agents if a not in agent_names() and not a.startswith("sb3:")]
+    if unknown:
+        raise ValueError(f"unknown agents {unknown}; valid: {agent_names() + ['sb3:<ALGO>']}")
+    twice = sorted({a for a in agents if agents.count(a) > 1})
+    if twice:
+        raise ValueError(f"agents {twice} are listed more than once in {agents}")
+    for what, per_agent in (("agent kwargs", agent_kwargs), ("agent env kwargs", agent_env_kwargs)):
+        stray = sorted(set(per_agent or {}) - set(agents))
+        if stray:
+            raise ValueError(f"{what} given for {stray}, which are not among the agents {agents}")
+    if isinstance(seeds, bool) or not isinstance(seeds, int):
+        seed_list = [whole_number("seed", s, minimum=0) for s in seeds]
+    else:
+        seed_list = list(range(whole_number("seeds", seeds, meaning="how many seeds, 0..seeds-1")))
+    if not seed_list:
+        raise ValueError("seeds must name at least one seed, got an empty list")
+    whole_number("workers", workers, meaning="parallel processes")
+    if Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"out {str(out)!r} is a file, not a folder: give a folder for the results")
+    return seed_list
+
+
+def check_spec(spec: RunSpec) -> None:
+    """Build the agent and the env of ``spec`` once: ValueError naming a bad keyword or value."""
+    check_agent_kwargs(spec.agent, spec.agent_kwargs)
+    try:
+        agent = make(spec.agent, **spec.agent_kwargs)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"agent {spec.agent!r} with {spec.agent_kwargs}: {e}") from None
+    try:
+        make_env(spec, agent).close()
+    except (TypeError, ValueError, gym.error.Error) as e:
+        raise ValueError(f"env {spec.env_id} with {spec.env_kwargs} (for agent {spec.agent!r}): {e}") from None
 
 
 def _finished(spec: RunSpec, path: Path) -> bool:
@@ -192,23 +261,92 @@ def _finished(spec: RunSpec, path: Path) -> bool:
     return True
 
 
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C is the main process's to handle (see the module docstring)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def interrupt_once(signum: int, frame: Any) -> None:
+    """SIGINT handler: KeyboardInterrupt, unless one is being handled already.
+
+    A second Ctrl-C that arrives while the first one's clean-up runs (in its ``except`` and
+    ``finally`` blocks) is then ignored instead of breaking that clean-up with a traceback.
+    """
+    if not isinstance(sys.exc_info()[1], KeyboardInterrupt):
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def sigint_handler(handler: Any) -> Iterator[None]:
+    """Run the block with ``handler`` for SIGINT (only the main thread may set one; elsewhere as is)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _execute(todo: list[tuple[RunSpec, Path]], workers: int, progress: bool, done: int) -> None:
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo) + done, initial=done, unit="run", disable=not progress, desc="runs")
-    failed = 0
+    # A bar redrawn with carriage returns is for a terminal; in a CI log it is kilobytes of noise.
+    show = progress and sys.stderr.isatty()
+    bar = tqdm(total=len(todo) + done, initial=done, unit="run", disable=not show, desc="runs")
+    counts = {"done": done, "failed": 0}
+
+    def finished(status: str) -> None:
+        counts["done"] += 1
+        counts["failed"] += status != "ok"
+        bar.update()
+        bar.set_postfix(failed=counts["failed"])
+
     with bar:
-        if workers <= 1 or len(todo) <= 1:
-            for spec, path in todo:
-                failed += _run_and_write(spec, path) != "ok"
-                bar.update()
-                bar.set_postfix(failed=failed)
-            return
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn")) as pool:
+        try:
+            if workers <= 1 or len(todo) <= 1:
+                with sigint_handler(interrupt_once):  # stops the run in progress; it writes no file
+                    for spec, path in todo:
+                        finished(_run_and_write(spec, path))
+            else:
+                _execute_parallel(todo, workers, finished)
+        except KeyboardInterrupt:
+            raise GridInterrupted(counts["done"], len(todo) + done) from None
+
+
+def _execute_parallel(todo: list[tuple[RunSpec, Path]], workers: int, finished: Callable[[str], None]) -> None:
+    """Run ``todo`` in spawned workers; on SIGINT stop them all and raise KeyboardInterrupt.
+
+    SIGINT only sets a flag that the loop polls: a KeyboardInterrupt raised at an arbitrary point
+    of the executor's locking can leave its threads waiting on each other.
+    """
+    stop = threading.Event()
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(todo)), mp_context=get_context("spawn"), initializer=_ignore_sigint
+    )
+    with sigint_handler(lambda signum, frame: stop.set()):
+        try:
             pending = {pool.submit(_run_and_write, spec, path) for spec, path in todo}
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    failed += fut.result() != "ok"
-                    bar.update()
-                    bar.set_postfix(failed=failed)
+            while pending and not stop.is_set():
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    finished(fut.result())
+        except BaseException:
+            _stop(pool)
+            raise
+        if stop.is_set():
+            _stop(pool)
+            raise KeyboardInterrupt
+    pool.shutdown()
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued runs and terminate the running ones (finished runs have their files)."""
+    # The executor has no public way to stop running work before Python 3.14.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        p.terminate()
+    for p in processes:
+        p.join(timeout=10)

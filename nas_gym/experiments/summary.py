@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -88,16 +88,26 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def summarise(out: str | Path, plots: bool = True) -> list[dict[str, Any]]:
-    """Write ``summary.csv``, ``summary.md`` (and the plots) for the runs under ``out``; the rows."""
+PLOTS = ("anytime.png", "pareto.png")
+
+
+def summarise(out: str | Path, plots: bool = True, paths: Iterable[str | Path] | None = None) -> list[dict[str, Any]]:
+    """Write ``summary.csv``, ``summary.md`` (and the plots) for the runs under ``out``; the rows.
+
+    ``paths`` (the results files :func:`~.runner.run_grid` returns) limits the summary to those
+    runs, so that other runs kept in ``out`` are not mixed into it. Plots of an earlier summary
+    are removed first: a plot is only there when it shows these runs.
+    """
     out = Path(out)
-    runs = load_runs(out)
+    runs = load_runs(out, paths)
     rows = summary_rows(runs)
     write_csv(rows, out / "summary.csv")
     (out / "summary.md").write_text(markdown(rows))
     if plots:
         from .plots import plot_anytime, plot_pareto
 
+        for name in PLOTS:
+            (out / name).unlink(missing_ok=True)
         ok = [r for r in runs if r["status"] == "ok"]
         plot_anytime(ok, out / "anytime.png")
         plot_pareto(ok, out / "pareto.png")

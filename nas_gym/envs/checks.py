@@ -1,0 +1,75 @@
+"""Checks of keyword arguments and actions shared by the single and the vector envs.
+
+Each raises ValueError naming the keyword (or the action), the bad value and what is valid, and
+runs before any state of the env changes, so a caller that catches the error can go on.
+
+Actions of the discrete families (Seq, Edit) follow one rule in single and vector envs: any
+whole number is an action (an out-of-range one is handled as each family documents), given as
+a Python or numpy integer, an integral float, or a one-element array of one; anything else
+(NaN, inf, None, 2.5, a string, an array of several values) is not an action and raises.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+
+def whole_number(name: str, value: Any, minimum: int = 1, meaning: str = "") -> int:
+    """``value`` as an int when it is a whole number >= ``minimum``; else ValueError naming ``name``."""
+    what = f"{name} must be an integer >= {minimum}" + (f" ({meaning})" if meaning else "")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{what}, got {value!r}")
+    if not math.isfinite(value) or value != int(value):
+        raise ValueError(f"{what}, got {value!r}")
+    if int(value) < minimum:
+        raise ValueError(f"{what}, got {value!r}")
+    return int(value)
+
+
+def real_number(name: str, value: Any) -> float:
+    """``value`` as a float when it is a real number other than NaN (inf allowed: no limit)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or math.isnan(value):
+        raise ValueError(f"{name} must be a number (inf for no limit), got {value!r}")
+    return float(value)
+
+
+def integer_action(action: Any, n_actions: int) -> int:
+    """A Seq or Edit action as an int (see the module docstring); ValueError for a non-integer."""
+    a = action
+    if isinstance(a, np.ndarray) and a.size == 1:
+        a = a.reshape(()).item()
+    if isinstance(a, (bool, np.bool_)) or not isinstance(a, numbers.Real) or not math.isfinite(a) or a != int(a):
+        raise ValueError(f"action must be an integer (valid actions: 0..{n_actions - 1}), got {action!r}")
+    return int(a)
+
+
+def integer_actions(actions: Any, n_envs: int, n_actions: int) -> np.ndarray:
+    """The vector envs' discrete actions as an ``(n_envs,)`` int64 array (same rule per entry)."""
+    a = np.asarray(actions)
+    if a.size != n_envs:
+        raise ValueError(f"actions must hold one integer per env ({n_envs}), got shape {a.shape}")
+    a = a.reshape(n_envs)
+    if a.dtype.kind in "iu":
+        return a.astype(np.int64, copy=False)
+    ok = a.dtype.kind == "f" and bool(np.all(np.isfinite(a))) and bool(np.all(a == np.round(a)))
+    if not ok:
+        bad = [v for v in a.tolist() if not (isinstance(v, numbers.Real) and math.isfinite(v) and v == int(v))]
+        raise ValueError(
+            f"actions must be integers (valid actions: 0..{n_actions - 1}), got {bad[:3] if bad else a.dtype}"
+        )
+    return a.astype(np.int64)
+
+
+def cont_action(action: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """A Cont action as a float32 array of exactly ``shape`` (NaN allowed: the env reads it as -1)."""
+    try:
+        a = np.asarray(action, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError(f"action must be a float array of shape {shape}, got {action!r}") from None
+    if a.shape != shape:
+        raise ValueError(f"action must have shape {shape} (one value per option of each decision), got shape {a.shape}")
+    return a
