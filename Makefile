@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test test-all bench clean
+.PHONY: setup demo test test-long bench clean
 
 $(BIN)/nas-gym: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# tests that train supernets for many CPU-minutes (about 10 on two cores); a GPU makes them quick
+test-long: setup
+	$(BIN)/python -m pytest -q -m long
 
 bench: setup
 	$(BIN)/python scripts/bench_queries.py
