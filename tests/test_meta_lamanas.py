@@ -100,6 +100,7 @@ def test_reptile_step_with_rate_one_moves_to_the_task_weights(digits):
     assert not torch.allclose(alpha, alpha0)
 
 
+@pytest.mark.slow  # ~30 CPU-s: 10 meta-steps with second-order phi steps (runs by default)
 def test_lamanas_meta_training_improves_meta_validation(digits):
     learner = MetaLearner.for_pool(_tiny("lamanas"), digits.train, seed=0)
     phi0 = [p.detach().clone() for p in learner.loss_net.parameters()]
