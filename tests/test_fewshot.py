@@ -23,6 +23,13 @@ def test_image_set_split_is_disjoint_and_pools_train_and_test(digits):
     assert tuple(sorted(sum(IMAGE_SET_SPLIT.values(), ()))) == tuple(range(10))
 
 
+def test_mnist_pools_training_and_test_images_of_each_class():
+    splits = load_fewshot("mnist")
+    counts = [len(x) for s in ("train", "val", "test") for x in splits.pool(s).images]
+    assert sum(counts) == 70_000  # 60k training + 10k test images
+    assert splits.test.names == ("7", "8", "9") and splits.train.image_shape == (1, 28, 28)
+
+
 def test_episode_shapes_labels_and_no_overlap(digits):
     sampler = TaskSampler(digits.train, ways=3, shots=4, queries=2, seed=0)
     task = sampler.sample()
@@ -86,7 +93,7 @@ def test_omniglot_reader_official_layout(tmp_path):
                 for d in range(4):
                     _write_png(folder / f"{value:04d}_{d + 1:02d}.png", value, d)
                 value += 20
-    splits = load_omniglot(tmp_path, image_size=28)
+    splits = load_fewshot("omniglot", tmp_path)  # 28x28 by default, as the paper
     assert omniglot_split_sizes(9) == (6, 1, 2) and omniglot_split_sizes(1623) == (1028, 172, 423)
     assert splits.train.n_classes == 6 and splits.val.n_classes == 1 and splits.test.n_classes == 2
     assert splits.train.names[0] == "Alpha/character01" and splits.test.names == ("Gamma/character02", "Gamma/character03")

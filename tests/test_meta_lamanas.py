@@ -53,7 +53,8 @@ def test_loss_net_residual_grows_with_cross_entropy(kind):
     good = torch.eye(4) * 5.0  # confident and right
     bad = torch.roll(good, 1, dims=1)  # confident and wrong
     assert net(good, y).shape == ()
-    assert float(net(bad, y)) > float(net(good, y))  # at initialisation it follows cross-entropy
+    with torch.no_grad():
+        assert float(net(bad, y)) > float(net(good, y))  # at initialisation it follows cross-entropy
     logits = torch.zeros(4, 4, requires_grad=True)
     net(logits, y).backward()
     # one step down the learned loss raises the right class's logit, as cross-entropy's would
@@ -113,3 +114,32 @@ def test_lamanas_meta_training_improves_meta_validation(digits):
     assert any(not torch.equal(p, q) for p, q in zip(learner.loss_net.parameters(), phi0))  # phi was meta-learned
     res = learner.meta_test(TaskSampler(digits.test, 3, 5, 5, seed=7), n_tasks=3, steps=1)
     assert len(res.accuracies) == 3 and 0 <= res.mean <= 100 and math.isfinite(res.ci95)
+
+
+def test_inner_product_proxy_through_a_loss_network_matches_finite_differences():
+    # theta: a linear classifier, alpha: per-class logit scales; the proxy's phi-gradient
+    # (second order through the loss network) against central differences, in float64
+    torch.manual_seed(1)
+    x, y = torch.randn(6, 4, dtype=torch.float64), torch.tensor([0, 1, 2, 0, 1, 2])
+    theta = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    alpha = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    net = LossNet(3, kind="fnn", residual=True, hidden=5).double()
+
+    def proxy() -> torch.Tensor:
+        logits = (x @ theta.T) * alpha
+        return inner_product_proxy(net(logits, y), torch.nn.functional.cross_entropy(logits, y), [theta], [alpha], 0.3, 0.2)
+
+    w = net.embed.weight
+    (g,) = torch.autograd.grad(proxy(), [w])
+    eps = 1e-6
+    for idx in [(0, 0), (2, 3), (4, 1)]:
+        with torch.no_grad():
+            w[idx] += eps
+        up = float(proxy().detach())
+        with torch.no_grad():
+            w[idx] -= 2 * eps
+        down = float(proxy().detach())
+        with torch.no_grad():
+            w[idx] += eps
+        assert float(g[idx]) == pytest.approx((up - down) / (2 * eps), rel=1e-4, abs=1e-8)
+    assert float(g.abs().sum()) > 0  # phi does get a gradient from eq. 8
