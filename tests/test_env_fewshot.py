@@ -31,8 +31,11 @@ def test_one_episode_is_one_task():
     assert np.array_equal(again, obs)
 
 
-def test_passes_gymnasium_checker():
+def test_passes_gymnasium_and_sb3_checkers():
     check_env(_make().unwrapped, skip_render_check=True)
+    sb3_checker = pytest.importorskip("stable_baselines3.common.env_checker")
+    with pytest.warns(UserWarning, match="unconventional shape"):  # (ways*shots, C, H, W): flattened by MlpPolicy
+        sb3_checker.check_env(_make().unwrapped)
 
 
 def test_bad_keywords_are_named():
