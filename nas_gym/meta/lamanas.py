@@ -129,12 +129,15 @@ class MetaLearner:
                  device: str | torch.device = "cpu", seed: int = 0) -> None:
         self.config = config
         self.device = torch.device(device)
-        torch.manual_seed(seed)
         c, h, w = (int(s) for s in image_shape)
-        self.net = DartsSupernet(**META_SIZES[config.size], in_channels=c, num_classes=config.ways, image_size=(h, w)).to(self.device)
-        # DARTS's initialisation: small random logits over the seven real ops
-        self.alpha = (1e-3 * torch.randn(2 * N_EDGES, len(DARTS_OPS) - 1)).to(self.device)
-        self.loss_net = LossNet(config.ways, config.loss_net, config.residual).to(self.device) if config.method == "lamanas" else None
+        with torch.random.fork_rng(devices=[]):  # seed the initialisation without touching the caller's torch RNG
+            torch.manual_seed(seed)
+            net = DartsSupernet(**META_SIZES[config.size], in_channels=c, num_classes=config.ways, image_size=(h, w))
+            # DARTS's initialisation: small random logits over the seven real ops
+            alpha = 1e-3 * torch.randn(2 * N_EDGES, len(DARTS_OPS) - 1)
+            loss_net = LossNet(config.ways, config.loss_net, config.residual) if config.method == "lamanas" else None
+        self.net, self.alpha = net.to(self.device), alpha.to(self.device)
+        self.loss_net = None if loss_net is None else loss_net.to(self.device)
         self._mean = torch.as_tensor(np.asarray(mean, dtype=np.float32), device=self.device).view(1, -1, 1, 1)
         self._std = torch.as_tensor(np.asarray(std, dtype=np.float32), device=self.device).view(1, -1, 1, 1)
         self._spare: list[DartsSupernet] = []
@@ -150,10 +153,12 @@ class MetaLearner:
         return mixed(torch.cat([torch.zeros_like(weights[:, :1]), weights], dim=1))
 
     def images(self, x: np.ndarray) -> Tensor:
+        """uint8 images as the normalised float batch the network reads, on the learner's device."""
         xb = torch.as_tensor(x, device=self.device).float().div_(255.0)
         return (xb - self._mean) / self._std
 
     def task_loss(self, logits: Tensor, y: Tensor, loss_net: nn.Module | None) -> Tensor:
+        """Cross-entropy (MetaNAS) or the learned loss (LAMANAS)."""
         return F.cross_entropy(logits, y) if loss_net is None else loss_net(logits, y)
 
     def genotype(self) -> dict[str, list[tuple[str, int]]]:
