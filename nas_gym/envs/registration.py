@@ -77,3 +77,6 @@ def register_envs() -> None:
                 kwargs={"benchmark": bench},
                 nondeterministic=supernet,
             )
+    # one episode = one few-shot task (LAMANAS, MetaNAS); its own shape, see envs/fewshot.py
+    if "NasGym/FewShot-v0" not in gym.registry:
+        gym.register(id="NasGym/FewShot-v0", entry_point="nas_gym.envs.fewshot:FewShotEnv")

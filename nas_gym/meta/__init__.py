@@ -1,0 +1,11 @@
+"""Meta-learning of architectures for few-shot tasks: MetaNAS (DARTS + Reptile) and LAMANAS
+(the same with a learned task loss trained through a gradient proxy)."""
+
+from .lamanas import METHODS, History, MetaConfig, MetaLearner, MetaTestResult
+from .loss_net import LOSS_NETS, LossNet
+from .proxy import PROXIES, inner_product_proxy, mse_proxy
+
+__all__ = [
+    "LOSS_NETS", "METHODS", "PROXIES", "History", "LossNet", "MetaConfig", "MetaLearner", "MetaTestResult",
+    "inner_product_proxy", "mse_proxy",
+]
