@@ -271,6 +271,11 @@ class SupernetBackend:
         macs = codes_or_macs if np.isscalar(codes_or_macs) else self.network.flops(np.asarray(codes_or_macs))
         self.charge(simulated_seconds(float(macs), int(images), backward=True))
 
+    def weights_changed(self) -> None:
+        """Forget cached measurements: call after changing ``network``'s weights outside a query."""
+        self._measured.clear()
+        self._oneshot = None
+
     def snapshot(self) -> dict[str, Any]:
         """A copy of the weights, buffers and (train mode) optimiser state, for :meth:`restore`."""
         snap = {"model": {k: v.detach().clone() for k, v in self.network.state_dict().items()}}
