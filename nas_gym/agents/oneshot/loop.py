@@ -175,6 +175,7 @@ class OneShotAgent:
     name: ClassVar[str] = "oneshot"
     families: ClassVar[tuple[str, ...]] = ("Cont",)
     reports: ClassVar[str] = "argmax"  # which architecture the agent's paper reports
+    arch_on_val: ClassVar[bool] = True  # False: the architecture learns from the training loss (SNAS)
 
     steps_per_query: int | None = None  # None: one epoch of the weight-training half per query
     w_lr: float = 0.025
@@ -243,7 +244,7 @@ class OneShotAgent:
                         g["lr"] = self.w_lr_min + 0.5 * (self.w_lr - self.w_lr_min) * (1 + math.cos(math.pi * t))
                     x, y = next(train_it)
                     self.train_step(sn, opt, x, y, rng, t)
-                    if t >= self.warmup:
+                    if self.arch_on_val and t >= self.warmup:
                         xv, yv = next(val_it)
                         self.arch_step(sn, xv, yv, rng, t)
                     steps += 1
