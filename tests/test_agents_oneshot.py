@@ -13,6 +13,7 @@ import nas_gym  # noqa: F401  (registers the env ids)
 from nas_gym.agents import Budget, make
 from nas_gym.agents.oneshot.loop import Supernet, gumbel_softmax, search_mask, straight_through
 from nas_gym.experiments.evaluation import score
+from nas_gym.experiments.runner import budget_text, parse_budget
 from nas_gym.experiments.summary import markdown, summary_rows
 from nas_gym.supernets.paths import gated, mixed, single_path
 
@@ -43,8 +44,8 @@ def test_agent_trains_and_queries_through_the_env(env, name):
     assert result.sim_time_s > own
     if result.reports == "argmax":
         assert result.recommended_index is not None and backend.space.is_valid(result.recommended_index)
-    none_searched = [backend.space.codes(int(i))[0] for i in result.arch_index]
-    assert 0 not in none_searched or name == "rsps"  # the zero op is left out of the search by default
+    # the zero op (code 0) is left out of the search by default
+    assert all(0 not in backend.space.codes(int(i)) for i in result.arch_index)
 
 
 def test_darts_one_hot_mixture_is_the_single_path(env):
@@ -85,6 +86,7 @@ def test_epochs_budget_stops_the_training(env):
     assert result.meta["epochs"] == pytest.approx(1.5, abs=1.0 / per_epoch) and result.n_queries == 3
     with pytest.raises(ValueError, match="epochs"):
         make("rs").search(env, Budget(epochs=1), seed=0)
+    assert parse_budget(budget_text(Budget(5, None, 2.5))) == Budget(queries=5, epochs=2.5)
 
 
 def test_recommended_architecture_is_scored_and_tabulated(env):
