@@ -103,3 +103,8 @@ def test_recommended_architecture_is_scored_and_tabulated(env):
     assert rows[0]["rec_val_mean"] == pytest.approx(scored["recommended_val"]) and rows[1]["rec_val_mean"] is None
     table = markdown(rows)
     assert "argmax val" in table and "| argmax |" in table and "| process |" in table
+
+
+def test_one_shot_agents_need_a_supernet(raises_naming, nb201_c10):
+    env = gym.make("NasGym/NB201-Cont-v0", dataset="cifar10", budget=5)
+    raises_naming(lambda: make("gdas").search(env, Budget(5), seed=0), "supernet", "NB201Supernet-Cont-v0")
