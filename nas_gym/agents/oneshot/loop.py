@@ -221,6 +221,7 @@ class OneShotAgent:
 
     # ------------------------------------------------------------------- loop
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
+        """Train ``env``'s supernet and the agent's architecture parameters until ``budget`` is spent."""
         log = new_search(self, env)
         backend = supernet_of(env)
         base = env.unwrapped
