@@ -60,7 +60,7 @@ def test_eq7_equals_eq6_for_a_reward_linear_in_the_edges():
 
 def test_darts_recovers_the_teacher_on_most_seeds():
     found = 0
-    for seed in range(4):
+    for seed in range(6):
         task = ToyTask(seed)
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
@@ -70,4 +70,4 @@ def test_darts_recovers_the_teacher_on_most_seeds():
             x, y = task.batch(rng)
             agent.arch_step(task, x, y, rng, it / 600)
         found += bool((agent.recommend(task) == task.teacher).all())
-    assert found >= 3, found
+    assert found >= 4, found  # 5 of these 6 seeds on this machine
