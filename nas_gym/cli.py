@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--dataset", help="the benchmark's dataset (the env's default when omitted)")
     c.add_argument("--agents", default="rs,re,ls,bo,tpe", help="comma-separated agent names (default: %(default)s)")
     c.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default: %(default)s)")
-    c.add_argument("--budget", default="500", help="queries (500) or simulated seconds (36000s) (default: %(default)s)")
+    c.add_argument("--budget", default="500", help="queries (500), simulated seconds (36000s) or supernet epochs (50ep), '+' for several (default: %(default)s)")
     c.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
     c.add_argument("--out", default="runs/compare", help="results folder; finished runs in it are kept (default: %(default)s)")
     c.add_argument("--env-kwargs", help="env kwargs, k=v,k2=v2 (e.g. noise=mean,reward=cadam)")

@@ -7,6 +7,7 @@ from . import cadam  # noqa: F401
 from . import ddpg  # noqa: F401
 from . import evolution  # noqa: F401
 from . import local_search  # noqa: F401
+from . import oneshot  # noqa: F401
 from . import ppo  # noqa: F401
 from . import qlearning  # noqa: F401
 from . import random_search  # noqa: F401

@@ -20,8 +20,8 @@ scalar reward r(a) in place of every A_i (eq. 4) and no counterfactual queries.
 
 Defaults: theta = 0 (a uniform start), Adam with learning rate 1e-3 and betas (0.9, 0.999) (the
 paper's section 5.1; its public code uses beta1 = 0.5). The search returns, as every agent, the
-best architecture it queried (the paper's ``process best``); the policy's argmax architecture
-(its ``argmax``) is in ``meta["argmax_arch"]``. Spaces without a ``none`` option in every
+best architecture it queried (the paper's ``process best``) and recommends the policy's argmax
+(its ``argmax``, which the paper reports as the better of the two: ``reports="argmax"``). Spaces without a ``none`` option in every
 decision have no eq.-6 counterfactual, and the advantage variant refuses them.
 """
 
@@ -111,7 +111,10 @@ class AdvantageNAS:
                 loss.backward()
                 opt.step()
             argmax = torch.where(mask, theta, torch.tensor(-np.inf)).argmax(1).numpy()
-        return SearchResult.from_log(self.name, seed, log, budget, argmax_arch=space.to_string(argmax))
+        return SearchResult.from_log(
+            self.name, seed, log, budget, recommended_index=space.index(argmax), reports="argmax",
+            argmax_arch=space.to_string(argmax),
+        )
 
     @staticmethod
     def _query(env: gym.Env, codes: np.ndarray) -> float:

@@ -24,50 +24,67 @@ FAMILIES = ("Seq", "Cont", "Edit")
 
 @dataclass(frozen=True)
 class Budget:
-    """A search budget in queries, in simulated seconds, or both (whichever runs out first)."""
+    """A search budget in queries, simulated seconds or epochs of supernet training (whichever runs out first).
+
+    Epochs count passes over the supernet's weight-training half; only agents that train the
+    supernet's weights themselves (the one-shot agents) can spend them.
+    """
 
     queries: int | None = None
     seconds: float | None = None
+    epochs: float | None = None
 
     def __post_init__(self) -> None:
-        if self.queries is None and self.seconds is None:
-            raise ValueError("a Budget needs queries or seconds")
+        if self.queries is None and self.seconds is None and self.epochs is None:
+            raise ValueError("a Budget needs queries, seconds or epochs")
         if self.queries is not None:
             whole_number("budget queries", self.queries, meaning="e.g. 500")
         # A search runs until the budget is spent: an infinite or NaN one would never end.
-        if self.seconds is not None and (
-            isinstance(self.seconds, bool) or not isinstance(self.seconds, numbers.Real)
-            or not math.isfinite(self.seconds) or self.seconds <= 0
-        ):
-            raise ValueError(f"budget seconds must be a finite number > 0 (e.g. 36000s), got {self.seconds!r}")
+        for name, value, example in (("seconds", self.seconds, "36000s"), ("epochs", self.epochs, "50ep")):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0
+            ):
+                raise ValueError(f"budget {name} must be a finite number > 0 (e.g. {example}), got {value!r}")
 
-    def done(self, log: QueryLog) -> bool:
-        return (self.queries is not None and len(log) >= self.queries) or (
-            self.seconds is not None and log.sim_time_s >= self.seconds
+    def done(self, log: QueryLog, epochs: float | None = None) -> bool:
+        """Whether the search is over after ``log`` and ``epochs`` of weight training (None: the
+        caller trains no weights, and an epochs-only budget cannot end, so it is refused)."""
+        if epochs is None and self.epochs is not None and self.queries is None and self.seconds is None:
+            raise ValueError("a budget in epochs needs an agent that trains supernet weights (a one-shot agent)")
+        return (
+            (self.queries is not None and len(log) >= self.queries)
+            or (self.seconds is not None and log.sim_time_s >= self.seconds)
+            or (self.epochs is not None and epochs is not None and epochs >= self.epochs)
         )
 
     @classmethod
     def parse(cls, value: "Budget | int | float | str") -> "Budget":
-        """``500`` or ``"500"`` -> 500 queries; ``"36000s"`` -> simulated seconds; a Budget as is."""
+        """``500`` or ``"500"`` -> 500 queries; ``"36000s"`` -> simulated seconds; ``"50ep"`` ->
+        epochs of supernet training; a Budget as is."""
         if isinstance(value, Budget):
             return value
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             return cls(queries=int(value))
         text = str(value).strip()
         try:
+            if text.endswith("ep"):
+                return cls(epochs=float(text[:-2]))
             if text.endswith("s"):
                 return cls(seconds=float(text[:-1]))
             return cls(queries=int(text))
         except ValueError:
-            raise ValueError(f"bad budget {value!r}; use a number of queries (500) or simulated seconds (36000s)") from None
+            raise ValueError(f"bad budget {value!r}; use a number of queries (500), simulated seconds (36000s) or epochs (50ep)") from None
 
 
 @dataclass
 class SearchResult:
-    """Every query of one search in order, and the architecture it returns.
+    """Every query of one search in order, and the architectures it returns.
 
-    The returned architecture is the one with the best mean of the validation values the search
-    observed for it (repeated queries of one architecture are averaged), never a test metric.
+    ``best_index`` ("process best") is the architecture with the best mean of the validation
+    values the search observed for it (repeated queries of one architecture are averaged), never
+    a test metric. ``recommended_index`` is the one a policy-based or one-shot agent recommends
+    (the argmax of its architecture distribution), None for agents that recommend nothing;
+    ``reports`` says which of the two the agent's paper reports (``process`` or ``argmax``).
     """
 
     agent: str
@@ -78,6 +95,8 @@ class SearchResult:
     best_index: int
     best_val: float
     meta: dict[str, Any] = field(default_factory=dict)
+    recommended_index: int | None = None
+    reports: str = "process"
 
     @property
     def n_queries(self) -> int:
@@ -88,8 +107,13 @@ class SearchResult:
         return float(np.sum(self.cost_s))
 
     @classmethod
-    def from_log(cls, agent: str, seed: int, log: QueryLog, budget: Budget | None = None, **meta: Any) -> "SearchResult":
+    def from_log(
+        cls, agent: str, seed: int, log: QueryLog, budget: Budget | None = None, *,
+        recommended_index: int | None = None, reports: str = "process", **meta: Any,
+    ) -> "SearchResult":
         """Result of the queries in ``log``, cut at the query that exhausted ``budget``."""
+        if reports not in ("process", "argmax"):
+            raise ValueError(f"reports must be 'process' or 'argmax', got {reports!r}")
         idx = np.array(log.arch_index)  # int64, or Python ints where a space's indices exceed int64 (DARTS)
         val = np.asarray(log.val, dtype=np.float64)
         cost = np.asarray(log.cost_s, dtype=np.float64)
@@ -106,7 +130,8 @@ class SearchResult:
         uniq, inv = np.unique(idx, return_inverse=True)
         means = np.bincount(inv, weights=val) / np.bincount(inv)
         b = int(np.argmax(means))
-        return cls(agent, seed, idx, val, cost, int(uniq[b]), float(means[b]), dict(meta))
+        rec = None if recommended_index is None else int(recommended_index)
+        return cls(agent, seed, idx, val, cost, int(uniq[b]), float(means[b]), dict(meta), rec, reports)
 
 
 def _search_log_wrapper(env: gym.Env) -> SearchLog:

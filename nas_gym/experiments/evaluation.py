@@ -3,7 +3,8 @@
 The architecture a search returns is the one with the best mean *observed* validation
 (:meth:`SearchResult.from_log`); it is scored by its validation mean over the table's training
 seeds, so scores do not depend on which seed a query happened to draw. The test metric is read
-once, after the search, and only where the table has one. Anytime curves use the same rule
+once, after the search, and only where the table has one. Agents that recommend an architecture
+(a policy's or alpha's argmax) have it scored the same way, beside the process best. Anytime curves use the same rule
 after every query: the table mean of the architecture the search would return at that point.
 """
 
@@ -83,5 +84,20 @@ def score(result: SearchResult, backend: Any) -> dict[str, Any]:
         "anytime": [means[i] for i in inc.tolist()],
         "archs": {"index": uniq, "val": [means[i] for i in uniq], **objectives(backend, uniq)},
         "meta": result.meta,
+        "reports": result.reports,
+        **recommended(result, backend),
     }
     return out
+
+
+def recommended(result: SearchResult, backend: Any) -> dict[str, Any]:
+    """The recommended architecture's scores (``recommended_*``), all None when there is none."""
+    rec = result.recommended_index
+    if rec is None:
+        return {"recommended_index": None, "recommended_arch": None, "recommended_val": None, "recommended_test": None}
+    return {
+        "recommended_index": rec,
+        "recommended_arch": backend.space.to_string(rec),
+        "recommended_val": float(backend.query(rec, noise="mean").val),
+        "recommended_test": backend.evaluate(rec) if getattr(backend, "has_test", False) else None,
+    }

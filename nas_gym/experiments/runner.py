@@ -68,10 +68,10 @@ def full_env_id(env_id: str) -> str:
 
 
 def budget_text(budget: Budget) -> str:
-    """The budget as ``Budget.parse`` reads it back (``500``, ``36000s``, or both joined by ``+``)."""
+    """The budget as ``Budget.parse`` reads it back (``500``, ``36000s``, ``50ep``, joined by ``+``)."""
     parts = ([str(budget.queries)] if budget.queries is not None else []) + (
         [f"{budget.seconds:g}s"] if budget.seconds is not None else []
-    )
+    ) + ([f"{budget.epochs:g}ep"] if budget.epochs is not None else [])
     return "+".join(parts)
 
 
@@ -81,6 +81,7 @@ def parse_budget(text: str) -> Budget:
     return Budget(
         queries=next((p.queries for p in parts if p.queries is not None), None),
         seconds=next((p.seconds for p in parts if p.seconds is not None), None),
+        epochs=next((p.epochs for p in parts if p.epochs is not None), None),
     )
 
 

@@ -4,7 +4,8 @@ Columns, each over the agent's finished runs: the mean +- std (sample std, ddof=
 returned architecture's seed-mean validation (the shape of the thesis's Table 4.1); how many
 runs queried the optimum (its isomorphism class) and the mean queries and simulated seconds
 they took to first do so; the simulated time of the whole search; the test metric of the
-returned architecture where the table has one.
+returned architecture where the table has one; and the same validation and test for the
+architecture an agent recommends (its argmax), with which of the two its paper reports.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .results import load_runs
 COLUMNS = (
     "env", "agent", "runs", "failed", "best_val_mean", "best_val_std", "optimum", "reached",
     "queries_to_opt_mean", "queries_to_opt_std", "time_to_opt_s_mean", "sim_time_s_mean",
-    "test_mean", "test_std",
+    "test_mean", "test_std", "reports", "rec_val_mean", "rec_val_std", "rec_test_mean", "rec_test_std",
 )
 
 
@@ -51,8 +52,17 @@ def summary_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "queries_to_opt_mean": q_m, "queries_to_opt_std": q_s, "time_to_opt_s_mean": t_m,
             "sim_time_s_mean": _mean_std([r["sim_time_s"] for r in ok])[0],
             "test_mean": test_m, "test_std": test_s,
+            "reports": ok[0].get("reports", "process") if ok else None,
+            **_recommended(ok),
         })
     return rows
+
+
+def _recommended(ok: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Mean +- std of the recommended architectures' validation and test (None without any)."""
+    rv_m, rv_s = _mean_std([r.get("recommended_val") for r in ok])
+    rt_m, rt_s = _mean_std([r.get("recommended_test") for r in ok])
+    return {"rec_val_mean": rv_m, "rec_val_std": rv_s, "rec_test_mean": rt_m, "rec_test_std": rt_s}
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
@@ -69,8 +79,10 @@ def _pm(m: float | None, s: float | None, digits: int = 2) -> str:
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table (times in simulated hours)."""
     with_test = any(r["test_mean"] is not None for r in rows)
+    with_rec = any(r.get("rec_val_mean") is not None for r in rows)
     head = ["env", "agent", "runs", "best val (mean ± std)", "reached opt", "queries to opt", "h to opt", "search h"]
     head += ["test (mean ± std)"] if with_test else []
+    head += ["argmax val (mean ± std)"] + (["argmax test"] if with_test else []) + ["paper reports"] if with_rec else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         hours = lambda s: "-" if s is None else f"{s / 3600:.1f}"  # noqa: E731
@@ -81,10 +93,17 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             hours(r["sim_time_s_mean"]),
         ]
         cells += [_pm(r["test_mean"], r["test_std"])] if with_test else []
+        if with_rec:
+            cells += [_pm(r.get("rec_val_mean"), r.get("rec_val_std"))]
+            cells += [_pm(r.get("rec_test_mean"), r.get("rec_test_std"))] if with_test else []
+            cells += [r.get("reports") or "process"]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     optima = {r["optimum"] for r in rows if r["optimum"] is not None}
     if len(optima) == 1:
         lines.append(f"\nBest validation: seed-mean validation of the returned architecture; table optimum {optima.pop():.2f}.")
+    if with_rec:
+        lines.append("\nBest val: the best architecture the search queried (process best); argmax: the one the agent "
+                     "recommends (its distribution's argmax); paper reports: which of the two its paper reports.")
     return "\n".join(lines) + "\n"
 
 

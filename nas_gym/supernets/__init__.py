@@ -30,8 +30,10 @@ def is_supernet(name: Any) -> bool:
 def load_supernet(name: str, dataset: str | None = None, path: str | Path | None = None, **kwargs: Any):
     """The supernet backend ``name`` on ``dataset`` (or ``data``, its synonym), built from ``kwargs``.
 
-    Frozen supernets are shared within a process (their weights never change); a train-mode
-    supernet is built anew for every call, since each search trains its own copy.
+    Frozen supernets are shared within a process while their weights stay the pretrained ones;
+    one whose weights a one-shot search changed (:meth:`SupernetBackend.weights_changed`) is
+    replaced by a fresh one on the next call. A train-mode supernet is built anew for every call,
+    since each search trains its own copy.
     """
     from .backend import SupernetBackend
 
@@ -48,7 +50,7 @@ def load_supernet(name: str, dataset: str | None = None, path: str | Path | None
     if kwargs.get("mode", "frozen") != "frozen":
         return SupernetBackend(**args)
     key = json.dumps(args, sort_keys=True, default=str)
-    if key not in _FROZEN:
+    if key not in _FROZEN or _FROZEN[key].modified:
         _FROZEN[key] = SupernetBackend(**args)
     return _FROZEN[key]
 

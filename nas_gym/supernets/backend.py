@@ -147,6 +147,7 @@ class SupernetBackend:
         self._measured: OrderedDict[int, tuple[float, float]] = OrderedDict()
         self._pending_s = 0.0
         self._oneshot: tuple[float, float] | None = None
+        self.modified = False  # weights changed outside queries (a one-shot search trained them)
 
     def __repr__(self) -> str:
         return f"SupernetBackend({self.name!r}, dataset={self.dataset!r}, size={self.size!r}, mode={self.mode!r})"
@@ -270,6 +271,13 @@ class SupernetBackend:
         """Charge training ``images`` through a child (its codes) or through ``macs`` per image."""
         macs = codes_or_macs if np.isscalar(codes_or_macs) else self.network.flops(np.asarray(codes_or_macs))
         self.charge(simulated_seconds(float(macs), int(images), backward=True))
+
+    def weights_changed(self) -> None:
+        """Forget cached measurements: call after changing ``network``'s weights outside a query.
+        A shared frozen backend so marked is no longer handed to new envs."""
+        self.modified = True
+        self._measured.clear()
+        self._oneshot = None
 
     def snapshot(self) -> dict[str, Any]:
         """A copy of the weights, buffers and (train mode) optimiser state, for :meth:`restore`."""

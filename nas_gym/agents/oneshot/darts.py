@@ -1,0 +1,99 @@
+"""DARTS (Liu, Simonyan and Yang 2019) on a supernet env: continuous relaxation, bilevel descent.
+
+Every edge mixes all its ops weighted by ``softmax(alpha)`` (:func:`~nas_gym.supernets.paths.mixed`);
+the shared weights descend the training loss and alpha the validation loss, alternately. First
+order (``order=1``, the paper's faster variant) takes alpha's gradient at the current weights;
+second order (``order=2``) at the weights after one virtual SGD step, with the Hessian-vector
+product by finite differences (eqs. 7-8 of the paper). Defaults are the paper's search settings:
+alpha ~ 1e-3 N(0, 1), Adam lr 3e-4, betas (0.5, 0.999), weight decay 1e-3; weights as the shared
+loop (SGD 0.025 cosine to 0.001, momentum 0.9, wd 3e-4). Each round queries the current
+discretisation; the paper reports that argmax architecture (``reports="argmax"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ...supernets.paths import Path, mixed
+from ..base import register
+from .loop import OneShotAgent, Supernet, discretise, masked_softmax
+
+
+@register("darts")
+@dataclass
+class DARTS(OneShotAgent):
+    """DARTS, first order by default; ``order=2`` for the unrolled (second-order) gradient."""
+
+    name: ClassVar[str] = "darts"
+
+    order: int = 1
+    a_lr: float = 3e-4
+    a_betas: tuple[float, float] = (0.5, 0.999)
+    a_weight_decay: float = 1e-3
+    init_scale: float = 1e-3
+
+    def setup(self, sn: Supernet) -> None:
+        if self.order not in (1, 2):
+            raise ValueError(f"darts order must be 1 or 2, got {self.order}")
+        self.alpha = (self.init_scale * torch.randn(sn.mask.shape)).to(sn.device).requires_grad_()
+        self.a_opt = torch.optim.Adam([self.alpha], lr=self.a_lr, betas=self.a_betas, weight_decay=self.a_weight_decay)
+        self._batch: tuple[Tensor, Tensor] | None = None
+        self._w_lr = self.w_lr
+
+    def weights(self, sn: Supernet) -> Tensor:
+        return masked_softmax(self.alpha, sn.mask)
+
+    def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
+        return mixed(self.weights(sn).detach())
+
+    def train_step(self, sn, opt, x, y, rng, t) -> None:
+        self._batch, self._w_lr = (x, y), opt.param_groups[0]["lr"]  # the unrolled step needs both
+        super().train_step(sn, opt, x, y, rng, t)
+
+    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float) -> None:
+        self.a_opt.zero_grad(set_to_none=True)
+        path = mixed(self.weights(sn))
+        if self.order == 1:
+            sn.loss(path, x, y).backward()
+            sn.charge(path, len(y))
+        else:
+            self.alpha.grad = self._unrolled_grad(sn, x, y)
+            sn.charge(path, 4 * len(y))  # virtual step, val gradient, two Hessian probes
+        self.a_opt.step()
+
+    def _unrolled_grad(self, sn: Supernet, xv: Tensor, yv: Tensor) -> Tensor:
+        """d L_val(w - xi dL_train/dw, alpha) / d alpha by eq. 7-8 (xi = the current weight lr)."""
+        assert self._batch is not None
+        xt, yt = self._batch
+        params = [p for p in sn.net.parameters() if p.requires_grad]
+        xi = self._w_lr
+        saved = [p.detach().clone() for p in params]
+        w_path = mixed(self.weights(sn).detach())
+        g_train = torch.autograd.grad(sn.loss(w_path, xt, yt), params, allow_unused=True)
+        with torch.no_grad():  # the virtual step w' = w - xi grad
+            for p, g in zip(params, g_train):
+                if g is not None:
+                    p.sub_(xi * g)
+        a_path = mixed(self.weights(sn))
+        grads = torch.autograd.grad(sn.loss(a_path, xv, yv), [self.alpha, *params], allow_unused=True)
+        d_alpha, d_w = grads[0], grads[1:]
+        norm = torch.sqrt(sum((g * g).sum() for g in d_w if g is not None))
+        eps = 0.01 / (float(norm) + 1e-12)
+        hess = []
+        for sign in (1.0, -1.0):  # finite-difference Hessian-vector product around w
+            with torch.no_grad():
+                for p, w0, g in zip(params, saved, d_w):
+                    p.copy_(w0 if g is None else w0 + sign * eps * g)
+            hess.append(torch.autograd.grad(sn.loss(mixed(self.weights(sn)), xt, yt), self.alpha)[0])
+        with torch.no_grad():
+            for p, w0 in zip(params, saved):
+                p.copy_(w0)
+        return d_alpha - xi * (hess[0] - hess[1]) / (2 * eps)
+
+    def recommend(self, sn: Supernet) -> np.ndarray:
+        return discretise(sn, self.weights(sn))

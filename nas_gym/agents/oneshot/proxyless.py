@@ -1,0 +1,84 @@
+"""ProxylessNAS (Cai, Zhu and Han 2019): binary gates, two sampled paths per architecture step.
+
+Weights train on one op per edge drawn from ``p = softmax(alpha)``. An architecture step draws,
+per edge, two distinct ops from p and one of them from p renormalised over the pair; the gate of
+the drawn op is 1 and the other's 0, and both run (:func:`~nas_gym.supernets.paths.gated`),
+so d loss / d g is known for both. Then ``d loss / d alpha_i = sum_j d loss / d g_j p_j (delta_ij - p_i)``
+over the pair (the paper's eq. 4 restricted to the two paths), and after the update the pair's
+alphas are shifted so that their total probability is unchanged, as the authors' code does.
+Defaults from the authors' code: Adam lr 1e-3, betas (0, 0.999), no weight decay. Each round
+queries alpha's argmax, which the paper reports; it never evaluates one-hot children while
+searching (so the AdvantageNAS paper gives it no process best).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ...supernets.paths import Path, gated, single_path
+from ..base import register
+from .loop import OneShotAgent, Supernet, discretise, masked_softmax, one_hot, sample_codes
+
+
+@register("proxyless")
+@dataclass
+class ProxylessNAS(OneShotAgent):
+    """ProxylessNAS's gradient-based binary gates (two sampled paths per update)."""
+
+    name: ClassVar[str] = "proxyless"
+
+    a_lr: float = 1e-3
+    a_betas: tuple[float, float] = (0.0, 0.999)
+
+    def setup(self, sn: Supernet) -> None:
+        self.alpha = torch.zeros(sn.mask.shape, device=sn.device)
+        self.a_opt = torch.optim.Adam([self.alpha.requires_grad_()], lr=self.a_lr, betas=self.a_betas)
+
+    def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
+        return single_path(sample_codes(masked_softmax(self.alpha, sn.mask), rng), sn.mask.shape[1])
+
+    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float) -> None:
+        probs = masked_softmax(self.alpha, sn.mask).detach()
+        p = probs.double().cpu().numpy()
+        E, O = p.shape
+        pairs = np.stack([_two_distinct(p[e], rng) for e in range(E)])  # (E, 2) op indices
+        rows = np.arange(E)[:, None]
+        pair_p = p[rows, pairs] / p[rows, pairs].sum(1, keepdims=True)
+        pick = (rng.random(E) >= pair_p[:, 0]).astype(np.int64)  # 0: first of the pair, 1: second
+        chosen = pairs[np.arange(E), pick]
+        active = torch.zeros(E, O, dtype=torch.bool)
+        active[torch.as_tensor(rows), torch.as_tensor(pairs)] = True
+        gates = one_hot(chosen, (E, O), sn.device).requires_grad_()
+        path = gated(gates, active)
+        loss = sn.loss(path, x, y)
+        (d_gate,) = torch.autograd.grad(loss, gates)
+        sn.charge(path, len(y))
+        d_gate = d_gate.cpu().double().numpy()[rows, pairs]  # (E, 2)
+        # eq. 4 over the pair: dL/dalpha_i = sum_j dL/dg_j p_j (delta_ij - p_i)
+        grad_pair = pair_p * (d_gate - (d_gate * pair_p).sum(1, keepdims=True))
+        grad = np.zeros((E, O))
+        grad[rows, pairs] = grad_pair
+        old = self.alpha.detach().clone()
+        self.a_opt.zero_grad(set_to_none=True)
+        self.alpha.grad = torch.as_tensor(grad, dtype=self.alpha.dtype, device=self.alpha.device)
+        self.a_opt.step()
+        with torch.no_grad():  # keep the pair's total probability: only the relative odds move
+            r, c = torch.as_tensor(np.repeat(np.arange(E), 2)), torch.as_tensor(pairs.ravel())
+            new_pair, old_pair = self.alpha[r, c].view(E, 2), old[r, c].view(E, 2)
+            shift = torch.logsumexp(new_pair, 1) - torch.logsumexp(old_pair, 1)
+            self.alpha[r, c] = (new_pair - shift[:, None]).ravel()
+
+    def recommend(self, sn: Supernet) -> np.ndarray:
+        return discretise(sn, masked_softmax(self.alpha, sn.mask))
+
+
+def _two_distinct(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Two distinct options drawn from ``p`` without replacement (the only one twice if just one is allowed)."""
+    k = min(2, int((p > 0).sum()))
+    out = rng.choice(len(p), size=k, replace=False, p=p / p.sum())
+    return np.resize(out, 2)
