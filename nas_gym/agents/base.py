@@ -67,7 +67,9 @@ class SearchResult:
     """Every query of one search in order, and the architecture it returns.
 
     The returned architecture is the one with the best mean of the validation values the search
-    observed for it (repeated queries of one architecture are averaged), never a test metric.
+    observed for it (repeated queries of one architecture are averaged), never a test metric;
+    ``best_observed`` is that observed mean. (The results files' ``best_val`` is another number:
+    the table's seed mean of the returned architecture, see :mod:`nas_gym.experiments.evaluation`.)
     """
 
     agent: str
@@ -76,7 +78,7 @@ class SearchResult:
     val: np.ndarray
     cost_s: np.ndarray
     best_index: int
-    best_val: float
+    best_observed: float
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
