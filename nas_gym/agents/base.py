@@ -8,6 +8,7 @@ what a search queried; the budget is checked against it, and the result is read 
 from __future__ import annotations
 
 import math
+from importlib import import_module
 import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Generator, Protocol, runtime_checkable
@@ -161,8 +162,29 @@ def register(name: str) -> Callable[[Callable[..., Agent]], Callable[..., Agent]
     return deco
 
 
+# Agents whose modules import torch or other heavy libraries are known by name and module and
+# imported on first use: a worker process that runs only cheap baselines never pays ~3 CPU-s
+# and ~280 MiB for importing torch.
+_LAZY: dict[str, str] = {}
+
+
+def register_lazy(module: str, *names: str) -> None:
+    """Name the agents that importing ``nas_gym.agents.<module>`` registers, without importing it."""
+    for name in names:
+        _LAZY[name] = module
+
+
+def agent_factory(name: str) -> Callable[..., Agent]:
+    """The registered factory of agent ``name`` (importing its module on first use)."""
+    if name not in _REGISTRY and name in _LAZY:
+        import_module(f"{__package__}.{_LAZY[name]}")
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown agent {name!r}; valid: {agent_names() + ['sb3:<ALGO>']}")
+    return _REGISTRY[name]
+
+
 def agent_names() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted(set(_REGISTRY) | set(_LAZY))
 
 
 def make(name: str, **kwargs: Any) -> Agent:
@@ -171,9 +193,7 @@ def make(name: str, **kwargs: Any) -> Agent:
         from .sb3 import SB3Agent
 
         return SB3Agent(algo=name[4:], **kwargs)
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown agent {name!r}; valid: {agent_names() + ['sb3:<ALGO>']}")
-    return _REGISTRY[name](**kwargs)
+    return agent_factory(name)(**kwargs)
 
 
 def check_family(agent: Agent, env: gym.Env) -> str:
