@@ -45,3 +45,21 @@ def test_lazy_agents_are_listed_made_and_checked():
     check_agent_kwargs("bo", {})
     with pytest.raises(ValueError, match="unknown agent 'nope'.*cadam"):
         make("nope")
+
+
+def test_cheap_grid_forks_its_workers_and_matches_one_worker(tmp_path):
+    body = (
+        "import json\n"
+        "from nas_gym.experiments.runner import run_grid, worker_start_method\n"
+        "assert worker_start_method() == 'fork'\n"
+        f"one = run_grid('NB201-Cont-v0', ['rs', 're'], 2, 25, r'{tmp_path}/one', workers=1, progress=False)\n"
+        f"two = run_grid('NB201-Cont-v0', ['rs', 're'], 2, 25, r'{tmp_path}/two', workers=2, progress=False)\n"
+        "strip = lambda p: {k: v for k, v in json.loads(p.read_text()).items() if k != 'wall_s'}\n"
+        "assert [strip(p) for p in one] == [strip(p) for p in two]\n"
+    )
+    assert "torch" not in loaded(body)
+
+
+def test_workers_are_spawned_once_torch_is_loaded():
+    assert loaded("import torch\nfrom nas_gym.experiments.runner import worker_start_method\n"
+                  "assert worker_start_method() == 'spawn'") .startswith("[")

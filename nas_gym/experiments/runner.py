@@ -1,6 +1,6 @@
 """The agents x seeds grid: one search per (agent, seed), in parallel processes, resumable.
 
-Each run makes its own env with ``gym.make`` (in a ``spawn``-ed worker when ``workers > 1``),
+Each run makes its own env with ``gym.make`` (in a worker process when ``workers > 1``),
 searches, scores the result (:mod:`.evaluation`) and writes one results file (:mod:`.results`).
 A run depends only on its spec, and runs single-threaded wherever it is, so a grid gives the
 same numbers with any number of workers. A run that raises records its error; the others go on.
@@ -346,7 +346,7 @@ def _execute_parallel(todo: list[tuple[RunSpec, Path]], workers: int, finished: 
     """
     stop = threading.Event()
     pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(todo)), mp_context=get_context("spawn"), initializer=_ignore_sigint
+        max_workers=min(workers, len(todo)), mp_context=get_context(worker_start_method()), initializer=_ignore_sigint
     )
     with sigint_handler(lambda signum, frame: stop.set()):
         try:
@@ -399,6 +399,17 @@ def _execute_ray(todo: list[tuple[RunSpec, Path]], address: str | None, finished
                 ray.cancel(ref, force=True)
         if stop.is_set():
             raise KeyboardInterrupt
+
+
+def worker_start_method() -> str:
+    """``fork`` on Linux while this process has not imported torch, else ``spawn``.
+
+    Forked workers inherit the imported modules and the loaded tables: for grids of cheap
+    searches, a spawned worker's imports (numpy, gymnasium, scipy, optuna, the tables: seconds of
+    CPU each) cost more than the runs it takes over. Torch's thread pools and CUDA are not safe
+    across a fork, so once torch is loaded (an RL agent was made here) workers are spawned.
+    """
+    return "fork" if sys.platform == "linux" and "torch" not in sys.modules else "spawn"
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
