@@ -57,14 +57,16 @@ def parse_agent_kwargs(items: list[str] | None) -> dict[str, dict[str, Any]]:
 
 def _compare(env: str, dataset: str | None, agents: list[str], seeds: int, budget: str, workers: int, out: str,
              env_kwargs: dict[str, Any], agent_kwargs: dict[str, dict[str, Any]], resume: bool, progress: bool,
-             agent_env_kwargs: dict[str, dict[str, Any]] | None = None) -> int:
+             agent_env_kwargs: dict[str, dict[str, Any]] | None = None, executor: str = "process",
+             address: str | None = None) -> int:
     from .experiments import run_grid, summarise
     from .experiments.summary import PLOTS, markdown
 
     if dataset is not None:
         env_kwargs = {"dataset": dataset, **env_kwargs}
     paths = run_grid(env, agents, seeds, budget, out, workers=workers, env_kwargs=env_kwargs,
-                     agent_kwargs=agent_kwargs, resume=resume, progress=progress, agent_env_kwargs=agent_env_kwargs)
+                     agent_kwargs=agent_kwargs, resume=resume, progress=progress, agent_env_kwargs=agent_env_kwargs,
+                     executor=executor, address=address)
     rows = summarise(out, paths=paths)
     print(markdown(rows), end="")
     written = ["summary.md", "summary.csv"] + [name for name in PLOTS if Path(out, name).exists()]
@@ -83,7 +85,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     agents = [a.strip() for a in args.agents.split(",") if a.strip()]
     return _compare(args.env, args.dataset, agents, args.seeds, args.budget, args.workers, args.out,
                     parse_kwargs(args.env_kwargs), parse_agent_kwargs(args.agent_kwargs), resume=True,
-                    progress=not args.no_progress, agent_env_kwargs=parse_agent_kwargs(args.agent_env_kwargs))
+                    progress=not args.no_progress, agent_env_kwargs=parse_agent_kwargs(args.agent_env_kwargs),
+                    executor=args.executor, address=args.address)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -141,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default: %(default)s)")
     c.add_argument("--budget", default="500", help="queries (500), simulated seconds (36000s) or supernet epochs (50ep), '+' for several (default: %(default)s)")
     c.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
+    c.add_argument("--executor", default="process", choices=["process", "ray"],
+                   help="process: --workers local processes; ray: one Ray task per run (pip install 'nas-gym[ray]')")
+    c.add_argument("--address", help="a running Ray cluster's address (--executor ray; default: start a local Ray)")
     c.add_argument("--out", default="runs/compare", help="results folder; finished runs in it are kept (default: %(default)s)")
     c.add_argument("--env-kwargs", help="env kwargs, k=v,k2=v2 (e.g. noise=mean,reward=cadam)")
     c.add_argument("--agent-kwargs", action="append", metavar="AGENT:K=V,...",

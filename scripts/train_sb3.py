@@ -54,7 +54,7 @@ class SearchProgress(BaseCallback):
 
     def _on_step(self) -> bool:
         for i, info in enumerate(self.locals["infos"]):
-            if "best_val" not in info:
+            if not info.get("n_queries"):
                 continue
             self.latest[i] = info
             if info["best_val"] > self.best.get("best_val", -float("inf")):

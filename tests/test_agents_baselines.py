@@ -43,7 +43,7 @@ def test_search_spends_the_budget_and_returns_the_best_observed_mean(runs, name)
     assert r.agent == name and r.n_queries == 60
     assert r.best_index in r.arch_index
     means = {i: r.val[r.arch_index == i].mean() for i in set(r.arch_index.tolist())}
-    assert r.best_val == pytest.approx(max(means.values()))
+    assert r.best_observed == pytest.approx(max(means.values()))
 
 
 @pytest.mark.parametrize("name", BASELINES)

@@ -44,7 +44,7 @@ def test_agent_returns_a_valid_reproducible_result(case, nb201_c10):
     assert not np.array_equal(a.arch_index, c.arch_index)
     assert 0 <= a.best_index < nb201_c10.space.size and a.best_index in a.arch_index
     observed = a.val[a.arch_index == a.best_index]
-    assert a.best_val == pytest.approx(observed.mean()) and a.best_val <= a.val.max()
+    assert a.best_observed == pytest.approx(observed.mean()) and a.best_observed <= a.val.max()
     assert 85.0 < nb201_c10.val_mean[a.best_index] <= nb201_c10.optimum()[1]
     assert torch.get_num_threads() == threads  # the agents restore the thread setting they change
 

@@ -114,4 +114,4 @@ def test_darts_masks_keep_every_cell_valid():
     codes = edit.unwrapped.codes
     assert (codes[e] != 0).all() and (o != 0).all()  # only another op on a kept edge keeps two inputs per node
     _, _, _, _, info = edit.step(int(np.flatnonzero(~mask)[0]))  # a masked edit is a no-op
-    assert "val" not in info
+    assert info["arch_index"] == -1 and info["val"] == -np.inf

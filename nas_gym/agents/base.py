@@ -8,6 +8,7 @@ what a search queried; the budget is checked against it, and the result is read 
 from __future__ import annotations
 
 import math
+from importlib import import_module
 import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Generator, Protocol, runtime_checkable
@@ -82,9 +83,12 @@ class SearchResult:
 
     ``best_index`` ("process best") is the architecture with the best mean of the validation
     values the search observed for it (repeated queries of one architecture are averaged), never
-    a test metric. ``recommended_index`` is the one a policy-based or one-shot agent recommends
-    (the argmax of its architecture distribution), None for agents that recommend nothing;
-    ``reports`` says which of the two the agent's paper reports (``process`` or ``argmax``).
+    a test metric; ``best_observed`` is that observed mean. (The results files' ``best_val`` is
+    another number: the seed mean of the returned architecture, see
+    :mod:`nas_gym.experiments.evaluation`.) ``recommended_index`` is the one a policy-based or
+    one-shot agent recommends (the argmax of its architecture distribution), None for agents that
+    recommend nothing; ``reports`` says which of the two the agent's paper reports (``process``
+    or ``argmax``).
     """
 
     agent: str
@@ -93,7 +97,7 @@ class SearchResult:
     val: np.ndarray
     cost_s: np.ndarray
     best_index: int
-    best_val: float
+    best_observed: float
     meta: dict[str, Any] = field(default_factory=dict)
     recommended_index: int | None = None
     reports: str = "process"
@@ -184,8 +188,29 @@ def register(name: str) -> Callable[[Callable[..., Agent]], Callable[..., Agent]
     return deco
 
 
+# Agents whose modules import torch or other heavy libraries are known by name and module and
+# imported on first use: a worker process that runs only cheap baselines never pays ~3 CPU-s
+# and ~280 MiB for importing torch.
+_LAZY: dict[str, str] = {}
+
+
+def register_lazy(module: str, *names: str) -> None:
+    """Name the agents that importing ``nas_gym.agents.<module>`` registers, without importing it."""
+    for name in names:
+        _LAZY[name] = module
+
+
+def agent_factory(name: str) -> Callable[..., Agent]:
+    """The registered factory of agent ``name`` (importing its module on first use)."""
+    if name not in _REGISTRY and name in _LAZY:
+        import_module(f"{__package__}.{_LAZY[name]}")
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown agent {name!r}; valid: {agent_names() + ['sb3:<ALGO>']}")
+    return _REGISTRY[name]
+
+
 def agent_names() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted(set(_REGISTRY) | set(_LAZY))
 
 
 def make(name: str, **kwargs: Any) -> Agent:
@@ -194,9 +219,7 @@ def make(name: str, **kwargs: Any) -> Agent:
         from .sb3 import SB3Agent
 
         return SB3Agent(algo=name[4:], **kwargs)
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown agent {name!r}; valid: {agent_names() + ['sb3:<ALGO>']}")
-    return _REGISTRY[name](**kwargs)
+    return agent_factory(name)(**kwargs)
 
 
 def check_family(agent: Agent, env: gym.Env) -> str:

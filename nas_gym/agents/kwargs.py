@@ -13,7 +13,7 @@ import types
 import typing
 from typing import Any, Callable
 
-from .base import _REGISTRY, agent_names
+from .base import agent_factory
 
 
 def agent_settings(name: str) -> dict[str, Any]:
@@ -28,9 +28,7 @@ def agent_settings(name: str) -> dict[str, Any]:
         # the adapter sets the env, the seed and the verbosity of the model itself
         model = _init_params(SB3Agent(algo).model_class().__init__, skip={"policy", "env", "seed", "verbose"})
         return {**model, **own}
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown agent {name!r}; valid: {agent_names() + ['sb3:<ALGO>']}")
-    factory = _REGISTRY[name]
+    factory = agent_factory(name)
     if dataclasses.is_dataclass(factory):
         hints = typing.get_type_hints(factory)
         return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(factory) if f.init}

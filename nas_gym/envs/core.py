@@ -144,8 +144,17 @@ PROBLEM_KWARGS = tuple(
 )
 
 
+class UnknownKeywordError(TypeError, ValueError):
+    """An unknown keyword argument to an env.
+
+    Both a ``TypeError``, what Python raises for an unexpected keyword argument and what
+    libraries that probe keywords (TorchRL's ``GymEnv``) catch, and a ``ValueError``, what
+    every other bad argument of the envs raises.
+    """
+
+
 def problem_kwargs(owner: type, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """``kwargs`` when all are problem keywords; else ValueError naming every keyword ``owner`` takes.
+    """``kwargs`` when all are problem keywords; else :class:`UnknownKeywordError` naming every keyword ``owner`` takes.
 
     The families pass their leftover keywords here, so a keyword another family takes (``top_k``
     given to Seq) gets a clear error instead of Python's TypeError from deep inside ``gym.make``.
@@ -161,7 +170,10 @@ def problem_kwargs(owner: type, kwargs: dict[str, Any]) -> dict[str, Any]:
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
         }
         note = f" ({unknown} apply to supernet benchmarks only)" if set(unknown) <= set(SUPERNET_KWARGS) else ""
-        raise ValueError(f"{owner.__name__}: unknown keyword argument(s) {unknown}{note}; valid: {sorted(own | valid)}")
+        raise UnknownKeywordError(
+            f"{owner.__name__}() got an unexpected keyword argument {unknown[0]!r}: unknown keyword argument(s) "
+            f"{unknown}{note}; valid: {sorted(own | valid)}"
+        )
     return kwargs
 
 

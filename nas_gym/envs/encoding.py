@@ -69,7 +69,21 @@ def discretiser(space: Space) -> Callable[[np.ndarray], np.ndarray]:
     for one action); a space with its own rule (NAS-Bench-Graph's, DARTS's top-2 edges) gets
     the alpha batch.
     """
-    if type(space).discretise is Space.discretise:
-        pad = np.where(space.option_mask, 0.0, -np.inf).astype(np.float32)
-        return lambda a: (a + pad).argmax(axis=-1)
-    return lambda a: np.asarray(space.discretise((a + 1.0) * 0.5), dtype=np.int64).reshape(len(a), -1)
+    return Discretiser(space)
+
+
+class Discretiser:
+    """What :func:`discretiser` returns: a picklable callable (an env holding it must pickle)."""
+
+    def __init__(self, space: Space) -> None:
+        self.space = space
+        # None: the space has its own rule and gets the alpha batch
+        self._pad = (
+            np.where(space.option_mask, 0.0, -np.inf).astype(np.float32)
+            if type(space).discretise is Space.discretise else None
+        )
+
+    def __call__(self, a: np.ndarray) -> np.ndarray:
+        if self._pad is not None:
+            return (a + self._pad).argmax(axis=-1)
+        return np.asarray(self.space.discretise((a + 1.0) * 0.5), dtype=np.int64).reshape(len(a), -1)

@@ -31,6 +31,49 @@ REWARDS = ("val", "cadam", "regret", "constrained", "ddas", "ddas-acc", "ddas-lo
 Formula = Callable[[Any, Any, Any], Any]  # (val %, params, latency) -> reward, floats or arrays
 
 
+# The formulas are module-level functions and small frozen dataclasses, not lambdas or
+# closures, so that an env holding its reward pickles (vector envs in subprocesses, Ray, deep copies).
+def _val(v: Any, p: Any, l: Any) -> Any:
+    return v / 100.0
+
+
+def _cadam(v: Any, p: Any, l: Any) -> Any:
+    return 100.0 ** (v / 100.0)
+
+
+def _zero(v: Any, p: Any, l: Any) -> Any:
+    return 0.0 * v
+
+
+def _half_loss_drop(before: float, now: float) -> float:
+    return 0.5 * (before - now)
+
+
+@dataclass(frozen=True)
+class _Shifted:
+    """``scale * (v - shift) / 100``: ``regret`` (scale 1, the optimum) and DDAS's accuracy term."""
+
+    scale: float
+    shift: float
+
+    def __call__(self, v: Any, p: Any, l: Any) -> Any:
+        return self.scale * (v - self.shift) / 100.0
+
+
+@dataclass(frozen=True)
+class _Constrained:
+    """``val`` within the params / latency limits, ``penalty`` outside them."""
+
+    max_params: float
+    max_latency: float
+    penalty: float
+
+    def __call__(self, v: Any, p: Any, l: Any) -> Any:
+        # NaN costs (a table without the column) compare False, so they count as within the limit.
+        over = np.greater(p, self.max_params) | np.greater(l, self.max_latency)
+        return np.where(over, self.penalty, v / 100.0)
+
+
 @dataclass(frozen=True)
 class Reward:
     """A named reward; ``uses_costs`` says whether it needs params / latency besides val.
@@ -74,30 +117,24 @@ def make_reward(
         if given:
             raise ValueError(f"{given} only apply to reward='constrained', not {name!r}")
     if name == "val":
-        return Reward(name, lambda v, p, l: v / 100.0)
+        return Reward(name, _val)
     if name == "cadam":
-        return Reward(name, lambda v, p, l: 100.0 ** (v / 100.0))
+        return Reward(name, _cadam)
     if name.startswith("ddas"):
         if oneshot is None:
             raise ValueError(f"reward {name!r} needs the one-shot model's accuracy and loss (a supernet backend)")
         acc_os, loss_os = (float(x) for x in oneshot)
-        acc = (lambda v, p, l: 0.5 * (v - acc_os) / 100.0) if name != "ddas-loss" else (lambda v, p, l: 0.0 * v)
-        loss = (lambda before, now: 0.5 * (before - now)) if name != "ddas-acc" else None
+        acc: Formula = _Shifted(0.5, acc_os) if name != "ddas-loss" else _zero
+        loss = _half_loss_drop if name != "ddas-acc" else None
         return Reward(name, acc, loss_term=loss, start_loss=loss_os)
     if name == "regret":
         if optimum is None:
             raise ValueError("reward 'regret' needs a backend with a known optimum")
-        opt = float(optimum)
-        return Reward(name, lambda v, p, l: (v - opt) / 100.0)
+        return Reward(name, _Shifted(1.0, float(optimum)))
     if max_params is None and max_latency is None:
         raise ValueError("reward 'constrained' needs max_params or max_latency")
     p_lim = math.inf if max_params is None else real_number("max_params", max_params)
     l_lim = math.inf if max_latency is None else real_number("max_latency", max_latency)
     out = 0.0 if penalty is None else real_number("penalty", penalty)
 
-    def constrained(v: Any, p: Any, l: Any) -> Any:
-        # NaN costs (a table without the column) compare False, so they count as within the limit.
-        over = np.greater(p, p_lim) | np.greater(l, l_lim)
-        return np.where(over, out, v / 100.0)
-
-    return Reward(name, constrained, uses_costs=True)
+    return Reward(name, _Constrained(p_lim, l_lim, out), uses_costs=True)

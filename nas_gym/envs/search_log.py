@@ -13,6 +13,7 @@ could know, so they reach ``info`` only with ``gym.make(..., oracle_info=True)``
 
 from __future__ import annotations
 
+import math
 from array import array
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,14 @@ class QueryLog:
         return len(self.val)
 
 
+# Every step and reset of a logged env returns these keys (Tianshou's buffers and other batched
+# collectors need one key set throughout); the values stand for "no query" / "no best yet".
+INFO_DEFAULTS: dict[str, Any] = {
+    "arch": "", "arch_index": -1, "val": -math.inf, "cost_s": 0.0, "no_result": False,
+    "n_queries": 0, "sim_time_s": 0.0, "best_val": -math.inf, "best_arch": "",
+}
+
+
 class SearchLog(gym.Wrapper):
     """Adds ``n_queries``, ``sim_time_s``, ``best_val`` and ``best_arch`` (and, opted in, ``regret``) to ``info``.
 
@@ -56,6 +65,14 @@ class SearchLog(gym.Wrapper):
     that best architecture, so it measures the architecture found, not the luck of its seed, and
     is never negative. It exists where the backend knows its optimum, and goes into ``info``
     only when ``oracle_info`` is True (see the module docstring).
+
+    Every ``info`` has the same keys, :data:`INFO_DEFAULTS` (plus ``regret`` when opted in):
+    a step that makes no query reports ``arch_index`` -1, ``val`` -inf and ``arch`` ``""`` (not
+    NaN, which compares unequal to itself and would fail determinism checks); ``best_val`` is
+    -inf and ``regret`` inf before the first query.
+    A seeded ``reset(seed=...)`` starts a new search (the log is cleared), so that a seeded
+    reset reproduces everything, as Gymnasium's checks expect; unseeded resets continue it.
+    The log is also reachable from the env itself, as ``env.unwrapped.search_log``.
     """
 
     def __init__(self, env: gym.Env, oracle_info: bool = False) -> None:
@@ -63,12 +80,17 @@ class SearchLog(gym.Wrapper):
         if not isinstance(oracle_info, bool):
             raise ValueError(f"oracle_info must be True or False, got {oracle_info!r}")
         self.oracle_info = oracle_info
+        self._defaults = dict(INFO_DEFAULTS)
+        if oracle_info and getattr(self.env.unwrapped, "optimum", None) is not None:
+            self._defaults["regret"] = math.inf
         self.clear()
 
     def clear(self) -> None:
-        """Forget every query: the next one starts a new search."""
+        """Forget every query: the next one starts a new search (in a new :class:`QueryLog`; the
+        old one stays as it was for whoever holds it, e.g. a finished search's result)."""
         big = getattr(self.env.unwrapped, "space", None) is not None and self.env.unwrapped.space.big
         self.log = QueryLog(arch_index=[] if big else array("q"))
+        self.env.unwrapped.search_log = self.log
         self._best: dict[str, Any] = {}
 
     def _augment(self, info: dict[str, Any]) -> dict[str, Any]:
@@ -77,11 +99,12 @@ class SearchLog(gym.Wrapper):
             self._best = {"best_val": self.log.best_val, "best_arch": info["arch"]}
             if self.oracle_info and base.optimum is not None:
                 self._best["regret"] = self.regret
+        out = {**self._defaults, **info}
         if len(self.log):
-            info["n_queries"] = len(self.log)
-            info["sim_time_s"] = self.log.sim_time_s
-            info.update(self._best)
-        return info
+            out["n_queries"] = len(self.log)
+            out["sim_time_s"] = self.log.sim_time_s
+            out.update(self._best)
+        return out
 
     @property
     def regret(self) -> float | None:
@@ -91,8 +114,10 @@ class SearchLog(gym.Wrapper):
             return None
         return base.optimum - base.problem.mean_val(self.log.best_index)
 
-    def reset(self, **kwargs):
-        obs, info = self.env.reset(**kwargs)
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if seed is not None and len(self.log):  # an empty log is kept: agents hold it from new_search()
+            self.clear()
+        obs, info = self.env.reset(seed=seed, options=options)
         return obs, self._augment(info)
 
     def step(self, action):

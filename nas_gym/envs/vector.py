@@ -4,8 +4,15 @@
 ``vector_entry_point``). Observations, actions, rewards and flags are the single env's, stacked;
 the keyword arguments are the single env's. Differences from N single envs:
 
-- autoreset is ``SAME_STEP``: the step that ends an episode returns the first observation of the
-  next one; the last observation is in ``info["final_obs"]`` (rows flagged by ``"_final_obs"``);
+- autoreset is ``SAME_STEP`` by default: the step that ends an episode returns the first
+  observation of the next one; the last observation is in ``info["final_obs"]`` and that step's
+  info in ``info["final_info"]`` (rows flagged by ``"_final_obs"`` / ``"_final_info"``), where
+  Gymnasium's own vector envs put them. ``autoreset_mode="next_step"`` gives Gymnasium's other
+  mode (the one its vector observation wrappers and RLlib expect): the ending step returns the
+  last observation, and the next step resets those envs, ignoring their actions (reward 0);
+- ``max_episode_steps`` truncates episodes (``truncated=True``) after that many steps;
+  ``reset(options={"reset_mask": mask})`` resets only the envs in ``mask``; ``reset(seed=[...])``
+  takes one seed per env (they seed the vector env's one RNG together);
 - ``info`` holds arrays over the envs, each key ``k`` with its mask ``"_k"`` (Gymnasium's
   convention): ``arch_index`` (the queried architecture's table row, as single envs report it),
   ``val`` and ``cost_s`` for the envs that queried this step. There is no arch string and no search log: a batched
@@ -35,8 +42,21 @@ class NasVectorEnv(VectorEnv):
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": ["ansi"]}
 
-    def __init__(self, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        num_envs: int = 1,
+        render_mode: str | None = None,
+        autoreset_mode: str | AutoresetMode = AutoresetMode.SAME_STEP,
+        max_episode_steps: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         num_envs = whole_number("num_envs", num_envs)
+        self.autoreset_mode = _autoreset_mode(autoreset_mode)
+        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
+        self.max_episode_steps = (
+            None if max_episode_steps is None
+            else whole_number("max_episode_steps", max_episode_steps, meaning="steps before truncation")
+        )
         self.problem = make_problem(**problem_kwargs(type(self), kwargs))
         self.render_mode = check_render_mode(render_mode, tuple(self.metadata["render_modes"]))
         self.num_envs = int(num_envs)
@@ -44,6 +64,7 @@ class NasVectorEnv(VectorEnv):
         self._E, self._O = self.space.n_decisions, self.space.max_options
         self.codes = np.zeros((self.num_envs, self._E), dtype=np.int64)
         self.t = np.zeros(self.num_envs, dtype=np.int64)
+        self._pending = np.zeros(self.num_envs, dtype=bool)  # next-step mode: envs to reset on the next step
 
     def _set_spaces(self, observation: spaces.Space, action: spaces.Space) -> None:
         self.single_observation_space, self.single_action_space = observation, action
@@ -71,15 +92,36 @@ class NasVectorEnv(VectorEnv):
             info[key], info["_" + key] = column, mask
         return val, reward, info
 
-    def _autoreset(self, done: np.ndarray, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
-        """Start new episodes in the ``done`` envs; the observation after it, final ones in info."""
-        if not done.any():
-            return obs
-        info["final_obs"] = np.where(done[:, None], obs, 0.0).astype(np.float32)
-        info["_final_obs"] = done.copy()
-        rows = np.flatnonzero(done)
-        self._clear(rows)
-        return self._obs()
+    def _finish(
+        self, obs: np.ndarray, reward: np.ndarray, terminated: np.ndarray, info: dict[str, Any], skipped: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """The step's return value: truncation, then autoreset in the env's mode.
+
+        ``skipped``: envs that were reset by this step (next-step mode) instead of stepping.
+        """
+        truncated = np.zeros(self.num_envs, dtype=bool)
+        if self.max_episode_steps is not None:
+            truncated = ~terminated & ~skipped & (self.t >= self.max_episode_steps)
+        done = terminated | truncated
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            self._pending = done
+            return obs, reward, terminated, truncated, info
+        if done.any():
+            info["final_obs"] = np.where(done[:, None], obs, 0.0).astype(np.float32)
+            info["_final_obs"] = done.copy()
+            info["final_info"] = {k: v for k, v in info.items() if k not in ("final_obs", "_final_obs")}
+            info["_final_info"] = done.copy()
+            self._clear(np.flatnonzero(done))
+            obs = self._obs()
+        return obs, reward, terminated, truncated, info
+
+    def _start_step(self) -> np.ndarray:
+        """Next-step mode: reset the envs whose episode ended on the last step; the mask of them."""
+        skipped = self._pending
+        if skipped.any():
+            self._clear(np.flatnonzero(skipped))
+        self._pending = np.zeros(self.num_envs, dtype=bool)
+        return skipped
 
     def _clear(self, rows: np.ndarray | slice) -> None:
         self.codes[rows] = 0
@@ -88,9 +130,34 @@ class NasVectorEnv(VectorEnv):
     def _obs(self) -> np.ndarray:
         raise NotImplementedError
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        self._clear(slice(None))
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
+        """Reset every env, or those of ``options["reset_mask"]`` (a bool array, one per env).
+
+        ``seed`` is one int or a list of one (int or None) per env; the list seeds the vector
+        env's one RNG as a whole (the envs share it).
+        """
+        if isinstance(seed, (list, tuple, np.ndarray)):
+            seeds = list(seed)
+            if len(seeds) != self.num_envs:
+                raise ValueError(f"seed must be an int or a list of {self.num_envs} seeds (one per env), got {seed!r}")
+            given = [whole_number("seed", s, minimum=0) for s in seeds if s is not None]
+            if given:
+                super().reset(seed=None)
+                self._np_random = np.random.Generator(np.random.PCG64(np.random.SeedSequence(given)))
+                self._np_random_seed = given[0]
+        else:
+            super().reset(seed=seed)
+        mask = (options or {}).get("reset_mask")
+        if mask is None:
+            rows: np.ndarray | slice = slice(None)
+            self._pending[:] = False
+        else:
+            mask = np.asarray(mask)
+            if mask.dtype != bool or mask.shape != (self.num_envs,):
+                raise ValueError(f"reset_mask must be a bool array of shape ({self.num_envs},), got {mask!r}")
+            rows = np.flatnonzero(mask)
+            self._pending[rows] = False
+        self._clear(rows)
         return self._obs(), {}
 
     def render(self) -> tuple[str, ...] | None:
@@ -134,18 +201,21 @@ class SeqVectorEnv(NasVectorEnv):
 
     def step(self, actions):
         a = integer_actions(actions, self.num_envs, self._O)
-        options = a % self._n_opts[self.t]
-        self.codes[self._rows, self.t] = options
-        self._seq_obs.decide(self._rows, self.t, options)
-        self.t += 1
-        done = self.t >= self._E
+        skipped = self._start_step()
         reward = np.zeros(self.num_envs)
         info: dict[str, Any] = {}
+        act = self._rows if not skipped.any() else np.flatnonzero(~skipped)
+        t = self.t[act]
+        options = a[act] % self._n_opts[t]
+        self.codes[act, t] = options
+        self._seq_obs.decide(act, t, options)
+        self.t[act] += 1
+        done = self.t >= self._E
+        done &= ~skipped
         if done.any():
             rows = np.flatnonzero(done)
             _, reward[rows], info = self._query(rows)
-        obs = self._autoreset(done, self._obs(), info)
-        return obs, reward, done, np.zeros(self.num_envs, dtype=bool), info
+        return self._finish(self._obs(), reward, done, info, skipped)
 
 
 class ContVectorEnv(NasVectorEnv):
@@ -172,10 +242,30 @@ class ContVectorEnv(NasVectorEnv):
 
     def step(self, actions):
         actions = cont_action(actions, self.action_space.shape)
-        self.codes = self._discretise(clip_action(actions, self._E, self._O))
-        val, reward, info = self._query(self._all)
-        self.t += 1
+        skipped = self._start_step()
+        codes = self._discretise(clip_action(actions, self._E, self._O))
+        if skipped.any():  # the envs reset by this step keep their cleared state and make no query
+            act = np.flatnonzero(~skipped)
+            self.codes[act] = codes[act]
+            val, reward, info = self._query(act)
+            full_val, full_reward = np.full(self.num_envs, np.nan), np.zeros(self.num_envs)
+            full_val[act], full_reward[act] = val, reward
+            val, reward = full_val, full_reward
+            self.t[act] += 1
+        else:
+            self.codes = codes
+            val, reward, info = self._query(self._all)
+            self.t += 1
         self._top.add(val, self.codes)
-        done = self.t >= self.budget
-        obs = self._autoreset(done, self._obs(), info)
-        return obs, reward, done, np.zeros(self.num_envs, dtype=bool), info
+        done = (self.t >= self.budget) & ~skipped
+        return self._finish(self._obs(), reward, done, info, skipped)
+
+
+def _autoreset_mode(mode: Any) -> AutoresetMode:
+    """``mode`` as an :class:`AutoresetMode`: the enum, its value (``"SameStep"``) or its name in
+    snake case (``"same_step"``); ValueError otherwise."""
+    valid = (AutoresetMode.SAME_STEP, AutoresetMode.NEXT_STEP)
+    for m in valid:
+        if mode == m or (isinstance(mode, str) and mode.replace("_", "").lower() == m.value.lower()):
+            return m
+    raise ValueError(f"unknown autoreset_mode {mode!r}; valid: {['same_step', 'next_step']} (or AutoresetMode)")

@@ -73,7 +73,7 @@ def score(result: SearchResult, backend: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "best_index": result.best_index,
         "best_arch": backend.space.to_string(result.best_index),
-        "best_observed": result.best_val,
+        "best_observed": result.best_observed,
         "best_val": means[result.best_index],
         "n_queries": result.n_queries,
         "sim_time_s": result.sim_time_s,

@@ -1,9 +1,15 @@
 """The agents x seeds grid: one search per (agent, seed), in parallel processes, resumable.
 
-Each run makes its own env with ``gym.make`` (in a ``spawn``-ed worker when ``workers > 1``),
+Each run makes its own env with ``gym.make`` (in a worker process when ``workers > 1``),
 searches, scores the result (:mod:`.evaluation`) and writes one results file (:mod:`.results`).
 A run depends only on its spec, and runs single-threaded wherever it is, so a grid gives the
 same numbers with any number of workers. A run that raises records its error; the others go on.
+
+``executor="ray"`` runs each run as a Ray task instead (``pip install nas-gym[ray]``): on a
+local Ray started for the grid, or on a running cluster given by ``address``. A task returns
+its payload and the main process writes the results file, so the cluster's machines need
+nas_gym and its benchmarks installed but no shared file system; files, resume and summary are
+those of the local executor.
 
 Ctrl-C (SIGINT) stops a grid at once: workers ignore SIGINT, so only the main process handles
 it; it cancels the queued runs, terminates the running ones (their files are never half
@@ -37,6 +43,7 @@ from .evaluation import score
 from .results import read_run, run_path, write_atomic
 
 FAMILY = re.compile(r"-(Seq|Cont|Edit)-")
+EXECUTORS = ("process", "ray")
 
 
 class GridInterrupted(KeyboardInterrupt):
@@ -175,6 +182,8 @@ def run_grid(
     resume: bool = True,
     progress: bool = True,
     agent_env_kwargs: dict[str, dict[str, Any]] | None = None,
+    executor: str = "process",
+    address: str | None = None,
 ) -> list[Path]:
     """Run every agent with every seed on ``env_id``; the results files, in grid order.
 
@@ -184,7 +193,15 @@ def run_grid(
     name, keyword and value is checked, and each agent and its env built once, before any run
     starts. With ``resume``, runs whose file holds a finished run of the same spec are skipped;
     a file from a different spec is an error (use another ``out``).
+
+    ``executor``: ``process`` (``workers`` spawned processes, or this one) or ``ray`` (one Ray
+    task per run, as many at once as the Ray cluster has CPUs; ``workers`` is not used);
+    ``address``: a running Ray cluster's address (``ray`` only; without it a local Ray starts).
     """
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; valid: {list(EXECUTORS)}")
+    if address is not None and executor != "ray":
+        raise ValueError(f"address {address!r} is for executor='ray', not {executor!r}")
     agents = list(agents)
     seed_list = check_grid(env_id, agents, seeds, out, workers, agent_kwargs, agent_env_kwargs)
     text = budget_text(Budget.parse(budget) if not isinstance(budget, str) else parse_budget(budget))
@@ -199,7 +216,7 @@ def run_grid(
     paths = [run_path(out, sp.agent, sp.seed) for sp in specs]
     todo = [(sp, p) for sp, p in zip(specs, paths) if not (resume and _finished(sp, p))]
     todo.sort(key=lambda job: seed_list.index(job[0].seed))  # seed-major: slow agents spread over the run
-    _execute(todo, workers, progress, done=len(specs) - len(todo))
+    _execute(todo, workers, progress, done=len(specs) - len(todo), executor=executor, address=address)
     return paths
 
 
@@ -290,7 +307,10 @@ def sigint_handler(handler: Any) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _execute(todo: list[tuple[RunSpec, Path]], workers: int, progress: bool, done: int) -> None:
+def _execute(
+    todo: list[tuple[RunSpec, Path]], workers: int, progress: bool, done: int,
+    executor: str = "process", address: str | None = None,
+) -> None:
     from tqdm.auto import tqdm
 
     # A bar redrawn with carriage returns is for a terminal; in a CI log it is kilobytes of noise.
@@ -306,7 +326,10 @@ def _execute(todo: list[tuple[RunSpec, Path]], workers: int, progress: bool, don
 
     with bar:
         try:
-            if workers <= 1 or len(todo) <= 1:
+            if executor == "ray":
+                if todo:
+                    _execute_ray(todo, address, finished)
+            elif workers <= 1 or len(todo) <= 1:
                 with sigint_handler(interrupt_once):  # stops the run in progress; it writes no file
                     for spec, path in todo:
                         finished(_run_and_write(spec, path))
@@ -324,7 +347,7 @@ def _execute_parallel(todo: list[tuple[RunSpec, Path]], workers: int, finished: 
     """
     stop = threading.Event()
     pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(todo)), mp_context=get_context("spawn"), initializer=_ignore_sigint
+        max_workers=min(workers, len(todo)), mp_context=get_context(worker_start_method()), initializer=_ignore_sigint
     )
     with sigint_handler(lambda signum, frame: stop.set()):
         try:
@@ -340,6 +363,54 @@ def _execute_parallel(todo: list[tuple[RunSpec, Path]], workers: int, finished: 
             _stop(pool)
             raise KeyboardInterrupt
     pool.shutdown()
+
+
+def _ray_run_one(spec: RunSpec) -> dict[str, Any]:
+    """A Ray task's body: one run's payload (module-level, so workers import it by name)."""
+    return run_one(spec)
+
+
+def _execute_ray(todo: list[tuple[RunSpec, Path]], address: str | None, finished: Callable[[str], None]) -> None:
+    """Run ``todo`` as Ray tasks; the results files are written here as the tasks finish.
+
+    SIGINT sets a flag that the loop polls (see :func:`_execute_parallel`); then the tasks still
+    running are cancelled and KeyboardInterrupt is raised.
+    """
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("executor='ray' needs Ray: pip install 'nas-gym[ray]'") from None
+    if not ray.is_initialized():
+        # A local Ray when no address is given; the grid's output goes to its own results files.
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    task = ray.remote(num_cpus=1, max_retries=0)(_ray_run_one)
+    stop = threading.Event()
+    with sigint_handler(lambda signum, frame: stop.set()):
+        refs = {task.remote(spec): path for spec, path in todo}
+        pending = list(refs)
+        try:
+            while pending and not stop.is_set():
+                ready, pending = ray.wait(pending, num_returns=1, timeout=0.2)
+                for ref in ready:
+                    payload = ray.get(ref)
+                    write_atomic(refs[ref], payload)
+                    finished(payload["status"])
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+        if stop.is_set():
+            raise KeyboardInterrupt
+
+
+def worker_start_method() -> str:
+    """``fork`` on Linux while this process has not imported torch, else ``spawn``.
+
+    Forked workers inherit the imported modules and the loaded tables: for grids of cheap
+    searches, a spawned worker's imports (numpy, gymnasium, scipy, optuna, the tables: seconds of
+    CPU each) cost more than the runs it takes over. Torch's thread pools and CUDA are not safe
+    across a fork, so once torch is loaded (an RL agent was made here) workers are spawned.
+    """
+    return "fork" if sys.platform == "linux" and "torch" not in sys.modules else "spawn"
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
