@@ -70,7 +70,8 @@ def test_benchmarks_lists_tables_and_says_what_needs_a_path(capsys, monkeypatch)
     assert by[("nas-bench-macro", "cifar10")]["status"] == "needs path"
 
 
-def test_supernet_pretrain_caches_its_checkpoint(capsys):
+def test_supernet_pretrain_caches_its_checkpoint(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("NAS_GYM_CACHE", str(tmp_path))  # an empty cache: other tests pretrain the same recipe
     args = ["supernet", "pretrain", "--space", "nb201", "--data", "digits", "--size", "tiny", "--epochs", "1",
             "--batch-size", "32", "--device", "cpu", "--no-progress"]
     assert main(args) == 0
