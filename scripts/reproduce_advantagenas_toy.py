@@ -63,12 +63,17 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--every", type=int, default=100)
     p.add_argument("--trials", type=int, default=10)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--methods", nargs="+", default=list(METHODS))
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--out", default="advantagenas_toy.png")
+    p.add_argument("--merge", help="a previous run's .json: its methods not run now join the table and plot")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     curves: dict[str, np.ndarray] = {}
-    for m in args.methods:
+    old = json.loads(Path(args.merge).read_text()) if args.merge else {}
+    for m in (m for m in METHODS if m in old or m in args.methods):
+        if m not in args.methods:
+            curves[m] = np.array(old[m])
+            continue
         t0 = time.perf_counter()
         curves[m] = np.array([run(m, s, args.iters, args.every, args.lr) for s in range(args.trials)])
         print(f"{m}: {time.perf_counter() - t0:.0f} s", flush=True)

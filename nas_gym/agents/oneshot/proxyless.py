@@ -6,7 +6,8 @@ the drawn op is 1 and the other's 0, and both run (:func:`~nas_gym.supernets.pat
 so d loss / d g is known for both. Then ``d loss / d alpha_i = sum_j d loss / d g_j p_j (delta_ij - p_i)``
 over the pair (the paper's eq. 4 restricted to the two paths), and after the update the pair's
 alphas are shifted so that their total probability is unchanged, as the authors' code does.
-Defaults from the authors' code: Adam lr 1e-3, betas (0, 0.999), no weight decay. Each round
+Defaults from the authors' code: alpha ~ 1e-3 N(0, 1), Adam lr 1e-3, betas (0, 0.999), no
+weight decay. Each round
 queries alpha's argmax, which the paper reports; it never evaluates one-hot children while
 searching (so the AdvantageNAS paper gives it no process best).
 """
@@ -34,10 +35,11 @@ class ProxylessNAS(OneShotAgent):
 
     a_lr: float = 1e-3
     a_betas: tuple[float, float] = (0.0, 0.999)
+    init_scale: float = 1e-3
 
     def setup(self, sn: Supernet) -> None:
-        self.alpha = torch.zeros(sn.mask.shape, device=sn.device)
-        self.a_opt = torch.optim.Adam([self.alpha.requires_grad_()], lr=self.a_lr, betas=self.a_betas)
+        self.alpha = (self.init_scale * torch.randn(sn.mask.shape)).to(sn.device).requires_grad_()
+        self.a_opt = torch.optim.Adam([self.alpha], lr=self.a_lr, betas=self.a_betas)
 
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
         return single_path(sample_codes(masked_softmax(self.alpha, sn.mask), rng), sn.mask.shape[1])
