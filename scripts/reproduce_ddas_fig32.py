@@ -104,8 +104,9 @@ def main() -> None:
         ax.plot(x, curves.mean(0), color=colors[label], label=label)
         ax.fill_between(x, curves.min(0), curves.max(0), color=colors[label], alpha=0.15)
     ax.set_xlabel("search step")
-    ax.set_ylabel(f"validation accuracy of the step's child (%, moving average of {w})")
-    ax.set_title(f"DDAS reward ablation: NB201 supernet ({args.size}) on {args.data}, {args.seeds} seeds")
+    ax.set_ylabel("child's validation accuracy (%)")
+    ax.set_title(f"DDAS reward ablation, NB201 supernet ({args.size}) on {args.data}\n"
+                 f"mean and range over {args.seeds} seeds, moving average of {w} steps", fontsize=10)
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "fig32.png", dpi=120)
