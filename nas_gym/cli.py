@@ -6,6 +6,7 @@ import argparse
 import ast
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -198,7 +199,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"nas-gym: error: {e}", file=sys.stderr)
             return 2
         except KeyboardInterrupt as e:
-            return interrupted(e, getattr(args, "out", None), resumes=args.command == "compare")
+            code = interrupted(e, getattr(args, "out", None), resumes=args.command == "compare")
+    # presses still arriving while the process exits must not turn its 130 into death by SIGINT
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return code
 
 
 def interrupted(e: KeyboardInterrupt, out: str | None, resumes: bool) -> int:
