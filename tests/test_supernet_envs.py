@@ -106,7 +106,7 @@ def test_darts_masks_keep_every_cell_valid():
         while not done:
             options = np.flatnonzero(seq.unwrapped.action_masks())
             _, _, done, _, info = seq.step(int(rng.choice(options)))
-        assert "no_result" not in info and space.is_valid(space.parse(info["arch_index"]))
+        assert not info["no_result"] and space.is_valid(space.parse(info["arch_index"]))
     edit = gym.make("NasGym/DARTSSupernet-Edit-v0", **TINY, budget=4)
     _, info = edit.reset(seed=0)
     mask = edit.unwrapped.action_masks()
