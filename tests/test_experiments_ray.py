@@ -45,3 +45,14 @@ def test_executor_and_address_are_checked(tmp_path):
         run_grid("NB201-Cont-v0", AGENTS, 1, 10, tmp_path, executor="dask")
     with pytest.raises(ValueError, match="address 'ray://x:1' is for executor='ray'"):
         run_grid("NB201-Cont-v0", AGENTS, 1, 10, tmp_path, address="ray://x:1")
+
+
+def test_cli_compare_runs_on_ray(tmp_path, local_ray, capsys):
+    from nas_gym.cli import main
+
+    out = tmp_path / "cli"
+    argv = ["compare", "--env", "NB201-Cont-v0", "--agents", "rs", "--seeds", "2", "--budget", "15",
+            "--out", str(out), "--executor", "ray", "--no-progress"]
+    assert main(argv) == 0
+    assert sorted(p.name for p in (out / "runs").glob("*.json")) == ["rs__seed0.json", "rs__seed1.json"]
+    assert "| rs | 2 |" in capsys.readouterr().out.replace("NasGym/NB201-Cont-v0 ", "").replace("|  ", "| ")

@@ -192,9 +192,13 @@ class SeqVectorEnv(NasVectorEnv):
         return int(self.t[i])
 
     def action_masks(self) -> np.ndarray:
-        """``(N, O)``: the valid options of each env's current decision."""
-        out = np.zeros((self.num_envs, self._O), dtype=bool)
-        for t in np.unique(self.t):  # envs usually share their position
+        """``(N, O)``: the valid options of each env's current decision.
+
+        An env whose episode has ended (next-step mode, before the step that resets it) ignores
+        its action: every option is allowed.
+        """
+        out = np.ones((self.num_envs, self._O), dtype=bool)
+        for t in np.unique(self.t[self.t < self._E]):  # envs usually share their position
             rows = self.t == t
             out[rows] = self.problem.reach.seq_mask(self.codes[rows], int(t))
         return out
