@@ -33,7 +33,9 @@ from torch import Tensor
 from ...supernets.paths import Path, gated, single_path
 from ..base import register
 from ..common import MovingAverage
-from .loop import OneShotAgent, Supernet, discretise, masked_softmax, one_hot, sample_codes, valid
+from .loop import (
+    OneShotAgent, Supernet, arch_parameters, discretise, masked_softmax, one_hot, sample_codes, valid,
+)
 
 
 def edge_advantages(d_reward_d_gate: Tensor, codes: np.ndarray) -> Tensor:
@@ -55,8 +57,7 @@ class AdvantageNASSupernet(OneShotAgent):
     zero_avg_coef: float = 0.05  # weight of a new advantage in footnote 4's moving average
 
     def setup(self, sn: Supernet) -> None:
-        self.theta = torch.zeros(sn.mask.shape, device=sn.device, requires_grad=True)
-        self.a_opt = torch.optim.Adam([self.theta], lr=self.a_lr, betas=self.a_betas)
+        self.theta, self.a_opt = arch_parameters(sn, self.a_lr, self.a_betas)
         self.avg = MovingAverage(1.0 - self.zero_avg_coef, tuple(sn.mask.shape))
         self.last = discretise(sn, masked_softmax(self.theta, sn.mask))
 

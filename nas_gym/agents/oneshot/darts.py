@@ -21,7 +21,7 @@ from torch import Tensor
 
 from ...supernets.paths import Path, mixed
 from ..base import register
-from .loop import OneShotAgent, Supernet, discretise, masked_softmax
+from .loop import OneShotAgent, Supernet, arch_parameters, discretise, masked_softmax
 
 
 @register("darts")
@@ -40,8 +40,7 @@ class DARTS(OneShotAgent):
     def setup(self, sn: Supernet) -> None:
         if self.order not in (1, 2):
             raise ValueError(f"darts order must be 1 or 2, got {self.order}")
-        self.alpha = (self.init_scale * torch.randn(sn.mask.shape)).to(sn.device).requires_grad_()
-        self.a_opt = torch.optim.Adam([self.alpha], lr=self.a_lr, betas=self.a_betas, weight_decay=self.a_weight_decay)
+        self.alpha, self.a_opt = arch_parameters(sn, self.a_lr, self.a_betas, self.a_weight_decay, self.init_scale)
         self._batch: tuple[Tensor, Tensor] | None = None
         self._w_lr = self.w_lr
 

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
-import torch
 from torch import Tensor
 
 from ...supernets.paths import Path, gated
 from ..base import register
-from .loop import OneShotAgent, Supernet, discretise, gumbel_softmax, masked_softmax, straight_through, valid
+from .loop import (
+    OneShotAgent, Supernet, arch_parameters, discretise, gumbel_softmax, masked_softmax, straight_through, valid,
+)
 
 
 @register("gdas")
@@ -38,8 +39,7 @@ class GDAS(OneShotAgent):
     init_scale: float = 1e-3
 
     def setup(self, sn: Supernet) -> None:
-        self.alpha = (self.init_scale * torch.randn(sn.mask.shape)).to(sn.device).requires_grad_()
-        self.a_opt = torch.optim.Adam([self.alpha], lr=self.a_lr, betas=self.a_betas, weight_decay=self.a_weight_decay)
+        self.alpha, self.a_opt = arch_parameters(sn, self.a_lr, self.a_betas, self.a_weight_decay, self.init_scale)
         self.last = discretise(sn, masked_softmax(self.alpha, sn.mask))
 
     def temperature(self, t: float) -> float:

@@ -120,6 +120,18 @@ def one_hot(codes: np.ndarray, shape: tuple[int, int], device: torch.device | st
     return out
 
 
+def arch_parameters(
+    sn: Supernet, lr: float, betas: tuple[float, float], weight_decay: float = 0.0, init_scale: float = 0.0
+) -> tuple[Tensor, torch.optim.Adam]:
+    """Architecture logits ``(E, O)`` and their Adam: zeros (a uniform distribution) or, with
+    ``init_scale``, DARTS's small Gaussian start."""
+    if init_scale:
+        logits = (init_scale * torch.randn(sn.mask.shape)).to(sn.device).requires_grad_()
+    else:
+        logits = torch.zeros(sn.mask.shape, device=sn.device, requires_grad=True)
+    return logits, torch.optim.Adam([logits], lr=lr, betas=betas, weight_decay=weight_decay)
+
+
 def discretise(sn: Supernet, weights: Tensor) -> np.ndarray:
     """The space's discretisation of architecture weights ``(E, O)``: argmax per edge on NB201,
     DARTS's top-2 incoming edges per node on DARTS; masked options never win."""

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from ...supernets.paths import Path, single_path
 from ..base import register
-from .loop import OneShotAgent, Supernet, discretise, masked_softmax, sample_codes, valid
+from .loop import OneShotAgent, Supernet, arch_parameters, discretise, masked_softmax, sample_codes, valid
 
 
 @register("parsec")
@@ -36,8 +36,7 @@ class PARSEC(OneShotAgent):
     a_betas: tuple[float, float] = (0.9, 0.999)
 
     def setup(self, sn: Supernet) -> None:
-        self.pi = torch.zeros(sn.mask.shape, device=sn.device, requires_grad=True)
-        self.a_opt = torch.optim.Adam([self.pi], lr=self.a_lr, betas=self.a_betas)
+        self.pi, self.a_opt = arch_parameters(sn, self.a_lr, self.a_betas)
         self.last = discretise(sn, masked_softmax(self.pi, sn.mask))
 
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from ...supernets.paths import Path, gated, single_path
 from ..base import register
-from .loop import OneShotAgent, Supernet, discretise, masked_softmax, one_hot, sample_codes
+from .loop import OneShotAgent, Supernet, arch_parameters, discretise, masked_softmax, one_hot, sample_codes
 
 
 @register("proxyless")
@@ -38,8 +38,7 @@ class ProxylessNAS(OneShotAgent):
     init_scale: float = 1e-3
 
     def setup(self, sn: Supernet) -> None:
-        self.alpha = (self.init_scale * torch.randn(sn.mask.shape)).to(sn.device).requires_grad_()
-        self.a_opt = torch.optim.Adam([self.alpha], lr=self.a_lr, betas=self.a_betas)
+        self.alpha, self.a_opt = arch_parameters(sn, self.a_lr, self.a_betas, init_scale=self.init_scale)
 
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
         return single_path(sample_codes(masked_softmax(self.alpha, sn.mask), rng), sn.mask.shape[1])

@@ -22,7 +22,9 @@ from torch import Tensor
 
 from ...supernets.paths import Path, mixed
 from ..base import register
-from .loop import OneShotAgent, Supernet, clip_and_step, discretise, gumbel_softmax, masked_softmax
+from .loop import (
+    OneShotAgent, Supernet, arch_parameters, clip_and_step, discretise, gumbel_softmax, masked_softmax,
+)
 
 
 @register("snas")
@@ -40,8 +42,7 @@ class SNAS(OneShotAgent):
     init_scale: float = 1e-3
 
     def setup(self, sn: Supernet) -> None:
-        self.alpha = (self.init_scale * torch.randn(sn.mask.shape)).to(sn.device).requires_grad_()
-        self.a_opt = torch.optim.Adam([self.alpha], lr=self.a_lr, betas=self.a_betas, weight_decay=self.a_weight_decay)
+        self.alpha, self.a_opt = arch_parameters(sn, self.a_lr, self.a_betas, self.a_weight_decay, self.init_scale)
 
     def temperature(self, t: float) -> float:
         return self.tau[0] * (self.tau[1] / self.tau[0]) ** t
