@@ -6,6 +6,7 @@ from . import advantagenas  # noqa: F401
 from . import darts  # noqa: F401
 from . import enas  # noqa: F401
 from . import gdas  # noqa: F401
+from . import lnas  # noqa: F401
 from . import parsec  # noqa: F401
 from . import proxyless  # noqa: F401
 from . import rsps  # noqa: F401
