@@ -2,8 +2,11 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# RLlib pins gymnasium 1.2.2 (the main set-up installs 1.4.0), so it gets a venv of its own
+RLLIB_VENV := .venv-rllib
+RLLIB_BIN := $(RLLIB_VENV)/bin
 
-.PHONY: setup demo test test-long bench clean
+.PHONY: setup demo test test-long test-rllib bench clean
 
 $(BIN)/nas-gym: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -24,8 +27,17 @@ test: setup
 test-long: setup
 	$(BIN)/python -m pytest -q -m long
 
+$(RLLIB_BIN)/nas-gym: pyproject.toml constraints-rllib.txt
+	$(PY) -m venv $(RLLIB_VENV)
+	$(RLLIB_BIN)/pip install --quiet --disable-pip-version-check -c constraints-rllib.txt -e ".[rl,rllib]" pytest
+	touch $@
+
+# RLlib PPO trains on the envs, and the env tests pass on the gymnasium that RLlib pins
+test-rllib: $(RLLIB_BIN)/nas-gym
+	$(RLLIB_BIN)/python -m pytest -q tests/rllib tests/test_env_*.py
+
 bench: setup
 	$(BIN)/python scripts/bench_queries.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(RLLIB_VENV) build *.egg-info

@@ -26,6 +26,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from tqdm import tqdm
 
 import nas_gym  # noqa: F401  (registers the NasGym ids)
+from nas_gym.agents.sb3 import without_log_folder
 from nas_gym.experiments.runner import full_env_id
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {
@@ -89,7 +90,7 @@ def build(algo: str, env_id: str, steps: int, seed: int, n_envs: int, env_kwargs
     if algo in ROLLOUT:  # a short run still completes (and learns from) a rollout
         kwargs["n_steps"] = min(2048, max(16, steps // n_envs))
         kwargs["batch_size"] = min(64, kwargs["n_steps"] * n_envs)
-    return ALGOS[algo]("MlpPolicy", venv, **kwargs)
+    return without_log_folder(ALGOS[algo]("MlpPolicy", venv, **kwargs))
 
 
 def main(argv: list[str] | None = None) -> int:

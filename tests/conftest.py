@@ -1,8 +1,7 @@
-"""Shared fixtures: a private cache folder for converted tables, and the real NB201 tables."""
+"""Shared fixtures: a private cache folder for converted tables, SB3 logs kept in pytest's tmp dir, and the real NB201 tables."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,18 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_cache(tmp_path_factory: pytest.TempPathFactory):
-    old = os.environ.get("NAS_GYM_CACHE")
-    os.environ["NAS_GYM_CACHE"] = str(tmp_path_factory.mktemp("nas-gym-cache"))
-    yield
-    if old is None:
-        os.environ.pop("NAS_GYM_CACHE", None)
-    else:
-        os.environ["NAS_GYM_CACHE"] = old
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NAS_GYM_CACHE", str(tmp_path_factory.mktemp("nas-gym-cache")))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sb3_logs_in_tmp(tmp_path_factory: pytest.TempPathFactory):
+    """Models the tests train directly keep SB3's default logger, which makes a folder per
+    ``learn()`` in the system temp dir (``$SB3_LOGDIR`` when set): here, in pytest's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SB3_LOGDIR", str(tmp_path_factory.mktemp("sb3-logs")))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -44,3 +46,15 @@ def test_families_follow_the_action_spaces_and_unknown_algorithms_are_refused():
         make("sb3:DQN").search(gym.make("NasGym/NB201-Cont-v0"), Budget(5), 0)
     with pytest.raises(ValueError, match="unknown SB3 algorithm"):
         SB3Agent("NOPE")
+
+
+def test_training_leaves_no_log_folder(tmp_path, monkeypatch):
+    """SB3's default logger would make an ``SB3-<date>`` folder in the temp dir on each learn()."""
+    monkeypatch.delenv("SB3_LOGDIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where such folders would go
+    make("sb3:PPO", **SMALL).search(gym.make("NasGym/NB201-Seq-v0"), Budget(6), 0)
+    assert list(tmp_path.iterdir()) == []
+    from stable_baselines3 import PPO
+
+    PPO("MlpPolicy", gym.make("NasGym/NB201-Seq-v0"), **SMALL).learn(32)
+    assert [p.name[:4] for p in tmp_path.iterdir()] == ["SB3-"]  # SB3's own logger does, there

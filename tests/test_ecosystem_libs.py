@@ -1,5 +1,6 @@
 """Other RL libraries drive the envs with no workaround: TorchRL's GymEnv, skrl's gymnasium
-wrapper, and a single-file PPO loop on the batched vector env (examples/ppo_vector_env.py)."""
+wrapper, Tianshou's PPO with its own collector and buffer, and a single-file PPO loop on the
+batched vector env (examples/ppo_vector_env.py). RLlib has a venv of its own: tests/rllib."""
 
 from __future__ import annotations
 
@@ -50,3 +51,51 @@ def test_skrl_wraps_the_env():
     for t in range(3):
         obs, reward, terminated, truncated, _ = env.step(torch.zeros(1, 30))
     assert obs.shape == (1, 30) and bool(terminated) and 0.0 < float(reward) <= 1.0
+
+
+def test_tianshou_ppo_trains_with_its_collector_and_buffer(one_torch_thread):
+    """Tianshou stacks every step's info into its buffer: the envs' stable info keys let it."""
+    pytest.importorskip("tianshou")
+    from tianshou.algorithm import PPO
+    from tianshou.algorithm.modelfree.reinforce import ProbabilisticActorPolicy
+    from tianshou.algorithm.optim import AdamOptimizerFactory
+    from tianshou.data import Collector, VectorReplayBuffer
+    from tianshou.env import DummyVectorEnv
+    from tianshou.trainer import OnPolicyTrainerParams
+    from tianshou.utils.net.common import Net
+    from tianshou.utils.net.discrete import DiscreteActor, DiscreteCritic
+
+    torch.manual_seed(0)
+    n_envs, steps = 4, 480
+    envs = DummyVectorEnv([lambda: gym.make("NasGym/NB201-Seq-v0", dataset="cifar10") for _ in range(n_envs)])
+    envs.seed(0)
+    single = gym.make("NasGym/NB201-Seq-v0")
+    obs_shape, n_actions = single.observation_space.shape, int(single.action_space.n)
+    actor = DiscreteActor(preprocess_net=Net(state_shape=obs_shape, hidden_sizes=[64]), action_shape=n_actions)
+    critic = DiscreteCritic(preprocess_net=Net(state_shape=obs_shape, hidden_sizes=[64]))
+    policy = ProbabilisticActorPolicy(
+        actor=actor, dist_fn=torch.distributions.Categorical, action_space=single.action_space, action_scaling=False
+    )
+    algo = PPO(policy=policy, critic=critic, optim=AdamOptimizerFactory(lr=3e-3))
+    before = [p.detach().clone() for p in algo.parameters()]
+    buffer = VectorReplayBuffer(steps, n_envs)
+    collector = Collector(algo, envs, buffer)
+    collector.reset()
+    params = OnPolicyTrainerParams(
+        training_collector=collector, max_epochs=2, epoch_num_steps=steps // 2, collection_step_num_env_steps=120,
+        batch_size=60, update_step_num_repetitions=2, show_progress=False, verbose=False,
+    )
+    stats = algo.run_training(params)
+    assert stats.train_step == steps and stats.train_episode == steps // 6 and stats.update_step > 0
+    assert any(not torch.equal(b, p.detach()) for b, p in zip(before, algo.parameters()))  # it trained
+    collected = collector.collect(n_step=120)  # training emptied the buffer: refill it with the trained policy
+    assert (collected.lens == 6).all() and ((collected.returns > 0) & (collected.returns <= 1)).all()
+    batch = buffer[buffer.sample_indices(0)]  # every stored step
+    done = batch.terminated
+    assert len(batch) == 120 and done.sum() == 120 // 6 and not batch.truncated.any()
+    reward, val = batch.rew, batch.info.val
+    np.testing.assert_allclose(reward[done], val[done] / 100)  # the validation accuracy of each built cell
+    assert (reward[~done] == 0).all() and np.isneginf(val[~done]).all()  # no query before the last decision
+    logs = [env.search_log for env in envs.get_env_attr("unwrapped")]
+    assert [len(log) for log in logs] == [(steps + 120) // n_envs // 6] * n_envs
+    assert sorted(v for log in logs for v in log.val[-5:]) == sorted(val[done])

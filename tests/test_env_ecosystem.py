@@ -90,7 +90,7 @@ def test_vector_env_names_its_autoreset_mode(mode):
 
 
 def test_same_step_autoreset_puts_final_info_where_gymnasium_does():
-    vec = gym.make_vec("NasGym/NB201-Seq-v0", num_envs=3)
+    vec = gym.make_vec("NasGym/NB201-Seq-v0", num_envs=3, autoreset_mode="same_step")
     vec.reset(seed=0)
     for _ in range(6):
         obs, reward, terminated, _, info = vec.step(np.zeros(3, dtype=np.int64))
@@ -136,7 +136,7 @@ def test_next_step_cont_matches_single_envs():
 
 
 def test_max_episode_steps_truncates():
-    vec = gym.make_vec("NasGym/NB201-Cont-v0", num_envs=2, budget=10, max_episode_steps=2)
+    vec = gym.make_vec("NasGym/NB201-Cont-v0", num_envs=2, budget=10, max_episode_steps=2, autoreset_mode="same_step")
     vec.reset(seed=0)
     _, _, te, tr, _ = vec.step(vec.action_space.sample())
     assert not tr.any()

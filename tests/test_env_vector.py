@@ -1,4 +1,5 @@
-"""The numpy-batched vector envs step like N single envs, with same-step autoreset."""
+"""The numpy-batched vector envs step like N single envs (same-step autoreset, where the last
+observation is in ``info``) and like Gymnasium's SyncVectorEnv over them (the default, next-step)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ N = 5
 
 
 def lockstep(family: str, steps: int, bench: str = "NB201", **kwargs) -> None:
-    """Drive a vector env and N single envs with the same actions (``noise="mean"``: no draws)."""
-    vec = gym.make_vec(f"NasGym/{bench}-{family}-v0", num_envs=N, noise="mean", **kwargs)
+    """Drive a same-step vector env and N single envs with the same actions (``noise="mean"``: no draws)."""
+    vec = gym.make_vec(f"NasGym/{bench}-{family}-v0", num_envs=N, noise="mean", autoreset_mode="same_step", **kwargs)
     singles = [gym.make(f"NasGym/{bench}-{family}-v0", noise="mean", **kwargs) for _ in range(N)]
     obs, _ = vec.reset(seed=0)
     np.testing.assert_array_equal(obs, np.stack([e.reset(seed=0)[0] for e in singles]))
@@ -52,9 +53,31 @@ def test_vector_reports_the_table_row_like_single_envs():
     lockstep("Cont", 25, bench="Graph", budget=9)
 
 
+@pytest.mark.parametrize("family, kwargs", [("Seq", {}), ("Cont", {"budget": 4, "top_k": 2})])
+def test_default_vector_env_steps_like_gymnasiums_sync_vector_env(family, kwargs):
+    """``gym.make_vec`` gives the same episodes whichever ``vectorization_mode`` is asked for
+    (RLlib asks for either), each episode whole: its last step, then a reset step."""
+    env_id = f"NasGym/NB201-{family}-v0"
+    ours = gym.make_vec(env_id, num_envs=N, noise="mean", **kwargs)
+    sync = gym.make_vec(env_id, num_envs=N, noise="mean", vectorization_mode="sync", **kwargs)
+    assert ours.metadata["autoreset_mode"] == sync.metadata["autoreset_mode"]
+    np.testing.assert_array_equal(ours.reset(seed=0)[0], sync.reset(seed=0)[0])
+    ours.action_space.seed(0)
+    lengths, t = [], np.zeros(N, dtype=int)
+    for _ in range(20):
+        actions = ours.action_space.sample()
+        a, b = ours.step(actions), sync.step(actions)
+        for x, y in zip(a[:4], b[:4]):
+            np.testing.assert_allclose(x, y)
+        t += 1
+        lengths += t[a[2]].tolist()
+        t[a[2]] = -1  # the next step resets these envs and is no step of an episode
+    assert set(lengths) == {6 if family == "Seq" else 4}
+
+
 def test_vector_spaces_and_metadata():
     vec = gym.make_vec("NasGym/NB201-Cont-v0", num_envs=N)
-    assert vec.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    assert vec.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
     assert vec.single_action_space == gym.spaces.Box(-1.0, 1.0, (30,), np.float32)
     assert vec.action_space.shape == (N, 30) and vec.observation_space.shape == (N, 30)
     seq = gym.make_vec("NasGym/NB201-Seq-v0", num_envs=N)

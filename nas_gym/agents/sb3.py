@@ -37,6 +37,15 @@ ALGOS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+def without_log_folder(model: Any) -> Any:
+    """``model`` with a logger that writes nothing: SB3's default one makes an ``SB3-<date>``
+    folder in the system temp dir on every ``learn()``, even when it has nothing to write."""
+    from stable_baselines3.common.logger import Logger
+
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    return model
+
+
 class SB3Agent:
     """Train ``algo`` (an SB3 or sb3-contrib class name) until the query budget is spent.
 
@@ -66,6 +75,6 @@ class SB3Agent:
             def _on_step(self) -> bool:
                 return not budget.done(log)
 
-        model = self.model_class()(self.policy, env, seed=seed, verbose=0, **self.hyperparams)
+        model = without_log_folder(self.model_class()(self.policy, env, seed=seed, verbose=0, **self.hyperparams))
         model.learn(total_timesteps=self.max_steps, callback=StopAtBudget())
         return SearchResult.from_log(self.name, seed, log, budget, algo=self.algo)

@@ -4,12 +4,14 @@
 ``vector_entry_point``). Observations, actions, rewards and flags are the single env's, stacked;
 the keyword arguments are the single env's. Differences from N single envs:
 
-- autoreset is ``SAME_STEP`` by default: the step that ends an episode returns the first
+- autoreset is ``NEXT_STEP`` by default, as in Gymnasium's own vector envs (so that
+  ``gym.make_vec`` steps alike in every ``vectorization_mode``, and RLlib, which reads the step
+  after an episode's end as the next episode's reset, sees whole episodes): the ending step
+  returns the last observation, and the next step resets those envs, ignoring their actions
+  (reward 0). ``autoreset_mode="same_step"``: the step that ends an episode returns the first
   observation of the next one; the last observation is in ``info["final_obs"]`` and that step's
   info in ``info["final_info"]`` (rows flagged by ``"_final_obs"`` / ``"_final_info"``), where
-  Gymnasium's own vector envs put them. ``autoreset_mode="next_step"`` gives Gymnasium's other
-  mode (the one its vector observation wrappers and RLlib expect): the ending step returns the
-  last observation, and the next step resets those envs, ignoring their actions (reward 0);
+  Gymnasium's own vector envs put them;
 - ``max_episode_steps`` truncates episodes (``truncated=True``) after that many steps;
   ``reset(options={"reset_mask": mask})`` resets only the envs in ``mask``; ``reset(seed=[...])``
   takes one seed per env (they seed the vector env's one RNG together);
@@ -40,13 +42,13 @@ from .topk import TopK
 class NasVectorEnv(VectorEnv):
     """Base of the batched envs: the problem, the architectures ``codes`` ``(N, E)``, queries."""
 
-    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": ["ansi"]}
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["ansi"]}
 
     def __init__(
         self,
         num_envs: int = 1,
         render_mode: str | None = None,
-        autoreset_mode: str | AutoresetMode = AutoresetMode.SAME_STEP,
+        autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         **kwargs: Any,
     ) -> None:
