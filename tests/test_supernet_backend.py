@@ -196,3 +196,13 @@ def test_checkpoint_key_covers_the_recipe():
     for change in ({"seed": 1}, {"split_seed": 1}, {"size": "small"}, {"recipe": Recipe(epochs=3).as_dict()}):
         keys.add(checkpoint_path({**base, **change}))
     assert len(keys) == 5
+
+
+def test_n_train_keeps_a_fixed_subset_of_the_weight_half(raises_naming):
+    whole, part = make(epochs=0), make(epochs=0, n_train=100)
+    assert len(part.train_data) == 100 < len(whole.train_data)
+    rows = {tuple(r) for r in whole.train_data.x.flatten(1).tolist()}
+    assert all(tuple(r) in rows for r in part.train_data.x.flatten(1).tolist())  # never a validation image
+    assert torch.equal(make(epochs=0, n_train=100).train_data.y, part.train_data.y)  # the same subset again
+    assert part.spec["n_train"] == 100 and "n_train" not in whole.spec  # its own checkpoint key
+    raises_naming(lambda: make(n_train=0), "n_train", "0", "None")

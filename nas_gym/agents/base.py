@@ -119,8 +119,9 @@ class SearchResult:
         if reports not in ("process", "argmax"):
             raise ValueError(f"reports must be 'process' or 'argmax', got {reports!r}")
         idx = np.array(log.arch_index)  # int64, or Python ints where a space's indices exceed int64 (DARTS)
-        val = np.asarray(log.val, dtype=np.float64)
-        cost = np.asarray(log.cost_s, dtype=np.float64)
+        # copies, not views: a view of the log's arrays would stop it from growing while the result lives
+        val = np.array(log.val, dtype=np.float64)
+        cost = np.array(log.cost_s, dtype=np.float64)
         if budget is not None:
             n = len(idx)
             if budget.queries is not None:

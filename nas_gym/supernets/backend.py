@@ -10,11 +10,11 @@ Modes:
 - ``train`` (DDAS): each query first trains the child on ``train_batches`` minibatches drawn
   from the caller's RNG (SGD, constant ``train_lr``), then measures it the same way.
 
-Data: the training set is split in half by a seeded permutation; weights train on one half,
-queries read only (a fixed subset of) the other; the test split is read only by
-:meth:`SupernetBackend.evaluate`. ``cost_s`` is simulated and deterministic: the child's
-multiply-accumulates times the images it processed (training counts three passes) at
-``MACS_PER_SECOND``; the wall-clock seconds are in ``Record.extra["wall_s"]``.
+Data: the training set is split in half by a seeded permutation; weights train on one half (or
+a fixed subset of it, ``n_train``), queries read only a fixed subset of the other (``n_val``);
+the test split is read only by :meth:`SupernetBackend.evaluate`. ``cost_s`` is simulated and
+deterministic: the child's multiply-accumulates times the images it processed (training counts
+three passes) at ``MACS_PER_SECOND``; the wall-clock seconds are in ``Record.extra["wall_s"]``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import time
 import zlib
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -84,6 +84,7 @@ class SupernetBackend:
         seed: int = 0,
         split_seed: int = 0,
         n_val: int | None = 2000,
+        n_train: int | None = None,
         recal_batches: int = 8,
         train_batches: int = 25,
         train_lr: float = 1e-3,
@@ -110,6 +111,11 @@ class SupernetBackend:
         weight_idx, val_idx = split_halves(len(images.train_y), split_seed)
         order = np.random.default_rng([split_seed, 1]).permutation(len(val_idx))
         val_idx = val_idx[order[: len(order) if n_val is None else int(n_val)]]
+        if n_train is not None:  # a fixed subset of the weight half: CPU-sized epochs
+            if int(n_train) < 1:
+                raise ValueError(f"n_train must be >= 1 (or None: the whole half of {len(weight_idx)}), got {n_train!r}")
+            order = np.random.default_rng([split_seed, 3]).permutation(len(weight_idx))
+            weight_idx = np.sort(weight_idx[order[: int(n_train)]])
         put = lambda idx: DeviceData.of(images.train_x[idx], images.train_y[idx], images.mean, images.std, self.device)
         self.train_data, self.val_data = put(weight_idx), put(val_idx)
         self._test = (images.test_x, images.test_y, images.mean, images.std)
@@ -123,6 +129,8 @@ class SupernetBackend:
             "data": f"{len(images.train_y)}:{zlib.crc32(np.ascontiguousarray(images.train_y).tobytes()):08x}",
             "split_seed": int(split_seed), "recipe": self.recipe.as_dict(), "seed": int(seed),
         }
+        if n_train is not None:  # only then, so checkpoints of the whole half keep their keys
+            self.spec["n_train"] = len(weight_idx)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.network = net_cls(
@@ -298,19 +306,41 @@ def train_alone(
 ) -> tuple[float, float]:
     """(test accuracy %, loss) of the child ``codes`` built as a plain network with fresh weights
     and trained alone for ``epochs`` epochs (SGD, cosine schedule of ``recipe``)."""
+    child = fresh_child(supernet, codes, seed, train.x.device)
+    train_epochs(child, train, recipe, epochs, seed)
+    return evaluate_net(child, None, test)
+
+
+def fresh_child(supernet: nn.Module, codes: np.ndarray, seed: int, device: torch.device) -> nn.Module:
+    """The child ``codes`` as a plain network with fresh weights drawn from ``seed`` (torch's
+    global RNG is left as it was)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        child = supernet.child(codes).to(train.x.device)
-    opt = make_optimizer(child, recipe)
+        return supernet.child(codes).to(device)
+
+
+def train_epochs(
+    net: nn.Module, train: DeviceData, recipe: Recipe, epochs: int, seed: int = 0, first_epoch: int = 0,
+    after_epoch: Callable[[int], None] | None = None,
+) -> int:
+    """Train the plain network ``net`` for ``epochs`` epochs from a fresh optimiser (SGD, cosine
+    learning rate of ``recipe`` over these epochs); the images it trained on.
+
+    Epoch ``e`` (counted from ``first_epoch``) draws its batch order from ``(seed, e)``, so runs
+    split into pieces see different orders; ``after_epoch(e)`` runs after each one.
+    """
+    opt = make_optimizer(net, recipe)
     steps = max(len(train) // recipe.batch_size, 1) * epochs
     k = 0
-    for epoch in range(epochs):
+    for epoch in range(first_epoch, first_epoch + epochs):
         for x, y in train.epoch(np.random.default_rng([seed, epoch]), recipe.batch_size):
             for g in opt.param_groups:
                 g["lr"] = recipe.lr_at(k, steps)
-            train_step(child, None, x, y, opt, recipe.grad_clip)
+            train_step(net, None, x, y, opt, recipe.grad_clip)
             k += 1
-    return evaluate_net(child, None, test)
+        if after_epoch is not None:
+            after_epoch(epoch)
+    return k * recipe.batch_size
 
 
 def _recipe(recipe: Recipe | dict[str, Any] | None, epochs: int | None, mode: str) -> Recipe:

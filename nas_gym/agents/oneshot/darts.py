@@ -47,8 +47,12 @@ class DARTS(OneShotAgent):
     def weights(self, sn: Supernet) -> Tensor:
         return masked_softmax(self.alpha, sn.mask)
 
+    def mix(self, weights: Tensor) -> Path:
+        """The relaxed path of architecture ``weights``: every op mixed (LNAS leaves pruned ops out)."""
+        return mixed(weights)
+
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
-        return mixed(self.weights(sn).detach())
+        return self.mix(self.weights(sn).detach())
 
     def train_step(self, sn, opt, x, y, rng, t) -> None:
         self._batch, self._w_lr = (x, y), opt.param_groups[0]["lr"]  # the unrolled step needs both
@@ -56,7 +60,7 @@ class DARTS(OneShotAgent):
 
     def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float) -> None:
         self.a_opt.zero_grad(set_to_none=True)
-        path = mixed(self.weights(sn))
+        path = self.mix(self.weights(sn))
         if self.order == 1:
             sn.loss(path, x, y).backward()
             sn.charge(path, len(y))
@@ -72,13 +76,13 @@ class DARTS(OneShotAgent):
         params = [p for p in sn.net.parameters() if p.requires_grad]
         xi = self._w_lr
         saved = [p.detach().clone() for p in params]
-        w_path = mixed(self.weights(sn).detach())
+        w_path = self.mix(self.weights(sn).detach())
         g_train = torch.autograd.grad(sn.loss(w_path, xt, yt), params, allow_unused=True)
         with torch.no_grad():  # the virtual step w' = w - xi grad
             for p, g in zip(params, g_train):
                 if g is not None:
                     p.sub_(xi * g)
-        a_path = mixed(self.weights(sn))
+        a_path = self.mix(self.weights(sn))
         grads = torch.autograd.grad(sn.loss(a_path, xv, yv), [self.alpha, *params], allow_unused=True)
         d_alpha, d_w = grads[0], grads[1:]
         norm = torch.sqrt(sum((g * g).sum() for g in d_w if g is not None))
@@ -88,7 +92,7 @@ class DARTS(OneShotAgent):
             with torch.no_grad():
                 for p, w0, g in zip(params, saved, d_w):
                     p.copy_(w0 if g is None else w0 + sign * eps * g)
-            hess.append(torch.autograd.grad(sn.loss(mixed(self.weights(sn)), xt, yt), self.alpha)[0])
+            hess.append(torch.autograd.grad(sn.loss(self.mix(self.weights(sn)), xt, yt), self.alpha)[0])
         with torch.no_grad():
             for p, w0 in zip(params, saved):
                 p.copy_(w0)

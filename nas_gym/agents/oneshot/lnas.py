@@ -1,73 +1,139 @@
-"""LNAS (lottery-ticket NAS), variant 2: DARTS with magnitude pruning of the architecture parameters.
+"""LNAS (lottery-ticket NAS): DARTS with magnitude pruning of the architecture parameters, of the
+derived child's weights, or both (the report's variants 1, 2 and Algorithm 3, ``variant=1|2|3``).
 
-At ``n_prunes`` evenly spaced points of the search the smallest-|alpha| searched ops are masked out
-of the mixed op, growing the pruned fraction linearly to ``sparsity``. A pruned op is removed from
-the path itself (not just given weight 0), so it never runs and its weights get no gradient again.
-Each edge always keeps at least its largest-|alpha| op so the derived cell stays valid. Variant 1
-(retraining the derived child with weight pruning and rewinding) is not implemented.
+- Variant 2 (the default): at ``n_prunes`` evenly spaced points of the search the smallest-|alpha|
+  searched ops are masked out of the mixed op, the kept share shrinking geometrically to
+  ``1 - sparsity``. A pruned op is removed from the path itself (not just given weight 0), so it
+  never runs, costs nothing and its weights get no gradient again. Each edge keeps at least its
+  largest-|alpha| op so the derived cell stays valid.
+- Variant 1: plain DARTS, then the derived cell is retrained alone for ``retrain_epochs`` with
+  ``weight_rounds`` rounds of lottery-ticket weight pruning to ``sparsity``
+  (:mod:`nas_gym.supernets.ticket`: prune the smallest weights, rewind the survivors to their
+  initial values, train again).
+- Variant 3 (generalised LNAS): variant 2's search, then variant 1's retraining.
+
+Where there is a retraining (variants 1 and 3, or ``retrain_epochs > 0``), its simulated seconds
+are charged to the clock and the derived cell is queried once more through the env after it (a
+budget in queries keeps one query for this); ``SearchResult.meta["ticket"]`` holds the
+retrained child's validation accuracy after every epoch and its weight sparsity.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 
+import gymnasium as gym
 import numpy as np
 import torch
 from torch import Tensor
 
+from ...supernets.backend import fresh_child, simulated_seconds
 from ...supernets.paths import Path
-from ..base import register
+from ...supernets.ticket import check_sparsity, kept_fraction, train_ticket
+from ..base import Budget, SearchResult, register, search_log
+from ..common import step_cont, torch_threads
 from .darts import DARTS
-from .loop import Supernet, discretise, masked_softmax
+from .loop import Supernet, deterministic_algorithms, discretise, masked_softmax, supernet_of
+
+VARIANTS = (1, 2, 3)
+RETRAIN_EPOCHS = 20  # the report's retraining loop (section 5.1), for the variants that prune weights
 
 
 @register("lnas")
 @dataclass
 class LNAS(DARTS):
-    """DARTS whose searched ops are pruned by |alpha| to ``sparsity`` over ``n_prunes`` rounds."""
+    """DARTS with lottery-ticket pruning of alpha (variant 2), of the child's weights (1), or both (3)."""
 
     name: ClassVar[str] = "lnas"
 
-    sparsity: float = 0.5  # fraction of the searched (edge, op) pairs pruned by the end
-    n_prunes: int = 4
+    variant: int = 2
+    sparsity: float = 0.5  # fraction pruned: of the searched (edge, op) pairs and/or of the child's weights
+    n_prunes: int = 4  # rounds of alpha pruning (variants 2, 3)
+    weight_rounds: int | None = None  # rounds of weight pruning; None: 1 (variant 1, the report's one-shot) or n_prunes (3)
+    retrain_epochs: int | None = None  # None: 20 where weights are pruned (variants 1, 3), else 0 (no retraining)
 
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS or isinstance(self.variant, bool):
+            raise ValueError(f"lnas variant must be one of {list(VARIANTS)}, got {self.variant!r}")
+        try:
+            check_sparsity(self.sparsity)
+        except ValueError as e:
+            raise ValueError(f"lnas {e}") from None
+        for name, low in (("n_prunes", 1), ("weight_rounds", 1), ("retrain_epochs", 0)):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+                raise ValueError(f"lnas {name} must be an int >= {low}, got {value!r}")
+        if self.prunes_weights and self.epochs_retrained < self.rounds_of_weights + 1:
+            raise ValueError(
+                f"lnas retrain_epochs must be >= weight_rounds + 1 = {self.rounds_of_weights + 1} (one epoch of "
+                f"training before each pruning round and after the last), got {self.epochs_retrained}"
+            )
+
+    @property
+    def prunes_alpha(self) -> bool:
+        return self.variant in (2, 3)
+
+    @property
+    def prunes_weights(self) -> bool:
+        return self.variant in (1, 3)
+
+    @property
+    def rounds_of_weights(self) -> int:
+        """Rounds of weight pruning in the retraining (0: none)."""
+        if not self.prunes_weights:
+            return 0
+        if self.weight_rounds is not None:
+            return self.weight_rounds
+        return 1 if self.variant == 1 else self.n_prunes
+
+    @property
+    def epochs_retrained(self) -> int:
+        """Epochs of the derived cell's retraining (0: the search's result is the derived cell alone)."""
+        if self.retrain_epochs is not None:
+            return self.retrain_epochs
+        return RETRAIN_EPOCHS if self.prunes_weights else 0
+
+    # ----------------------------------------------------------- the search
     def setup(self, sn: Supernet) -> None:
-        if not 0.0 <= self.sparsity < 1.0:
-            raise ValueError(f"lnas sparsity must be in [0, 1), got {self.sparsity}")
         super().setup(sn)
-        self.keep = sn.mask.clone().to(sn.device)  # searched ops not yet pruned
+        self.searched = sn.mask.clone().to(sn.device)
+        self.keep = self.searched.clone()  # searched ops not yet pruned
         self._rounds_done = 0
 
-    def _path(self, w: Tensor) -> Path:
+    def mix(self, weights: Tensor) -> Path:
+        if not self.prunes_alpha:
+            return super().mix(weights)
         # the active mask (not only a zero weight) is what stops a pruned op from running
         active = self.keep.cpu().clone()
         active[:, 0] = False
-        return Path(w, active, False)
+        return Path(weights, active, False)
 
     def weights(self, sn: Supernet) -> Tensor:
         return masked_softmax(self.alpha, self.keep)
 
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
         self._maybe_prune(sn, t)
-        return self._path(self.weights(sn).detach())
+        return super().weight_path(sn, rng, t)
 
     def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float) -> None:
         self._maybe_prune(sn, t)
-        self.a_opt.zero_grad(set_to_none=True)
-        sn.loss(self._path(self.weights(sn)), x, y).backward()  # first order only
-        self.a_opt.step()
+        super().arch_step(sn, x, y, rng, t)
 
     def _maybe_prune(self, sn: Supernet, t: float) -> None:
+        if not self.prunes_alpha:
+            return
         # round k (1..n_prunes) fires once the search is k/(n_prunes+1) of the way through, so the
         # last round still leaves time to train the survivors
         due = min(self.n_prunes, int(t * (self.n_prunes + 1)))
         while self._rounds_done < due:
             self._rounds_done += 1
-            self._prune_to(sn, self.sparsity * self._rounds_done / self.n_prunes)
+            self._prune_to(sn, 1.0 - kept_fraction(self.sparsity, self.n_prunes, self._rounds_done))
 
     def _prune_to(self, sn: Supernet, target: float) -> None:
-        searched = sn.mask.to(self.keep.device)
+        searched = self.searched
         n_prune = int(round(target * int(searched.sum())))
         mag = self.alpha.detach().abs().masked_fill(~searched, float("inf"))
         best = mag.masked_fill(~searched, -1.0).argmax(dim=1)
@@ -77,9 +143,50 @@ class LNAS(DARTS):
         keep[order[torch.isfinite(mag.flatten()[order])]] = False
         self.keep = keep.view_as(searched)
 
-    def pruned_fraction(self, sn: Supernet) -> float:
-        searched = sn.mask.to(self.keep.device)
-        return 1.0 - float(self.keep.sum()) / float(searched.sum())
+    def pruned_fraction(self) -> float:
+        """The fraction of the searched (edge, op) pairs pruned so far."""
+        return 1.0 - float(self.keep.sum()) / float(self.searched.sum())
 
     def recommend(self, sn: Supernet) -> np.ndarray:
         return discretise(sn, self.weights(sn))
+
+    # ------------------------------------------------- search, then retrain
+    def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
+        """The search; then, where there is a retraining, the lottery-ticket retraining of the
+        derived cell and one more query of it through the env (which pays the retraining's seconds)."""
+        epochs = self.epochs_retrained
+        t0 = time.perf_counter()
+        searched = super().search(env, _keep_a_query(budget, self.variant) if epochs else budget, seed)
+        searched.meta.update(alpha_pruned=self.pruned_fraction(), search_sim_s=searched.sim_time_s,
+                             search_wall_s=time.perf_counter() - t0)
+        if not epochs:
+            return searched
+        backend = supernet_of(env)
+        codes = backend.space.codes(searched.recommended_index)
+        t0 = time.perf_counter()
+        with torch_threads(self.threads), deterministic_algorithms(self.deterministic):
+            child = fresh_child(backend.network, codes, seed, backend.device)
+            sparsity = self.sparsity if self.prunes_weights else 0.0
+            ticket = train_ticket(child, backend.train_data, backend.val_data, backend.recipe, epochs, sparsity,
+                                  self.rounds_of_weights, seed)
+        macs = float(backend.network.flops(codes))  # dense kernels: unstructured zeros save no time
+        retrain_s = (simulated_seconds(macs, ticket.train_images, backward=True)
+                     + simulated_seconds(macs, ticket.eval_images, backward=False))
+        backend.charge(retrain_s)
+        step_cont(env, env.unwrapped.encode(codes))
+        return SearchResult.from_log(
+            self.name, seed, search_log(env), recommended_index=searched.recommended_index, reports=self.reports,
+            **searched.meta, ticket=ticket.as_dict(), retrain_sim_s=retrain_s, retrain_wall_s=time.perf_counter() - t0,
+        )
+
+
+def _keep_a_query(budget: Budget, variant: int) -> Budget:
+    """The search's share of ``budget``: all of it but the query of the retrained cell."""
+    if budget.queries is None:
+        return budget
+    if budget.queries < 2:
+        raise ValueError(
+            f"lnas variant {variant} with a retraining needs a budget of at least 2 queries (the search's and the "
+            f"retrained cell's), got {budget.queries}"
+        )
+    return dataclasses.replace(budget, queries=budget.queries - 1)
