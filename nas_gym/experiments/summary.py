@@ -3,8 +3,9 @@
 Columns, each over the agent's finished runs: the mean +- std (sample std, ddof=1) of the
 returned architecture's seed-mean validation (the shape of the thesis's Table 4.1); how many
 runs queried the optimum (its isomorphism class) and the mean queries and simulated seconds
-they took to first do so; the simulated time of the whole search; the test metric of the
-returned architecture where the table has one; and the same validation and test for the
+they took to first do so, where the benchmark knows its optimum (a supernet does not: "-");
+the simulated time of the whole search; the test metric of the returned architecture where
+the table has one; and the same validation and test for the
 architecture an agent recommends (its argmax), with which of the two its paper reports.
 """
 
@@ -44,11 +45,13 @@ def summary_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         q_m, q_s = _mean_std([r["queries_to_optimum"] for r in ok])
         t_m, _ = _mean_std([r["time_to_optimum_s"] for r in ok])
         test_m, test_s = _mean_std([r["test"] for r in ok])
+        optimum = ok[0]["optimum"] if ok else None
         rows.append({
             "env": env, "agent": agent, "runs": len(ok), "failed": len(group) - len(ok),
             "best_val_mean": best_m, "best_val_std": best_s,
-            "optimum": ok[0]["optimum"] if ok else None,
-            "reached": sum(r["queries_to_optimum"] is not None for r in ok),
+            "optimum": optimum,
+            # no known optimum (supernets): None, since "0 runs reached it" would claim a miss
+            "reached": None if optimum is None else sum(r["queries_to_optimum"] is not None for r in ok),
             "queries_to_opt_mean": q_m, "queries_to_opt_std": q_s, "time_to_opt_s_mean": t_m,
             "sim_time_s_mean": _mean_std([r["sim_time_s"] for r in ok])[0],
             "test_mean": test_m, "test_std": test_s,
@@ -88,7 +91,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         hours = lambda s: "-" if s is None else f"{s / 3600:.1f}"  # noqa: E731
         cells = [
             r["env"], r["agent"], f"{r['runs']}" + (f" ({r['failed']} failed)" if r["failed"] else ""),
-            _pm(r["best_val_mean"], r["best_val_std"]), f"{r['reached']}/{r['runs']}",
+            _pm(r["best_val_mean"], r["best_val_std"]), "-" if r["reached"] is None else f"{r['reached']}/{r['runs']}",
             _pm(r["queries_to_opt_mean"], r["queries_to_opt_std"], 0), hours(r["time_to_opt_s_mean"]),
             hours(r["sim_time_s_mean"]),
         ]
