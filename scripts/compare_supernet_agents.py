@@ -10,12 +10,13 @@ scratch for ``--alone-epochs`` epochs. The test split is read only here, after e
 has finished: no search sees it. Mean ± sample std over seeds, as a table and a plot; the
 architecture each agent's paper reports is marked.
 
-    python scripts/compare_supernet_agents.py --seeds 3 --queries 40 --search-epochs 1
+    python scripts/compare_supernet_agents.py    # docs/supernet_side_by_side.md: MNIST, tiny, 3 seeds
+    python scripts/compare_supernet_agents.py --queries 100 --search-epochs 2 --alone-epochs 5
     python scripts/compare_supernet_agents.py --agents darts gdas rs --data fashion-mnist --path DIR
     python scripts/compare_supernet_agents.py --data cifar10 --path DIR --device cuda --size small
 
-Every agent starts from the same pretrained supernet (uniform single paths, ``--pretrain-epochs``).
-CADAM searches it frozen (``reward=cadam``, epsilon annealed over the same share of the budget
+The agents search one supernet pretrained by uniform single paths (``--pretrain-epochs``), DDAS
+its own warmed-up copy. CADAM searches it frozen (``reward=cadam``, epsilon annealed over the same share of the budget
 as the thesis's 175 of 500 steps); DDAS is ``ddpg`` on a ``train``-mode env (``reward=ddas,
 obs=previous``, warmed up with every op mixed for the same epochs, 25 minibatches per query);
 random search queries the frozen supernet. The one-shot agents train the shared weights further
@@ -65,7 +66,7 @@ def check_args(agents: list[str], queries: int, search_epochs: float, alone_epoc
     unknown = [a for a in agents if a not in AGENTS]
     if unknown:
         raise ValueError(f"unknown agents {unknown}; valid: {list(AGENTS)}")
-    whole_number("queries", queries, meaning="queries per search, e.g. 40")
+    whole_number("queries", queries, meaning="queries per search, e.g. 20")
     if isinstance(search_epochs, bool) or not isinstance(search_epochs, (int, float)) or not (
         math.isfinite(search_epochs) and search_epochs > 0
     ):
@@ -197,7 +198,7 @@ def table(rows: list[dict[str, Any]], alone_epochs: int) -> str:
 
 
 def plot(rows: list[dict[str, Any]], path: Path, alone_epochs: int) -> None:
-    """Two panels (supernet validation; test trained alone), both architectures per agent,
+    """Two panels, supernet validation above and test trained alone below: both architectures per agent,
     mean ± std over seeds; the architecture the agent's paper reports is filled."""
     import matplotlib
 
@@ -207,9 +208,8 @@ def plot(rows: list[dict[str, Any]], path: Path, alone_epochs: int) -> None:
 
     rows = [r for r in rows if r["runs"]]
     x = np.arange(len(rows))
-    fig, axes = plt.subplots(1, 2, figsize=(max(8, 0.9 * len(rows) * 2), 4.2))
-    panels = (("val", "validation accuracy on the searched supernet (%)"),
-              ("alone", f"test accuracy, trained alone {alone_epochs} ep (%)"))
+    fig, axes = plt.subplots(2, 1, figsize=(max(6, 0.65 * len(rows)), 7), sharex=True)
+    panels = (("val", "validation on its supernet (%)"), ("alone", f"test, trained alone {alone_epochs} ep (%)"))
     style = {"best": ("tab:blue", "o", -0.12), "argmax": ("tab:orange", "^", 0.12)}
     for ax, (metric, title) in zip(axes, panels):
         for which, _, _ in COLUMNS:
@@ -221,7 +221,7 @@ def plot(rows: list[dict[str, Any]], path: Path, alone_epochs: int) -> None:
                 ax.errorbar(x[i] + shift, r[f"{which}_{metric}"], yerr=r[f"{which}_{metric}_std"], fmt=marker,
                             color=color, capsize=3, markerfacecolor=color if filled else "white")
         ax.set_xticks(x, [LABELS.get(r["agent"], r["agent"]) for r in rows], rotation=40, ha="right", fontsize=8)
-        ax.set_title(title, fontsize=9)
+        ax.set_ylabel(title, fontsize=8)
         ax.grid(axis="y", alpha=0.3)
     handles = [Line2D([], [], color=style[w][0], marker=style[w][1], linestyle="", label=label) for w, _, label in COLUMNS]
     axes[0].legend(handles=handles, fontsize=8, title="hollow: not the one its paper reports", title_fontsize=7)
@@ -235,14 +235,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--agents", nargs="+", default=list(AGENTS), metavar="AGENT",
                     help=f"default: all {len(AGENTS)}: {' '.join(AGENTS)}")
     ap.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default: %(default)s)")
-    ap.add_argument("--queries", type=int, default=40, help="queries per search (default: %(default)s)")
-    ap.add_argument("--search-epochs", type=float, default=1.0,
+    ap.add_argument("--queries", type=int, default=20, help="queries per search (default: %(default)s)")
+    ap.add_argument("--search-epochs", type=float, default=0.2,
                     help="epochs of weight training per one-shot search (default: %(default)s)")
     ap.add_argument("--data", default="mnist", choices=DATASETS, help="image set (default: %(default)s)")
     ap.add_argument("--path", help="folder of the image set (fashion-mnist, cifar10, cifar100)")
     ap.add_argument("--size", default="tiny", choices=list(NB201_SIZES), help="supernet preset (default: %(default)s)")
     ap.add_argument("--pretrain-epochs", type=int, default=3, help="supernet pretraining epochs (default: %(default)s)")
-    ap.add_argument("--n-val", type=int, default=2000, help="validation images per query (default: %(default)s)")
+    ap.add_argument("--n-val", type=int, default=1000, help="validation images per query (default: %(default)s)")
     ap.add_argument("--alone-epochs", type=int, default=1,
                     help="train each returned child alone this many epochs, 0: skip (default: %(default)s)")
     ap.add_argument("--device", default="auto", help="auto, cpu, cuda")
