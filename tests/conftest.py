@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -30,6 +31,20 @@ def nb201_c10(_private_cache):
     import nas_gym
 
     return nas_gym.load_benchmark("nb201", dataset="cifar10")
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """``load_script(name)``: the module of ``scripts/<name>.py`` (the scripts are no package)."""
+    import importlib.util
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from nas_gym.experiments.results import read_run, run_path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "reproduce_cadam_table41.py"
 
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("reproduce_cadam_table41", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_table_and_verdict_are_those_of_the_runs(tmp_path, nb201_c10, capsys):
-    script = load_script()
+def test_table_and_verdict_are_those_of_the_runs(tmp_path, nb201_c10, capsys, load_script):
+    script = load_script("reproduce_cadam_table41")
     # the thesis's CIFAR-10 500-query cell with CADAM and random search, two seeds each
     args = ["--agents", "cadam", "rs", "--datasets", "cifar10", "--budgets", "500", "--seeds", "2", "--workers", "1"]
     assert script.main([*args, "--out", str(tmp_path)]) == 0
@@ -37,8 +25,8 @@ def test_table_and_verdict_are_those_of_the_runs(tmp_path, nb201_c10, capsys):
     capsys.readouterr()
 
 
-def test_the_summary_leaves_out_runs_of_other_seeds_in_the_folder(tmp_path, nb201_c10, capsys):
-    script = load_script()
+def test_the_summary_leaves_out_runs_of_other_seeds_in_the_folder(tmp_path, nb201_c10, capsys, load_script):
+    script = load_script("reproduce_cadam_table41")
     args = ["--agents", "rs", "--datasets", "cifar10", "--budgets", "500", "--workers", "1", "--out", str(tmp_path)]
     assert script.main([*args, "--seeds", "3"]) == 0
     assert script.main([*args, "--seeds", "1"]) == 0  # seeds 2 and 3 stay in the folder, not in this table

@@ -15,8 +15,9 @@ from nas_gym.agents import Budget, SearchResult
 from nas_gym.experiments import RunSpec, run_grid, run_one, summarise
 from nas_gym.experiments.evaluation import incumbents, score
 from nas_gym.experiments.plots import mean_band, pareto_mask
-from nas_gym.experiments.results import read_run, run_path
+from nas_gym.experiments.results import load_runs, read_run, run_path
 from nas_gym.experiments.runner import make_env, parse_budget
+from nas_gym.experiments.summary import markdown, summary_rows
 
 ENV = "NB201-Cont-v0"
 
@@ -160,6 +161,29 @@ def test_queries_and_time_to_the_optimum_count_its_isomorphism_class(nb201_c10):
     assert s["optimum"] == pytest.approx(nb201_c10.val_mean[target])
     never = score(SearchResult("x", 0, idx[:1], idx[:1] * 0.0, np.ones(1), int(idx[0]), 0.0), bench)
     assert never["queries_to_optimum"] is None and never["time_to_optimum_s"] is None
+
+
+def _md_row(text: str, agent: str) -> list[str]:
+    """The cells of ``agent``'s row of a summary.md table."""
+    line = next(ln for ln in text.splitlines() if f"| {agent} |" in ln)
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def test_reached_opt_is_a_count_on_tables_and_a_dash_on_supernets(grid, tmp_path):
+    head = ["env", "agent", "runs", "best val", "reached opt", "queries to opt", "h to opt"]
+    table = dict(zip(head, _md_row(markdown(summary_rows(load_runs(grid[0]))), "rs")))
+    assert table["reached opt"].endswith("/2")  # NAS-Bench-201 knows its optimum
+    # a supernet has no known optimum: no "0/1 reached" claim, and no queries or hours to it
+    # batch 32: the one-shot tests' cached pretraining (test_supernet_backend wants batch 64 uncached)
+    tiny = dict(data="digits", size="tiny", device="cpu", epochs=1, n_val=100, recal_batches=1,
+                recipe={"batch_size": 32}, progress=False)
+    run_grid("NB201Supernet-Cont-v0", ["rs"], 1, 3, tmp_path, env_kwargs=tiny, progress=False)
+    rows = summarise(tmp_path, plots=False)
+    assert rows[0]["optimum"] is None and rows[0]["reached"] is None
+    sn = dict(zip(head, _md_row((tmp_path / "summary.md").read_text(), "rs")))
+    assert sn["reached opt"] == sn["queries to opt"] == sn["h to opt"] == "-"
+    with open(tmp_path / "summary.csv") as f:
+        assert next(csv.DictReader(f))["reached"] == ""
 
 
 def test_pareto_mask_keeps_the_points_nothing_beats_in_both():

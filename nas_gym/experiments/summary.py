@@ -3,8 +3,9 @@
 Columns, each over the agent's finished runs: the mean +- std (sample std, ddof=1) of the
 returned architecture's seed-mean validation (the shape of the thesis's Table 4.1); how many
 runs queried the optimum (its isomorphism class) and the mean queries and simulated seconds
-they took to first do so; the simulated time of the whole search; the test metric of the
-returned architecture where the table has one; and the same validation and test for the
+they took to first do so, where the benchmark knows its optimum (a supernet does not: "-");
+the simulated time of the whole search; the test metric of the returned architecture where
+the table has one; and the same validation and test for the
 architecture an agent recommends (its argmax), with which of the two its paper reports.
 """
 
@@ -25,7 +26,8 @@ COLUMNS = (
 )
 
 
-def _mean_std(values: list[float | None]) -> tuple[float | None, float | None]:
+def mean_std(values: list[float | None]) -> tuple[float | None, float | None]:
+    """Mean and sample std (ddof=1; 0 for one value) of the values that are not None; None, None without any."""
     v = np.array([x for x in values if x is not None], dtype=np.float64)
     if len(v) == 0:
         return None, None
@@ -40,17 +42,19 @@ def summary_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for (env, agent), group in groups.items():
         ok = [r["result"] for r in group if r["status"] == "ok"]
-        best_m, best_s = _mean_std([r["best_val"] for r in ok])
-        q_m, q_s = _mean_std([r["queries_to_optimum"] for r in ok])
-        t_m, _ = _mean_std([r["time_to_optimum_s"] for r in ok])
-        test_m, test_s = _mean_std([r["test"] for r in ok])
+        best_m, best_s = mean_std([r["best_val"] for r in ok])
+        q_m, q_s = mean_std([r["queries_to_optimum"] for r in ok])
+        t_m, _ = mean_std([r["time_to_optimum_s"] for r in ok])
+        test_m, test_s = mean_std([r["test"] for r in ok])
+        optimum = ok[0]["optimum"] if ok else None
         rows.append({
             "env": env, "agent": agent, "runs": len(ok), "failed": len(group) - len(ok),
             "best_val_mean": best_m, "best_val_std": best_s,
-            "optimum": ok[0]["optimum"] if ok else None,
-            "reached": sum(r["queries_to_optimum"] is not None for r in ok),
+            "optimum": optimum,
+            # no known optimum (supernets): None, since "0 runs reached it" would claim a miss
+            "reached": None if optimum is None else sum(r["queries_to_optimum"] is not None for r in ok),
             "queries_to_opt_mean": q_m, "queries_to_opt_std": q_s, "time_to_opt_s_mean": t_m,
-            "sim_time_s_mean": _mean_std([r["sim_time_s"] for r in ok])[0],
+            "sim_time_s_mean": mean_std([r["sim_time_s"] for r in ok])[0],
             "test_mean": test_m, "test_std": test_s,
             "reports": ok[0].get("reports", "process") if ok else None,
             **_recommended(ok),
@@ -60,8 +64,8 @@ def summary_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _recommended(ok: list[dict[str, Any]]) -> dict[str, float | None]:
     """Mean +- std of the recommended architectures' validation and test (None without any)."""
-    rv_m, rv_s = _mean_std([r.get("recommended_val") for r in ok])
-    rt_m, rt_s = _mean_std([r.get("recommended_test") for r in ok])
+    rv_m, rv_s = mean_std([r.get("recommended_val") for r in ok])
+    rt_m, rt_s = mean_std([r.get("recommended_test") for r in ok])
     return {"rec_val_mean": rv_m, "rec_val_std": rv_s, "rec_test_mean": rt_m, "rec_test_std": rt_s}
 
 
@@ -72,7 +76,8 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
         w.writerows({k: ("" if r[k] is None else r[k]) for k in COLUMNS} for r in rows)
 
 
-def _pm(m: float | None, s: float | None, digits: int = 2) -> str:
+def plus_minus(m: float | None, s: float | None, digits: int = 2) -> str:
+    """``m ± s`` to ``digits`` places, or ``-`` where there is no value."""
     return "-" if m is None else f"{m:.{digits}f} ± {s:.{digits}f}"
 
 
@@ -88,14 +93,14 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         hours = lambda s: "-" if s is None else f"{s / 3600:.1f}"  # noqa: E731
         cells = [
             r["env"], r["agent"], f"{r['runs']}" + (f" ({r['failed']} failed)" if r["failed"] else ""),
-            _pm(r["best_val_mean"], r["best_val_std"]), f"{r['reached']}/{r['runs']}",
-            _pm(r["queries_to_opt_mean"], r["queries_to_opt_std"], 0), hours(r["time_to_opt_s_mean"]),
+            plus_minus(r["best_val_mean"], r["best_val_std"]), "-" if r["reached"] is None else f"{r['reached']}/{r['runs']}",
+            plus_minus(r["queries_to_opt_mean"], r["queries_to_opt_std"], 0), hours(r["time_to_opt_s_mean"]),
             hours(r["sim_time_s_mean"]),
         ]
-        cells += [_pm(r["test_mean"], r["test_std"])] if with_test else []
+        cells += [plus_minus(r["test_mean"], r["test_std"])] if with_test else []
         if with_rec:
-            cells += [_pm(r.get("rec_val_mean"), r.get("rec_val_std"))]
-            cells += [_pm(r.get("rec_test_mean"), r.get("rec_test_std"))] if with_test else []
+            cells += [plus_minus(r.get("rec_val_mean"), r.get("rec_val_std"))]
+            cells += [plus_minus(r.get("rec_test_mean"), r.get("rec_test_std"))] if with_test else []
             cells += [r.get("reports") or "process"]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     optima = {r["optimum"] for r in rows if r["optimum"] is not None}
