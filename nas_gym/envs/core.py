@@ -11,7 +11,8 @@ episode reproducible.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+import operator
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable
 
@@ -22,7 +23,7 @@ from ..benchmarks import NOISES, TabularBenchmark, load_benchmark
 from ..benchmarks.table import Record
 from ..spaces.base import Space
 from ..supernets import SUPERNET_KWARGS, SUPERNETS, is_supernet, load_supernet
-from .reach import Reach
+from .reach import Reach, index_steps
 from .rewards import Reward, make_reward
 
 RENDER_MODES = ("ansi", "rgb_array")
@@ -68,6 +69,13 @@ class Problem:
     reward: Reward
     optimum: float | None
     reach: Reach
+    # Python-int weights of the dense index (None for spaces whose indices exceed int64): one
+    # architecture's index as a Python sum is faster than numpy's matmul of a few ints
+    _steps: list[int] | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        steps = None if self.backend.space.big else index_steps(self.backend.space).tolist()
+        object.__setattr__(self, "_steps", steps)
 
     @property
     def space(self) -> Space:
@@ -77,13 +85,24 @@ class Problem:
     def no_result_reward(self) -> float:
         return float(self.reward.formula(0.0, np.nan, np.nan))
 
+    def index(self, codes: np.ndarray) -> int:
+        """Dense index of the architecture with option codes ``codes`` (an int array)."""
+        if self._steps is None:
+            return self.space.index(codes)
+        return sum(map(operator.mul, codes.tolist(), self._steps))
+
     def query(
         self, codes: np.ndarray, rng: np.random.Generator, previous: Record | None = None
     ) -> tuple[Record | None, float]:
         """The record of architecture ``codes`` (one simulated training run, None when the
         backend has no result for it) and its reward (``previous``: the query before it, for
         rewards that compare with it)."""
-        index = self.space.index(codes) if self.space.big else int(self.space.indices(codes))
+        return self.query_index(self.index(codes), rng, previous)
+
+    def query_index(
+        self, index: int, rng: np.random.Generator, previous: Record | None = None
+    ) -> tuple[Record | None, float]:
+        """:meth:`query` of the architecture at dense ``index``."""
         if not self.reach.answerable(index):
             return None, self.no_result_reward
         rec = self.backend.query(index, rng=rng, noise=self.noise)
@@ -264,10 +283,14 @@ class NasEnv(gym.Env):
         Without a result (see :class:`Problem`) ``info`` is ``{"arch": ..., "no_result": True}``:
         no ``val``, nothing for the search log.
         """
-        rec, reward = self.problem.query(codes, self.np_random, self.last_record)
+        return self.query_index(self.problem.index(codes))
+
+    def query_index(self, index: int) -> tuple[float, dict[str, Any]]:
+        """:meth:`query` of the architecture at dense ``index`` (for families that track it)."""
+        rec, reward = self.problem.query_index(index, self.np_random, self.last_record)
         self.last_record = rec
         if rec is None:
-            return reward, {"arch": arch_string(self.space, int(self.space.indices(codes))), "no_result": True}
+            return reward, {"arch": arch_string(self.space, index), "no_result": True}
         return reward, {
             "arch": arch_string(self.space, rec.arch_index),
             "arch_index": rec.arch_index,

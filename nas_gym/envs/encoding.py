@@ -50,14 +50,17 @@ class SeqObs:
         self.buf[rows, self._pos + t + 1] = 1.0
 
 
+_LOW, _HIGH = np.float32(-1.0), np.float32(1.0)  # made once: a scalar costs as much as the clip
+
+
 def clip_action(action: np.ndarray, n_decisions: int, n_options: int) -> np.ndarray:
     """Cont's action as ``(n, E, O)`` floats in ``[-1, 1]`` (float32 stays float32: no copy to widen).
 
     Out-of-range values are clipped and NaN counts as -1 (``fmax`` ignores NaN), so every
     action a policy can emit selects some architecture.
     """
-    a = np.fmax(action, np.float32(-1.0))
-    return np.fmin(a, np.float32(1.0), out=a).reshape(-1, n_decisions, n_options)
+    a = np.fmax(action, _LOW)
+    return np.fmin(a, _HIGH, out=a).reshape(-1, n_decisions, n_options)
 
 
 def discretiser(space: Space) -> Callable[[np.ndarray], np.ndarray]:
@@ -82,8 +85,9 @@ class Discretiser:
             np.where(space.option_mask, 0.0, -np.inf).astype(np.float32)
             if type(space).discretise is Space.discretise else None
         )
+        self._padded = self._pad is not None and not space.option_mask.all()  # else adding _pad changes no argmax
 
     def __call__(self, a: np.ndarray) -> np.ndarray:
         if self._pad is not None:
-            return (a + self._pad).argmax(axis=-1)
+            return (a + self._pad).argmax(axis=-1) if self._padded else a.argmax(axis=-1)
         return np.asarray(self.space.discretise((a + 1.0) * 0.5), dtype=np.int64).reshape(len(a), -1)

@@ -58,13 +58,14 @@ class SeqEnv(NasEnv):
         return self._seq_obs.buf[0].copy(), {}
 
     def step(self, action):
-        if self.t >= self._E:
+        t = self.t
+        if t >= self._E:
             raise RuntimeError("episode is over: call reset()")
-        option = integer_action(action, self._O) % self._n_opts[self.t]
-        self.codes[self.t] = option
-        self._seq_obs.decide(0, self.t, option)
-        self.t += 1
-        if self.t < self._E:
+        option = integer_action(action, self._O) % self._n_opts[t]
+        self.codes[t] = option
+        self._seq_obs.decide(0, t, option)
+        self.t = t = t + 1
+        if t < self._E:
             return self._seq_obs.buf[0].copy(), 0.0, False, False, {}
         reward, info = self.query(self.codes)
         return self._seq_obs.buf[0].copy(), reward, True, False, info
