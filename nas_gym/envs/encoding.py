@@ -43,11 +43,16 @@ class SeqObs:
         self.buf[rows] = 0.0
         self.buf[rows, self._pos] = 1.0
 
+    def flips(self, t: np.ndarray | int, option: np.ndarray | int) -> tuple:
+        """Columns that choosing ``option`` at position ``t`` sets to 1, to 0 and to 1."""
+        return t * self._O + option, self._pos + t, self._pos + t + 1
+
     def decide(self, rows: np.ndarray | int, t: np.ndarray | int, option: np.ndarray | int) -> None:
         """Episodes ``rows`` at position ``t`` chose ``option``."""
-        self.buf[rows, t * self._O + option] = 1.0
-        self.buf[rows, self._pos + t] = 0.0
-        self.buf[rows, self._pos + t + 1] = 1.0
+        chosen, was, now = self.flips(t, option)
+        self.buf[rows, chosen] = 1.0
+        self.buf[rows, was] = 0.0
+        self.buf[rows, now] = 1.0
 
 
 _LOW, _HIGH = np.float32(-1.0), np.float32(1.0)  # made once: a scalar costs as much as the clip
