@@ -40,7 +40,7 @@ from ..agents import Budget, agent_names, make
 from ..agents.base import check_family
 from ..agents.kwargs import check_agent_kwargs
 from ..envs.checks import whole_number
-from .evaluation import score
+from .evaluation import optimum_class, score
 from .results import read_run, run_path, write_atomic
 from .summary import summarise
 
@@ -276,16 +276,22 @@ def check_grid(
 
 
 def check_spec(spec: RunSpec) -> None:
-    """Build the agent and the env of ``spec`` once: ValueError naming a bad keyword or value."""
+    """Build the agent and the env of ``spec`` once: ValueError naming a bad keyword or value.
+
+    It also builds what scoring every run needs once per process (the space's classes), so that
+    forked workers inherit it instead of each building it again.
+    """
     check_agent_kwargs(spec.agent, spec.agent_kwargs)
     try:
         agent = make(spec.agent, **spec.agent_kwargs)
     except (TypeError, ValueError) as e:
         raise ValueError(f"agent {spec.agent!r} with {spec.agent_kwargs}: {e}") from None
     try:
-        make_env(spec, agent).close()
+        env = make_env(spec, agent)
     except (TypeError, ValueError, gym.error.Error) as e:
         raise ValueError(f"env {spec.env_id} with {spec.env_kwargs} (for agent {spec.agent!r}): {e}") from None
+    optimum_class(env.unwrapped.backend)
+    env.close()
 
 
 def _finished(spec: RunSpec, path: Path) -> bool:
