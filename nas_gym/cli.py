@@ -60,15 +60,16 @@ def _compare(env: str, dataset: str | None, agents: list[str], seeds: int, budge
              env_kwargs: dict[str, Any], agent_kwargs: dict[str, dict[str, Any]], resume: bool, progress: bool,
              agent_env_kwargs: dict[str, dict[str, Any]] | None = None, executor: str = "process",
              address: str | None = None) -> int:
-    from .experiments import run_grid, summarise
-    from .experiments.summary import PLOTS, markdown
+    from .experiments import run_grid
+    from .experiments.results import load_runs
+    from .experiments.summary import PLOTS, markdown, summary_rows
 
     if dataset is not None:
         env_kwargs = {"dataset": dataset, **env_kwargs}
     paths = run_grid(env, agents, seeds, budget, out, workers=workers, env_kwargs=env_kwargs,
                      agent_kwargs=agent_kwargs, resume=resume, progress=progress, agent_env_kwargs=agent_env_kwargs,
-                     executor=executor, address=address)
-    rows = summarise(out, paths=paths)
+                     executor=executor, address=address, summary=True)
+    rows = summary_rows(load_runs(out, paths))
     print(markdown(rows), end="")
     written = ["summary.md", "summary.csv"] + [name for name in PLOTS if Path(out, name).exists()]
     print(f"results: {out}/" + ", ".join(written))

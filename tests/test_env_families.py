@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from nas_gym.envs import ContEnv, EditEnv, SeqEnv
+from nas_gym.envs.topk import SingleTopK, TopK
 
 from toy_tables import toy_benchmark
 
@@ -102,6 +103,20 @@ def test_cont_topk_observation_is_the_mean_one_hot_of_the_k_best(nb201_c10, top_
             heapq.heapreplace(heap, item)
         expected = np.mean([nb201_c10.space.one_hot(i).ravel() for _, _, i in heap], axis=0)
         np.testing.assert_allclose(obs, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("k", [1, 3, 8])
+def test_single_search_top_k_keeps_the_entries_of_the_batched_one(k):
+    # few distinct values, so ties decide which entry leaves; NaN and -inf never enter
+    rng = np.random.default_rng(k)
+    batched, single = TopK(1, k, 4, 3), SingleTopK(k, 4, 3)
+    for _ in range(300):
+        val = float(rng.choice([50.0, 60.0, 60.0, 70.0, np.nan, -np.inf]))
+        codes = rng.integers(0, 3, 4)
+        batched.add(np.array([val]), codes[None])
+        single.add(val, codes)
+        assert single.worst == batched.worst[0] and single.size == batched.size[0]
+        np.testing.assert_array_equal(single.mean_one_hot(), batched.mean_one_hot()[0])
 
 
 def test_cont_previous_observation(nb201_c10):

@@ -9,6 +9,7 @@ import torch
 from gymnasium.utils.env_checker import check_env
 
 import nas_gym  # noqa: F401  (registers the ids)
+from nas_gym.envs.core import UnknownKeywordError
 
 torch.set_num_threads(1)
 
@@ -43,5 +44,12 @@ def test_bad_keywords_are_named():
         _make(split="holdout")
     with pytest.raises(ValueError, match="ways=4 exceeds"):
         gym.make("NasGym/FewShot-v0", data="digits", ways=4)
-    with pytest.raises(ValueError, match="unknown MetaConfig keys"):
+    with pytest.raises(UnknownKeywordError) as err:  # both TypeError and ValueError
         _make(w_learning_rate=0.1)
+    assert "'w_learning_rate'" in str(err.value)
+    assert all(k in str(err.value) for k in ("'ways'", "'adapt_steps'", "'w_lr'"))  # the env's and MetaConfig's
+
+
+def test_render_mode_that_is_no_string_is_a_value_error():
+    with pytest.raises(ValueError, match="render_mode 3"):
+        _make(render_mode=3)

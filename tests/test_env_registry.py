@@ -13,8 +13,9 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import nas_gym
 from nas_gym.benchmarks import benchmark_names
 from nas_gym.envs import ContVectorEnv, SearchLog, SeqVectorEnv
+from nas_gym.envs.core import UnknownKeywordError
 from nas_gym.envs.registration import BENCHMARKS, FAMILIES, register_envs
-from nas_gym.supernets import SUPERNETS
+from nas_gym.supernets import SUPERNET_KWARGS, SUPERNETS
 
 from conftest import SHARED_DATA
 
@@ -135,3 +136,52 @@ def test_constrained_reward_pays_the_penalty_outside_the_limit():
     loose.reset(seed=0)
     _, reward, *_, info = loose.step(loose.unwrapped.encode(np.array([3, 3, 3, 3, 3, 3])))
     assert reward == pytest.approx(info["val"] / 100)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("render_mode", [3, 1.5, ["ansi"], b"ansi"])
+def test_render_mode_that_is_no_string_is_a_value_error_naming_the_modes(family, render_mode):
+    with pytest.raises(ValueError) as err:
+        gym.make(f"NasGym/NB201-{family}-v0", render_mode=render_mode)
+    assert repr(render_mode) in str(err.value) and "'ansi', 'rgb_array'" in str(err.value)
+
+
+def test_render_modes_gymnasium_adds_still_work():
+    env = gym.make("NasGym/NB201-Seq-v0", render_mode="rgb_array_list", noise="mean")
+    env.reset(seed=0)
+    for a in range(6):
+        env.step(a)
+    frames = env.render()
+    assert env.render_mode == "rgb_array_list" and len(frames) == 7 and frames[0].ndim == 3
+
+
+def _valid_keywords(err: pytest.ExceptionInfo) -> set[str]:
+    return set(eval(str(err.value).split("valid: ")[1].split("]")[0] + "]"))
+
+
+TABLE_KEYWORDS = {"benchmark", "dataset", "path", "reward", "noise", "max_params", "max_latency", "penalty",
+                  "render_mode", "oracle_info"}
+
+
+@pytest.mark.parametrize(
+    "env_id, own",
+    [
+        ("NasGym/NB201-Seq-v0", set()),
+        ("NasGym/NB201-Cont-v0", {"budget", "top_k", "obs"}),
+        ("NasGym/NB201-Edit-v0", {"budget"}),
+        ("NasGym/NB201Supernet-Edit-v0", {"budget"} | set(SUPERNET_KWARGS)),
+    ],
+)
+def test_unknown_keyword_error_lists_every_keyword_gym_make_takes(env_id, own):
+    with pytest.raises(UnknownKeywordError) as err:
+        gym.make(env_id, frobnicate=1)
+    assert _valid_keywords(err) == TABLE_KEYWORDS | own
+    env = gym.make(env_id.replace("Supernet", ""), oracle_info=True)  # a listed keyword is taken
+    assert "regret" in env.reset(seed=0)[1]
+
+
+def test_unknown_keyword_error_of_vector_envs_lists_their_keywords():
+    with pytest.raises(UnknownKeywordError) as err:
+        gym.make_vec("NasGym/NB201-Cont-v0", num_envs=2, frobnicate=1)
+    vector_own = {"num_envs", "autoreset_mode", "max_episode_steps", "budget", "top_k", "obs"}
+    assert _valid_keywords(err) == (TABLE_KEYWORDS - {"oracle_info"}) | vector_own

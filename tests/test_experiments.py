@@ -16,7 +16,7 @@ from nas_gym.experiments import RunSpec, run_grid, run_one, summarise
 from nas_gym.experiments.evaluation import incumbents, score
 from nas_gym.experiments.plots import mean_band, pareto_mask
 from nas_gym.experiments.results import load_runs, read_run, run_path
-from nas_gym.experiments.runner import make_env, parse_budget
+from nas_gym.experiments.runner import RunQueue, make_env, parse_budget
 from nas_gym.experiments.summary import markdown, summary_rows
 
 ENV = "NB201-Cont-v0"
@@ -98,6 +98,38 @@ def test_parallel_workers_give_the_same_runs_as_one_process(tmp_path):
         ra, rb = read_run(a), read_run(b)
         assert ra["status"] == rb["status"] == "ok"
         assert ra["log"] == rb["log"] and ra["result"] == rb["result"]
+
+
+def test_parallel_grid_with_its_summary_writes_what_summarise_writes(tmp_path):
+    paths = run_grid(ENV, ["rs", "re"], 2, 20, tmp_path, workers=2, progress=False, summary=True)
+    plots = {png: (tmp_path / png).read_bytes() for png in ("anytime.png", "pareto.png")}
+    csv_text = (tmp_path / "summary.csv").read_text()
+    assert all(png[:4] == b"\x89PNG" for png in plots.values())
+    summarise(tmp_path, paths=paths)  # the same summary drawn in this one process
+    assert (tmp_path / "summary.csv").read_text() == csv_text
+    assert {png: (tmp_path / png).read_bytes() for png in plots} == plots
+
+
+def test_a_plot_that_fails_in_its_forked_process_fails_the_summary(grid, monkeypatch):
+    from nas_gym.experiments import plots
+
+    def broken(runs, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(plots, "plot_pareto", broken)  # the forked process inherits the patch
+    with pytest.raises(RuntimeError, match="pareto.png"):
+        summarise(grid[0], fork=True)
+
+
+def test_run_queue_goes_seed_by_seed_slowest_agent_first():
+    todo = [(RunSpec(ENV, a, s, "10"), None) for s in (0, 1, 2) for a in ("rs", "bo", "re")]
+    queue = RunQueue(todo)
+    first = [queue.pop()[0] for _ in range(3)]  # nothing measured yet: grid order
+    assert [(sp.agent, sp.seed) for sp in first] == [("rs", 0), ("bo", 0), ("re", 0)]
+    for agent, seconds in (("rs", 0.01), ("bo", 2.0), ("re", 0.1)):
+        queue.record(agent, seconds)
+    rest = [queue.pop()[0] for _ in range(len(queue))]
+    assert [(sp.agent, sp.seed) for sp in rest] == [("bo", 1), ("re", 1), ("rs", 1), ("bo", 2), ("re", 2), ("rs", 2)]
 
 
 def test_a_seconds_budget_and_the_cont_episode_length(tmp_path):

@@ -39,6 +39,8 @@ def real_number(name: str, value: Any) -> float:
 
 def integer_action(action: Any, n_actions: int) -> int:
     """A Seq or Edit action as an int (see the module docstring); ValueError for a non-integer."""
+    if type(action) is int or isinstance(action, np.integer):  # what samplers and policies give: no checks needed
+        return int(action)
     a = action
     if isinstance(a, np.ndarray) and a.size == 1:
         a = a.reshape(()).item()

@@ -17,7 +17,7 @@ from gymnasium import spaces
 from .checks import cont_action, whole_number
 from .core import NasEnv
 from .encoding import clip_action, discretiser, one_hot_rows
-from .topk import TopK
+from .topk import SingleTopK
 
 OBS_MODES = ("topk", "previous")
 
@@ -52,7 +52,7 @@ class ContEnv(NasEnv):
         self.observation_space = spaces.Box(0.0, 1.0, (n,), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, (n,), dtype=np.float32)
         self._discretise = discretiser(self.space)
-        self._top = TopK(1, self.top_k, self._E, self._O)
+        self._top = SingleTopK(self.top_k, self._E, self._O)
         self.t = 0
 
     def encode(self, codes: np.ndarray) -> np.ndarray:
@@ -67,7 +67,7 @@ class ContEnv(NasEnv):
     def _obs(self) -> np.ndarray:
         if self.obs_mode == "previous":
             return one_hot_rows(self.codes[None], self._O)[0] * float(self.t > 0)
-        return self._top.mean_one_hot()[0]
+        return self._top.mean_one_hot()
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -83,6 +83,6 @@ class ContEnv(NasEnv):
         self.codes = self.decode(action)
         reward, info = self.query(self.codes)
         self.t += 1
-        if "val" in info and info["val"] > self._top.worst[0]:  # late in a search most queries do not enter
-            self._top.add(np.array([info["val"]]), self.codes[None])
+        if "val" in info:
+            self._top.add(info["val"], self.codes)
         return self._obs(), reward, self.t >= self.budget, False, info

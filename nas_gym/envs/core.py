@@ -11,9 +11,10 @@ episode reproducible.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+import operator
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterable
 
 import gymnasium as gym
 import numpy as np
@@ -22,7 +23,7 @@ from ..benchmarks import NOISES, TabularBenchmark, load_benchmark
 from ..benchmarks.table import Record
 from ..spaces.base import Space
 from ..supernets import SUPERNET_KWARGS, SUPERNETS, is_supernet, load_supernet
-from .reach import Reach
+from .reach import Reach, index_steps
 from .rewards import Reward, make_reward
 
 RENDER_MODES = ("ansi", "rgb_array")
@@ -68,6 +69,13 @@ class Problem:
     reward: Reward
     optimum: float | None
     reach: Reach
+    # Python-int weights of the dense index (None for spaces whose indices exceed int64): one
+    # architecture's index as a Python sum is faster than numpy's matmul of a few ints
+    _steps: list[int] | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        steps = None if self.backend.space.big else index_steps(self.backend.space).tolist()
+        object.__setattr__(self, "_steps", steps)
 
     @property
     def space(self) -> Space:
@@ -77,13 +85,24 @@ class Problem:
     def no_result_reward(self) -> float:
         return float(self.reward.formula(0.0, np.nan, np.nan))
 
+    def index(self, codes: np.ndarray) -> int:
+        """Dense index of the architecture with option codes ``codes`` (an int array)."""
+        if self._steps is None:
+            return self.space.index(codes)
+        return sum(map(operator.mul, codes.tolist(), self._steps))
+
     def query(
         self, codes: np.ndarray, rng: np.random.Generator, previous: Record | None = None
     ) -> tuple[Record | None, float]:
         """The record of architecture ``codes`` (one simulated training run, None when the
         backend has no result for it) and its reward (``previous``: the query before it, for
         rewards that compare with it)."""
-        index = self.space.index(codes) if self.space.big else int(self.space.indices(codes))
+        return self.query_index(self.index(codes), rng, previous)
+
+    def query_index(
+        self, index: int, rng: np.random.Generator, previous: Record | None = None
+    ) -> tuple[Record | None, float]:
+        """:meth:`query` of the architecture at dense ``index``."""
         if not self.reach.answerable(index):
             return None, self.no_result_reward
         rec = self.backend.query(index, rng=rng, noise=self.noise)
@@ -153,33 +172,70 @@ class UnknownKeywordError(TypeError, ValueError):
     """
 
 
+def constructor_keywords(owner: type) -> set[str]:
+    """The keyword parameters of the constructors of the nas_gym classes ``owner`` derives from."""
+    return {
+        p.name
+        for c in owner.__mro__
+        if "__init__" in vars(c) and c.__module__.startswith("nas_gym")
+        for p in inspect.signature(vars(c)["__init__"]).parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
+    }
+
+
+def check_keywords(owner: type, kwargs: dict[str, Any], valid: set[str], note: str = "") -> None:
+    """:class:`UnknownKeywordError` naming the keywords of ``kwargs`` outside ``valid``, and every valid one."""
+    unknown = sorted(set(kwargs) - valid)
+    if unknown:
+        raise UnknownKeywordError(
+            f"{owner.__name__}() got an unexpected keyword argument {unknown[0]!r}: unknown keyword argument(s) "
+            f"{unknown}{note}; valid: {sorted(valid)}"
+        )
+
+
+def check_env_keywords(owner: type, kwargs: dict[str, Any], also: tuple[str, ...] = ()) -> None:
+    """:func:`check_keywords` for an env class ``owner``: valid are its constructors' keywords, the
+    problem's, the supernet's for a supernet benchmark, and ``also`` (those of a wrapper that
+    ``gym.make`` puts around it)."""
+    supernet = is_supernet(kwargs.get("benchmark"))
+    valid = constructor_keywords(owner) | set(PROBLEM_KWARGS) | set(SUPERNET_KWARGS if supernet else ()) | set(also)
+    unknown = set(kwargs) - valid
+    note = f" ({sorted(unknown)} apply to supernet benchmarks only)" if unknown and unknown <= set(SUPERNET_KWARGS) else ""
+    check_keywords(owner, kwargs, valid, note)
+
+
 def problem_kwargs(owner: type, kwargs: dict[str, Any]) -> dict[str, Any]:
     """``kwargs`` when all are problem keywords; else :class:`UnknownKeywordError` naming every keyword ``owner`` takes.
 
     The families pass their leftover keywords here, so a keyword another family takes (``top_k``
     given to Seq) gets a clear error instead of Python's TypeError from deep inside ``gym.make``.
     """
-    valid = set(PROBLEM_KWARGS) | (set(SUPERNET_KWARGS) if is_supernet(kwargs.get("benchmark")) else set())
-    unknown = sorted(set(kwargs) - valid)
-    if unknown:
-        own = {
-            p.name
-            for c in owner.__mro__
-            if "__init__" in vars(c) and c.__module__.startswith("nas_gym")
-            for p in inspect.signature(vars(c)["__init__"]).parameters.values()
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
-        }
-        note = f" ({unknown} apply to supernet benchmarks only)" if set(unknown) <= set(SUPERNET_KWARGS) else ""
-        raise UnknownKeywordError(
-            f"{owner.__name__}() got an unexpected keyword argument {unknown[0]!r}: unknown keyword argument(s) "
-            f"{unknown}{note}; valid: {sorted(own | valid)}"
-        )
+    check_env_keywords(owner, kwargs)
     return kwargs
+
+
+class RenderModes(list):
+    """An env's ``metadata["render_modes"]``: asking whether a value that is not a string is one
+    of them raises ValueError naming the value and the modes.
+
+    ``gym.make`` asks ``render_mode in render_modes`` before it builds the env, and then takes a
+    mode it did not find for a string (``render_mode.endswith("_list")``): a number would fail
+    there with an AttributeError that names neither the value nor the valid modes.
+    """
+
+    def __contains__(self, mode: object) -> bool:
+        if not isinstance(mode, str):
+            raise bad_render_mode(mode, self)
+        return super().__contains__(mode)
+
+
+def bad_render_mode(render_mode: object, modes: Iterable[str]) -> ValueError:
+    return ValueError(f"unknown render_mode {render_mode!r}; valid: {list(modes)} or None")
 
 
 def check_render_mode(render_mode: str | None, modes: tuple[str, ...]) -> str | None:
     if render_mode is not None and render_mode not in modes:
-        raise ValueError(f"unknown render_mode {render_mode!r}; valid: {list(modes)}")
+        raise bad_render_mode(render_mode, modes)
     return render_mode
 
 
@@ -192,7 +248,7 @@ class NasEnv(gym.Env):
     ``max_params`` / ``max_latency`` / ``penalty`` (``reward="constrained"`` only), ``render_mode``.
     """
 
-    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
+    metadata = {"render_modes": RenderModes(RENDER_MODES), "render_fps": 4}
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
         self.problem = make_problem(**problem_kwargs(type(self), kwargs))
@@ -227,10 +283,14 @@ class NasEnv(gym.Env):
         Without a result (see :class:`Problem`) ``info`` is ``{"arch": ..., "no_result": True}``:
         no ``val``, nothing for the search log.
         """
-        rec, reward = self.problem.query(codes, self.np_random, self.last_record)
+        return self.query_index(self.problem.index(codes))
+
+    def query_index(self, index: int) -> tuple[float, dict[str, Any]]:
+        """:meth:`query` of the architecture at dense ``index`` (for families that track it)."""
+        rec, reward = self.problem.query_index(index, self.np_random, self.last_record)
         self.last_record = rec
         if rec is None:
-            return reward, {"arch": arch_string(self.space, int(self.space.indices(codes))), "no_result": True}
+            return reward, {"arch": arch_string(self.space, index), "no_result": True}
         return reward, {
             "arch": arch_string(self.space, rec.arch_index),
             "arch_index": rec.arch_index,

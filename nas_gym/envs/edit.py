@@ -36,9 +36,11 @@ class EditEnv(NasEnv):
         n = self._E * self._O
         self.observation_space = spaces.Box(0.0, 1.0, (n + 2,), dtype=np.float32)
         self.action_space = spaces.Discrete(n)
-        self._real = self.space.option_mask.ravel()
+        self._n = n
+        self._real = self.space.option_mask.ravel().tolist()  # Python bools and ints: read once per step
+        self._steps = index_steps(self.space).tolist()
         self._offsets = np.arange(self._E) * self._O  # flat position of option 0 of each decision
-        self._steps = index_steps(self.space)
+        self._obs_buf = np.zeros(n + 2, dtype=np.float32)  # one-hot of codes, kept up to date in place
         self._index = 0
         self._val = 0.0
         self._r = 0.0
@@ -48,11 +50,10 @@ class EditEnv(NasEnv):
         return self.problem.reach.edit_mask(self.codes, self._index)
 
     def _obs(self) -> np.ndarray:
-        obs = np.zeros(len(self._real) + 2, dtype=np.float32)
-        obs[self._offsets + self.codes] = 1.0
+        obs = self._obs_buf
         obs[-2] = min(max(self._val / 100.0, 0.0), 1.0)
         obs[-1] = 1.0 - self.t / self.budget
-        return obs
+        return obs.copy()
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -66,7 +67,9 @@ class EditEnv(NasEnv):
             if not reach.answerable(self._index):
                 raise ValueError(f"the table has no result for the start architecture {start!r}")
         self.codes = self.space.codes(self._index)
-        self._r, info = self.query(self.codes)
+        self._obs_buf[:] = 0.0
+        self._obs_buf[self._offsets + self.codes] = 1.0
+        self._r, info = self.query_index(self._index)
         self._val = info["val"]
         return self._obs(), info
 
@@ -80,18 +83,21 @@ class EditEnv(NasEnv):
     def step(self, action):
         if self.t >= self.budget:
             raise RuntimeError("episode is over: call reset()")
-        a = integer_action(action, len(self._real))
+        a = integer_action(action, self._n)
         self.t += 1
         done = self.t >= self.budget
         e, o = divmod(a, self._O)
-        if not (0 <= a < len(self._real)) or not self._real[a] or self.codes[e] == o:
+        if not (0 <= a < self._n) or not self._real[a] or self.codes[e] == o:
             return self._obs(), 0.0, done, False, {}
-        target = self._index + (o - int(self.codes[e])) * int(self._steps[e])
+        old = int(self.codes[e])
+        target = self._index + (o - old) * self._steps[e]
         if not self.problem.reach.answerable(target):
             return self._obs(), 0.0, done, False, {}
         self.codes = self.codes.copy()
         self.codes[e] = o
         self._index = target
-        r, info = self.query(self.codes)
+        self._obs_buf[a - o + old] = 0.0  # e * O + old: the option the edit replaces
+        self._obs_buf[a] = 1.0
+        r, info = self.query_index(target)
         reward, self._val, self._r = r - self._r, info["val"], r
         return self._obs(), reward, done, False, info

@@ -43,11 +43,19 @@ class SeqObs:
         self.buf[rows] = 0.0
         self.buf[rows, self._pos] = 1.0
 
+    def flips(self, t: np.ndarray | int, option: np.ndarray | int) -> tuple:
+        """Columns that choosing ``option`` at position ``t`` sets to 1, to 0 and to 1."""
+        return t * self._O + option, self._pos + t, self._pos + t + 1
+
     def decide(self, rows: np.ndarray | int, t: np.ndarray | int, option: np.ndarray | int) -> None:
         """Episodes ``rows`` at position ``t`` chose ``option``."""
-        self.buf[rows, t * self._O + option] = 1.0
-        self.buf[rows, self._pos + t] = 0.0
-        self.buf[rows, self._pos + t + 1] = 1.0
+        chosen, was, now = self.flips(t, option)
+        self.buf[rows, chosen] = 1.0
+        self.buf[rows, was] = 0.0
+        self.buf[rows, now] = 1.0
+
+
+_LOW, _HIGH = np.float32(-1.0), np.float32(1.0)  # made once: a scalar costs as much as the clip
 
 
 def clip_action(action: np.ndarray, n_decisions: int, n_options: int) -> np.ndarray:
@@ -56,8 +64,8 @@ def clip_action(action: np.ndarray, n_decisions: int, n_options: int) -> np.ndar
     Out-of-range values are clipped and NaN counts as -1 (``fmax`` ignores NaN), so every
     action a policy can emit selects some architecture.
     """
-    a = np.fmax(action, np.float32(-1.0))
-    return np.fmin(a, np.float32(1.0), out=a).reshape(-1, n_decisions, n_options)
+    a = np.fmax(action, _LOW)
+    return np.fmin(a, _HIGH, out=a).reshape(-1, n_decisions, n_options)
 
 
 def discretiser(space: Space) -> Callable[[np.ndarray], np.ndarray]:
@@ -82,8 +90,9 @@ class Discretiser:
             np.where(space.option_mask, 0.0, -np.inf).astype(np.float32)
             if type(space).discretise is Space.discretise else None
         )
+        self._padded = self._pad is not None and not space.option_mask.all()  # else adding _pad changes no argmax
 
     def __call__(self, a: np.ndarray) -> np.ndarray:
         if self._pad is not None:
-            return (a + self._pad).argmax(axis=-1)
+            return (a + self._pad).argmax(axis=-1) if self._padded else a.argmax(axis=-1)
         return np.asarray(self.space.discretise((a + 1.0) * 0.5), dtype=np.int64).reshape(len(a), -1)

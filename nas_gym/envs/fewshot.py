@@ -14,6 +14,7 @@ one as ``learner=`` or set ``meta_epochs`` to meta-train one when the env is bui
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import torch
 
 from ..fewshot.tasks import SPLITS, TaskSampler, load_fewshot
 from ..meta.lamanas import MetaConfig, MetaLearner
+from .core import RenderModes, check_keywords, constructor_keywords
 
 FEWSHOT_ID = "NasGym/FewShot-v0"
 
@@ -30,13 +32,14 @@ FEWSHOT_ID = "NasGym/FewShot-v0"
 class FewShotEnv(gym.Env):
     """One few-shot task per episode; the action picks its architecture logits (see the module doc)."""
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": RenderModes()}
 
     def __init__(
         self, data: str = "digits", path: str | Path | None = None, split: str = "test", ways: int = 3,
         shots: int = 5, queries: int = 5, adapt_steps: int = 10, alpha_scale: float = 3.0, meta_epochs: int = 0,
         learner: MetaLearner | None = None, seed: int = 0, **config: Any,
     ) -> None:
+        check_keywords(type(self), config, constructor_keywords(type(self)) | {f.name for f in fields(MetaConfig)})
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; valid: {list(SPLITS)}")
         if not isinstance(adapt_steps, int) or isinstance(adapt_steps, bool) or adapt_steps < 0:

@@ -13,6 +13,7 @@ spec that declares additional wrappers, and the ids need both.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 import gymnasium as gym
@@ -20,6 +21,7 @@ import gymnasium as gym
 from ..benchmarks import benchmark_names
 from ..supernets import SUPERNETS
 from .cont import ContEnv
+from .core import check_env_keywords
 from .edit import EditEnv
 from .search_log import SearchLog
 from .seq import SeqEnv
@@ -37,11 +39,17 @@ FAMILIES = {
 }
 
 
+# the keywords gym.make hands to the SearchLog wrapper rather than to the env (oracle_info)
+LOG_KWARGS = tuple(name for name in inspect.signature(SearchLog).parameters if name != "env")
+
+
 def _logged(cls: type[gym.Env]) -> Callable[..., gym.Env]:
     """Entry point building ``cls(**kwargs)`` inside a :class:`SearchLog`."""
 
-    def make(oracle_info: bool = False, **kwargs: Any) -> gym.Env:
-        return SearchLog(cls(**kwargs), oracle_info=oracle_info)
+    def make(**kwargs: Any) -> gym.Env:
+        check_env_keywords(cls, kwargs, also=LOG_KWARGS)
+        log_kwargs = {name: kwargs.pop(name) for name in LOG_KWARGS if name in kwargs}
+        return SearchLog(cls(**kwargs), **log_kwargs)
 
     make.metadata = cls.metadata  # gym.make reads the render modes from the entry point
     make.__doc__ = f"{cls.__name__} inside the SearchLog wrapper."

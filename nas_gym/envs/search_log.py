@@ -91,20 +91,20 @@ class SearchLog(gym.Wrapper):
         big = getattr(self.env.unwrapped, "space", None) is not None and self.env.unwrapped.space.big
         self.log = QueryLog(arch_index=[] if big else array("q"))
         self.env.unwrapped.search_log = self.log
-        self._best: dict[str, Any] = {}
+        # the search-wide entries as they stand, under every key of an info: each info is a copy
+        # of it updated with the env's own entries (a step without a query adds none)
+        self._current = dict(self._defaults)
 
     def _augment(self, info: dict[str, Any]) -> dict[str, Any]:
-        if "arch_index" in info and self.log.add(info["arch_index"], info["val"], info["cost_s"]):
-            base = self.env.unwrapped
-            self._best = {"best_val": self.log.best_val, "best_arch": info["arch"]}
-            if self.oracle_info and base.optimum is not None:
-                self._best["regret"] = self.regret
-        out = {**self._defaults, **info}
-        if len(self.log):
-            out["n_queries"] = len(self.log)
-            out["sim_time_s"] = self.log.sim_time_s
-            out.update(self._best)
-        return out
+        current = self._current
+        if "arch_index" in info:
+            log = self.log
+            if log.add(info["arch_index"], info["val"], info["cost_s"]):
+                current["best_val"], current["best_arch"] = log.best_val, info["arch"]
+                if "regret" in current:
+                    current["regret"] = self.regret
+            current["n_queries"], current["sim_time_s"] = len(log), log.sim_time_s
+        return {**current, **info} if info else current.copy()
 
     @property
     def regret(self) -> float | None:
@@ -122,4 +122,5 @@ class SearchLog(gym.Wrapper):
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        return obs, reward, terminated, truncated, self._augment(info)
+        # most Seq steps make no query and return an empty info: the search-wide entries as they stand
+        return obs, reward, terminated, truncated, self._augment(info) if info else self._current.copy()

@@ -37,7 +37,9 @@ class SeqEnv(NasEnv):
         self.observation_space = spaces.Box(0.0, 1.0, (seq_obs_size(E, O),), dtype=np.float32)
         self.action_space = spaces.Discrete(O)
         self._n_opts = [int(n) for n in self.space.n_options]
-        self._seq_obs = SeqObs(1, E, O)
+        # the layout; its one row stays an episode's first observation, the episode's own is _obs
+        self._layout = SeqObs(1, E, O)
+        self._obs = self._layout.buf[0].copy()
         self.t = 0
 
     def decided(self) -> int:
@@ -54,17 +56,20 @@ class SeqEnv(NasEnv):
         self.t = 0
         self.codes = np.zeros(self._E, dtype=np.int64)
         self.last_record = None
-        self._seq_obs.reset()
-        return self._seq_obs.buf[0].copy(), {}
+        self._obs = self._layout.buf[0].copy()
+        return self._obs.copy(), {}
 
     def step(self, action):
-        if self.t >= self._E:
+        t = self.t
+        if t >= self._E:
             raise RuntimeError("episode is over: call reset()")
-        option = integer_action(action, self._O) % self._n_opts[self.t]
-        self.codes[self.t] = option
-        self._seq_obs.decide(0, self.t, option)
-        self.t += 1
-        if self.t < self._E:
-            return self._seq_obs.buf[0].copy(), 0.0, False, False, {}
+        option = integer_action(action, self._O) % self._n_opts[t]
+        self.codes[t] = option
+        chosen, was, now = self._layout.flips(t, option)  # scalar writes to a 1-D row beat 2-D indexing
+        obs = self._obs
+        obs[chosen], obs[was], obs[now] = 1.0, 0.0, 1.0
+        self.t = t = t + 1
+        if t < self._E:
+            return obs.copy(), 0.0, False, False, {}
         reward, info = self.query(self.codes)
-        return self._seq_obs.buf[0].copy(), reward, True, False, info
+        return obs.copy(), reward, True, False, info

@@ -6,9 +6,15 @@ query takes an empty slot; afterwards a query replaces the worst entry when it i
 better. Each search's worst slot is kept, so a query that changes nothing costs one comparison
 (the common case late in a search). The one-hot counts ``(n, E, O)`` are updated incrementally;
 an empty slot's codes point at a spare option column, so that replacing it needs no branch.
+
+:class:`SingleTopK` holds the same entries for one search in Python scalars: for a single
+env, numpy's fancy indexing on arrays of one row costs ten times the update itself.
 """
 
 from __future__ import annotations
+
+import heapq
+import math
 
 import numpy as np
 
@@ -63,4 +69,55 @@ class TopK:
             n = len(self._worst)
             counts = self._counts[:, :, : self._O].reshape(n, -1)
             self._mean = counts / np.maximum(self.size, 1)[:, None].astype(np.float32)
+        return self._mean.copy()
+
+
+class SingleTopK:
+    """The K best architectures of one search, entry for entry as :class:`TopK` with n = 1.
+
+    The slots form a min-heap of ``(val, slot)``: its root is the entry :class:`TopK` replaces
+    (the lowest value, the first slot among equal values). The one-hot counts are Python ints;
+    the mean is rebuilt only when an entry changes, as float32 counts over a float32 size, as
+    :class:`TopK` computes it.
+    """
+
+    def __init__(self, k: int, n_decisions: int, n_options: int) -> None:
+        self.k, self._width = k, n_decisions * n_options
+        self._offsets = list(range(0, self._width, n_options))  # flat column of each decision's option 0
+        self.clear()
+
+    def clear(self) -> None:
+        self._heap = [(-math.inf, s) for s in range(self.k)]  # sorted, hence a heap
+        self._flat: list[list[int] | None] = [None] * self.k  # one-hot columns of each slot's entry
+        self._counts = [0] * self._width
+        self.size = 0
+        self._mean = np.zeros(self._width, dtype=np.float32)
+
+    @property
+    def worst(self) -> float:
+        """The value a query must beat to enter (-inf while not full)."""
+        return self._heap[0][0]
+
+    def add(self, val: float, codes: np.ndarray) -> None:
+        """Offer one queried architecture (NaN never enters)."""
+        if not val > self._heap[0][0]:
+            return
+        slot = self._heap[0][1]
+        counts, old = self._counts, self._flat[slot]
+        if old is None:
+            self.size += 1
+        else:
+            for f in old:
+                counts[f] -= 1
+        new = list(map(int.__add__, self._offsets, codes.tolist()))
+        for f in new:
+            counts[f] += 1
+        self._flat[slot] = new
+        heapq.heapreplace(self._heap, (val, slot))
+        mean = np.array(counts, dtype=np.float32)
+        mean /= np.float32(self.size)
+        self._mean = mean
+
+    def mean_one_hot(self) -> np.ndarray:
+        """``(E * O,)`` float32: mean one-hot of the entries (zeros when empty), a fresh array."""
         return self._mean.copy()

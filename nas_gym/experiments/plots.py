@@ -10,13 +10,21 @@ import numpy as np
 from .evaluation import OBJECTIVES
 
 
-def _figure(n_panels: int):
+def load_matplotlib() -> type:
+    """matplotlib's ``Figure``, on the file-only Agg backend (imported on first use: it takes a
+    good part of a second, which a run without plots need not pay)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)  # files only; never open a window
+    from matplotlib.backends import backend_agg  # noqa: F401  (what savefig draws with)
     from matplotlib.figure import Figure
+    from scipy.stats import t  # noqa: F401  (mean_band's interval)
 
-    fig = Figure(figsize=(5.2 * n_panels, 4.0), dpi=110)
+    return Figure
+
+
+def _figure(n_panels: int):
+    fig = load_matplotlib()(figsize=(5.2 * n_panels, 4.0), dpi=110)
     return fig, [fig.add_subplot(1, n_panels, k + 1) for k in range(n_panels)]
 
 

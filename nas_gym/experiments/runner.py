@@ -20,6 +20,7 @@ leave workers and the main process waiting on each other.
 
 from __future__ import annotations
 
+import math
 import re
 import signal
 import sys
@@ -39,8 +40,9 @@ from ..agents import Budget, agent_names, make
 from ..agents.base import check_family
 from ..agents.kwargs import check_agent_kwargs
 from ..envs.checks import whole_number
-from .evaluation import score
+from .evaluation import optimum_class, score
 from .results import read_run, run_path, write_atomic
+from .summary import summarise
 
 FAMILY = re.compile(r"-(Seq|Cont|Edit)-")
 EXECUTORS = ("process", "ray")
@@ -164,10 +166,11 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     return payload
 
 
-def _run_and_write(spec: RunSpec, path: Path) -> str:
+def _run_and_write(spec: RunSpec, path: Path) -> tuple[str, float]:
+    """Run ``spec``, write its file at ``path``; its status and wall seconds."""
     payload = run_one(spec)
     write_atomic(path, payload)
-    return payload["status"]
+    return payload["status"], payload["wall_s"]
 
 
 def run_grid(
@@ -184,6 +187,7 @@ def run_grid(
     agent_env_kwargs: dict[str, dict[str, Any]] | None = None,
     executor: str = "process",
     address: str | None = None,
+    summary: bool = False,
 ) -> list[Path]:
     """Run every agent with every seed on ``env_id``; the results files, in grid order.
 
@@ -197,6 +201,8 @@ def run_grid(
     ``executor``: ``process`` (``workers`` spawned processes, or this one) or ``ray`` (one Ray
     task per run, as many at once as the Ray cluster has CPUs; ``workers`` is not used);
     ``address``: a running Ray cluster's address (``ray`` only; without it a local Ray starts).
+    ``summary``: then write the summary of these runs, plots included (:func:`~.summary.summarise`
+    with ``paths``); with worker processes, this process loads the plotting libraries while they run.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; valid: {list(EXECUTORS)}")
@@ -216,8 +222,22 @@ def run_grid(
     paths = [run_path(out, sp.agent, sp.seed) for sp in specs]
     todo = [(sp, p) for sp, p in zip(specs, paths) if not (resume and _finished(sp, p))]
     todo.sort(key=lambda job: seed_list.index(job[0].seed))  # seed-major: slow agents spread over the run
-    _execute(todo, workers, progress, done=len(specs) - len(todo), executor=executor, address=address)
+    meanwhile = _load_plotting if summary else None
+    _execute(todo, workers, progress, done=len(specs) - len(todo), executor=executor, address=address, meanwhile=meanwhile)
+    if summary:
+        # the two plots side by side where the grid's own workers are forked (the helper thread has ended)
+        summarise(out, paths=paths, fork=executor == "process" and workers > 1 and worker_start_method() == "fork")
     return paths
+
+
+def _load_plotting() -> None:
+    """Import what the summary's plots need (most of a second that would otherwise follow the grid)."""
+    from .plots import load_matplotlib
+
+    try:
+        load_matplotlib()
+    except Exception:  # the summary meets the same error and reports it
+        pass
 
 
 def check_grid(
@@ -256,16 +276,22 @@ def check_grid(
 
 
 def check_spec(spec: RunSpec) -> None:
-    """Build the agent and the env of ``spec`` once: ValueError naming a bad keyword or value."""
+    """Build the agent and the env of ``spec`` once: ValueError naming a bad keyword or value.
+
+    It also builds what scoring every run needs once per process (the space's classes), so that
+    forked workers inherit it instead of each building it again.
+    """
     check_agent_kwargs(spec.agent, spec.agent_kwargs)
     try:
         agent = make(spec.agent, **spec.agent_kwargs)
     except (TypeError, ValueError) as e:
         raise ValueError(f"agent {spec.agent!r} with {spec.agent_kwargs}: {e}") from None
     try:
-        make_env(spec, agent).close()
+        env = make_env(spec, agent)
     except (TypeError, ValueError, gym.error.Error) as e:
         raise ValueError(f"env {spec.env_id} with {spec.env_kwargs} (for agent {spec.agent!r}): {e}") from None
+    optimum_class(env.unwrapped.backend)
+    env.close()
 
 
 def _finished(spec: RunSpec, path: Path) -> bool:
@@ -309,8 +335,9 @@ def sigint_handler(handler: Any) -> Iterator[None]:
 
 def _execute(
     todo: list[tuple[RunSpec, Path]], workers: int, progress: bool, done: int,
-    executor: str = "process", address: str | None = None,
+    executor: str = "process", address: str | None = None, meanwhile: Callable[[], None] | None = None,
 ) -> None:
+    """Run ``todo``; ``meanwhile`` runs in a thread of this process while worker processes do the runs."""
     from tqdm.auto import tqdm
 
     # A bar redrawn with carriage returns is for a terminal; in a CI log it is kilobytes of noise.
@@ -332,30 +359,84 @@ def _execute(
             elif workers <= 1 or len(todo) <= 1:
                 with sigint_handler(interrupt_once):  # stops the run in progress; it writes no file
                     for spec, path in todo:
-                        finished(_run_and_write(spec, path))
+                        finished(_run_and_write(spec, path)[0])
             else:
-                _execute_parallel(todo, workers, finished)
+                _execute_parallel(todo, workers, finished, meanwhile)
         except KeyboardInterrupt:
             raise GridInterrupted(counts["done"], len(todo) + done) from None
 
 
-def _execute_parallel(todo: list[tuple[RunSpec, Path]], workers: int, finished: Callable[[str], None]) -> None:
-    """Run ``todo`` in spawned workers; on SIGINT stop them all and raise KeyboardInterrupt.
+class RunQueue:
+    """The runs still to start, seed by seed; within a seed the agent whose runs took longest so far first.
 
-    SIGINT only sets a flag that the loop polls: a KeyboardInterrupt raised at an arbitrary point
-    of the executor's locking can leave its threads waiting on each other.
+    Runs of one agent take about as long as each other, and agents differ by orders of magnitude
+    (a random search in milliseconds, Bayesian optimisation in seconds). Starting each seed's
+    slowest runs first leaves the quick ones for the end of the grid, so no worker idles there
+    while another finishes a slow run. An agent that has not finished a run yet counts as slowest.
+    """
+
+    def __init__(self, todo: list[tuple[RunSpec, Path]]) -> None:
+        self._seeds: dict[int, list[tuple[RunSpec, Path]]] = {}  # in the order of todo (seed-major)
+        for job in todo:
+            self._seeds.setdefault(job[0].seed, []).append(job)
+        self._left = len(todo)
+        self._seconds: dict[str, list[float]] = {}
+
+    def __len__(self) -> int:
+        return self._left
+
+    def record(self, agent: str, seconds: float) -> None:
+        """A run of ``agent`` took ``seconds``."""
+        self._seconds.setdefault(agent, []).append(seconds)
+
+    def pop(self) -> tuple[RunSpec, Path]:
+        seed, jobs = next(iter(self._seeds.items()))
+        job = jobs.pop(max(range(len(jobs)), key=lambda k: (self._mean(jobs[k][0].agent), -k)))
+        if not jobs:
+            del self._seeds[seed]
+        self._left -= 1
+        return job
+
+    def _mean(self, agent: str) -> float:
+        seconds = self._seconds.get(agent)
+        return sum(seconds) / len(seconds) if seconds else math.inf
+
+
+def _execute_parallel(
+    todo: list[tuple[RunSpec, Path]], workers: int, finished: Callable[[str], None],
+    meanwhile: Callable[[], None] | None = None,
+) -> None:
+    """Run ``todo`` in ``workers`` processes; on SIGINT stop them all and raise KeyboardInterrupt.
+
+    Runs are handed out one at a time (one waits queued beyond the running ones, so a worker
+    never waits for its next run) in the order of :class:`RunQueue`, which learns how long each
+    agent's runs take. ``meanwhile`` starts in a thread once the workers exist: a fork while a
+    thread imports modules could copy a held import lock into a worker. SIGINT only sets a flag
+    that the loop polls: a KeyboardInterrupt raised at an arbitrary point of the executor's
+    locking can leave its threads waiting on each other.
     """
     stop = threading.Event()
+    queue = RunQueue(todo)
+    n_workers = min(workers, len(todo))
     pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(todo)), mp_context=get_context(worker_start_method()), initializer=_ignore_sigint
+        max_workers=n_workers, mp_context=get_context(worker_start_method()), initializer=_ignore_sigint
     )
+    helper: threading.Thread | None = None
     with sigint_handler(lambda signum, frame: stop.set()):
         try:
-            pending = {pool.submit(_run_and_write, spec, path) for spec, path in todo}
-            while pending and not stop.is_set():
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            running: dict[Any, str] = {}
+            while (queue or running) and not stop.is_set():
+                while queue and len(running) <= n_workers:
+                    spec, path = queue.pop()
+                    running[pool.submit(_run_and_write, spec, path)] = spec.agent
+                if meanwhile is not None and helper is None:  # the first submit started every worker
+                    helper = threading.Thread(target=meanwhile, daemon=True)
+                    helper.start()
+                done, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    finished(fut.result())
+                    status, seconds = fut.result()
+                    queue.record(running.pop(fut), seconds)
+                    finished(status)
         except BaseException:
             _stop(pool)
             raise
@@ -363,6 +444,8 @@ def _execute_parallel(todo: list[tuple[RunSpec, Path]], workers: int, finished: 
             _stop(pool)
             raise KeyboardInterrupt
     pool.shutdown()
+    if helper is not None:
+        helper.join()
 
 
 def _ray_run_one(spec: RunSpec) -> dict[str, Any]:

@@ -12,6 +12,7 @@ architecture an agent recommends (its argmax), with which of the two its paper r
 from __future__ import annotations
 
 import csv
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -115,12 +116,16 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 PLOTS = ("anytime.png", "pareto.png")
 
 
-def summarise(out: str | Path, plots: bool = True, paths: Iterable[str | Path] | None = None) -> list[dict[str, Any]]:
+def summarise(
+    out: str | Path, plots: bool = True, paths: Iterable[str | Path] | None = None, fork: bool = False
+) -> list[dict[str, Any]]:
     """Write ``summary.csv``, ``summary.md`` (and the plots) for the runs under ``out``; the rows.
 
     ``paths`` (the results files :func:`~.runner.run_grid` returns) limits the summary to those
     runs, so that other runs kept in ``out`` are not mixed into it. Plots of an earlier summary
-    are removed first: a plot is only there when it shows these runs.
+    are removed first: a plot is only there when it shows these runs. ``fork``: draw the Pareto
+    plot in a forked process while this one draws the anytime plot (only where forking is safe:
+    on Linux, before torch is loaded, with no other thread running).
     """
     out = Path(out)
     runs = load_runs(out, paths)
@@ -133,6 +138,14 @@ def summarise(out: str | Path, plots: bool = True, paths: Iterable[str | Path] |
         for name in PLOTS:
             (out / name).unlink(missing_ok=True)
         ok = [r for r in runs if r["status"] == "ok"]
+        pareto = get_context("fork").Process(target=plot_pareto, args=(ok, out / "pareto.png")) if fork else None
+        if pareto is not None:
+            pareto.start()
         plot_anytime(ok, out / "anytime.png")
-        plot_pareto(ok, out / "pareto.png")
+        if pareto is None:
+            plot_pareto(ok, out / "pareto.png")
+        else:
+            pareto.join()
+            if pareto.exitcode:
+                raise RuntimeError(f"drawing {out / 'pareto.png'} failed (exit code {pareto.exitcode}; its error is above)")
     return rows
