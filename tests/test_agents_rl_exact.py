@@ -1,20 +1,23 @@
 """The RL agents' fast paths compute the same floats as the plain torch code they replace.
 
-CADAM trains its MLPs with a hand-written backward (:class:`ManualMLP`); a seeded search must
-stay unchanged. The pinned trajectory was recorded with the autograd code.
+CADAM trains its MLPs with a hand-written backward (:class:`ManualMLP`) and REINFORCE computes
+its log-probabilities in one pass over the sampled sequence; both must leave a seeded search
+unchanged. The pinned trajectories were recorded with the autograd / per-decision code.
 """
 
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from nas_gym.agents import Budget, make
 from nas_gym.agents.cadam import check_loss, check_loss_grad
-from nas_gym.agents.common import adam, mlp
+from nas_gym.agents.common import adam, masked_log_softmax, mlp
 from nas_gym.agents.manual_mlp import ManualMLP
+from nas_gym.agents.reinforce import CategoricalPolicy, LSTMController, log_prob_entropy
 
 # CADAM, NB201 CIFAR-10 Cont (reward="cadam"), eps_steps=30 (the actor acts from step ~30 on), seed 2
 CADAM_120 = [
@@ -27,11 +30,23 @@ CADAM_120 = [
     12810, 13676, 10055, 7055, 14114, 9378, 9552, 10157, 1765, 6884, 3273, 3031, 4116, 523, 13862, 813, 15414,
     7008, 2654,
 ]  # fmt: skip
+# REINFORCE (LSTM controller), NB201 CIFAR-10 Seq, seed 1: queries 150..199 of a 200-query search
+REINFORCE_TAIL = [
+    5306, 10396, 8924, 6534, 10671, 4566, 7652, 13114, 10941, 11107, 3597, 8790, 5795, 13314, 10922, 14911, 15573,
+    7077, 14650, 926, 8511, 15343, 4232, 7257, 14857, 467, 12463, 5856, 4549, 1592, 10839, 9812, 9730, 7693, 898,
+    7519, 9437, 15539, 9957, 8464, 12594,
+]  # fmt: skip
 
 
 def test_cadam_search_is_the_one_autograd_gave(nb201_c10, one_torch_thread):
     env = gym.make("NasGym/NB201-Cont-v0", dataset="cifar10", reward="cadam", budget=120)
     assert make("cadam", eps_steps=30).search(env, Budget(120), 2).arch_index.tolist() == CADAM_120
+
+
+def test_reinforce_search_is_the_one_per_decision_gradients_gave(nb201_c10, one_torch_thread):
+    env = gym.make("NasGym/NB201-Seq-v0", dataset="cifar10")
+    res = make("reinforce").search(env, Budget(200), 1)
+    assert res.arch_index.tolist()[-len(REINFORCE_TAIL) :] == REINFORCE_TAIL
 
 
 @pytest.mark.parametrize("sigmoid, batch", [(True, 8), (False, 8), (True, 10), (False, 64)])
@@ -90,3 +105,27 @@ def test_check_loss_grad_is_autograds(n):
     u = torch.randn(n, generator=torch.Generator().manual_seed(n), requires_grad=True)
     check_loss(u, 0.9).backward()
     assert torch.equal(check_loss_grad(u.detach(), 0.9), u.grad)
+
+
+@pytest.mark.parametrize("policy", ["lstm", "categorical"])
+def test_one_pass_log_probs_equal_the_per_decision_ones(policy, one_torch_thread):
+    torch.manual_seed(3)
+    n_dec, n_opt = 6, 5
+    net = LSTMController(n_dec, n_opt) if policy == "lstm" else CategoricalPolicy(n_dec, n_opt, init_std=0.5)
+    rng = np.random.default_rng(0)
+    masks = rng.random((n_dec, n_opt)) < 0.8
+    masks[:, 0] = True
+    choices = [int(rng.choice(np.flatnonzero(m))) for m in masks]
+    state, prev, per_decision = None, None, []
+    for t in range(n_dec):
+        logits, state = net(t, prev, state)
+        per_decision.append(masked_log_softmax(logits, masks[t]))
+        prev = choices[t]
+    step_logp = torch.stack([lp[c] for lp, c in zip(per_decision, choices)]).sum()
+    step_ent = torch.stack([-(lp.exp() * lp).sum() for lp in per_decision]).sum()
+    logp, ent = log_prob_entropy(net, choices, masks)
+    assert torch.equal(logp, step_logp) and torch.equal(ent, step_ent)
+    step_grads = torch.autograd.grad(step_logp + step_ent, list(net.parameters()))
+    grads = torch.autograd.grad(logp + ent, list(net.parameters()))
+    for a, b in zip(grads, step_grads):  # summation order over decisions may differ in the last bit
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
