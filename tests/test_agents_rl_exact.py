@@ -1,7 +1,7 @@
 """The RL agents' fast paths compute the same floats as the plain torch code they replace.
 
-CADAM trains its MLPs with a hand-written backward (:class:`ManualMLP`) and REINFORCE computes
-its log-probabilities in one pass over the sampled sequence; both must leave a seeded search
+CADAM and DDPG train their MLPs with a hand-written backward (:class:`ManualMLP`), REINFORCE computes
+its log-probabilities in one pass over the sampled sequence; each must leave a seeded search
 unchanged. The pinned trajectories were recorded with the autograd / per-decision code.
 """
 
@@ -30,6 +30,11 @@ CADAM_120 = [
     12810, 13676, 10055, 7055, 14114, 9378, 9552, 10157, 1765, 6884, 3273, 3031, 4116, 523, 13862, 813, 15414,
     7008, 2654,
 ]  # fmt: skip
+# DDPG (DDAS-4S), NB201 CIFAR-10 Cont (obs="previous"), seed 1: queries 30..62 of 90 (the actor acts from 30 on)
+DDPG_90 = [
+    7083, 9908, 11699, 483, 2757, 10199, 10122, 11733, 4148, 5580, 13362, 3690, 11268, 3160, 3203, 5490, 7789, 12858,
+    8784, 5643, 1284, 14748, 8616, 7530, 13713, 10684, 10408, 13580, 3166, 731, 10080, 10090, 11330,
+]  # fmt: skip
 # REINFORCE (LSTM controller), NB201 CIFAR-10 Seq, seed 1: queries 150..199 of a 200-query search
 REINFORCE_TAIL = [
     5306, 10396, 8924, 6534, 10671, 4566, 7652, 13114, 10941, 11107, 3597, 8790, 5795, 13314, 10922, 14911, 15573,
@@ -41,6 +46,11 @@ REINFORCE_TAIL = [
 def test_cadam_search_is_the_one_autograd_gave(nb201_c10, one_torch_thread):
     env = gym.make("NasGym/NB201-Cont-v0", dataset="cifar10", reward="cadam", budget=120)
     assert make("cadam", eps_steps=30).search(env, Budget(120), 2).arch_index.tolist() == CADAM_120
+
+
+def test_ddpg_search_is_the_one_autograd_gave(nb201_c10, one_torch_thread):
+    env = gym.make("NasGym/NB201-Cont-v0", dataset="cifar10", obs="previous", budget=90)
+    assert make("ddpg").search(env, Budget(90), 1).arch_index.tolist()[30:63] == DDPG_90
 
 
 def test_reinforce_search_is_the_one_per_decision_gradients_gave(nb201_c10, one_torch_thread):
@@ -93,6 +103,14 @@ def test_manual_mlp_without_the_fused_kernel_steps_as_torch_adam(one_torch_threa
         manual.step()
     for mine, theirs in zip(manual.params, net.parameters()):
         assert torch.equal(mine, theirs.detach())
+
+
+def test_target_network_tracking_is_polyak_averaging(one_torch_thread):
+    torch.manual_seed(2)
+    source, target = ManualMLP(mlp(3, (4,), 2), 0.0, (0.9, 0.99)), ManualMLP(mlp(3, (4,), 2), 0.0, (0.9, 0.99))
+    expected = [t.mul(0.9).add_(s, alpha=0.1) for t, s in zip(target.params, source.params)]
+    target.track(source, 0.1)
+    assert all(torch.equal(t, e) for t, e in zip(target.params, expected))
 
 
 def test_manual_mlp_refuses_other_layers():

@@ -57,7 +57,7 @@ from .common import (
     torch_threads,
 )
 from .exploration import cosine_epsilon
-from .manual_mlp import ManualMLP
+from .manual_mlp import ManualMLP, mean_grad
 
 
 def check_loss(u: torch.Tensor, tau: float) -> torch.Tensor:
@@ -72,7 +72,7 @@ def check_loss(u: torch.Tensor, tau: float) -> torch.Tensor:
 def check_loss_grad(u: torch.Tensor, tau: float) -> torch.Tensor:
     """The gradient of :func:`check_loss` with respect to ``u``, the floats autograd computes:
     ``1 / len(u)`` (the mean) times ``tau - 1[u < 0]``."""
-    return (torch.ones((), dtype=u.dtype) / u.numel()) * (tau - (u < 0).to(u.dtype))
+    return mean_grad(u) * (tau - (u < 0).to(u.dtype))
 
 
 @register("cadam")
@@ -144,7 +144,6 @@ class Cadam:
         critic.step()
         mu, actor_acts = actor.forward(batch["s"])
         q, acts = critic.forward(mu)
-        # d(-mean Q)/dQ = -1/|B|; the critic is frozen here: only the gradient of its input
-        dq = torch.full_like(q, -float(torch.ones(()) / len(q)))
-        actor.backward(actor_acts, critic.backward(acts, dq, weights=False))
+        # the loss is -mean Q; the critic is frozen here: only the gradient of its input
+        actor.backward(actor_acts, critic.backward(acts, -mean_grad(q), weights=False))
         actor.step()

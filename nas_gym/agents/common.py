@@ -77,13 +77,6 @@ def adam(params: Any, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> t
         return torch.optim.Adam(params, lr=lr, betas=betas)
 
 
-def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
-    """Polyak averaging ``target <- tau * source + (1 - tau) * target`` (DDPG target networks)."""
-    with torch.no_grad():
-        for t, s in zip(target.parameters(), source.parameters()):
-            t.mul_(1.0 - tau).add_(s, alpha=tau)
-
-
 def masked_log_softmax(logits: torch.Tensor, mask: torch.Tensor | np.ndarray) -> torch.Tensor:
     """Log-probabilities over the options allowed by the boolean ``mask`` (others get ~-1e9)."""
     m = torch.as_tensor(np.asarray(mask, dtype=bool)) if not isinstance(mask, torch.Tensor) else mask

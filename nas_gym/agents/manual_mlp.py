@@ -1,7 +1,7 @@
 """An MLP trained without autograd: a hand-written backward and a direct Adam step.
 
-CADAM trains two MLPs of ~70k weights on batches of 8, ten times per query; DDAS one of ~200k
-on batches of 64 per query. At these sizes a training step is mostly overhead (module calls,
+CADAM trains two MLPs of ~70k weights on batches of 8, ten times per query; DDAS two of ~140k
+on batches of 64 once per query. At these sizes a training step is mostly overhead (module calls,
 building and walking the autograd graph, zeroing gradients, optimiser bookkeeping) rather than
 arithmetic. :class:`ManualMLP` does the same arithmetic with a fraction of the torch calls: its
 backward calls the ATen kernels autograd calls for ``Linear``, ``ReLU`` and ``Sigmoid``, in the
@@ -30,6 +30,11 @@ def fused_adam_available() -> bool:
     except (RuntimeError, TypeError):
         return False
     return True
+
+
+def mean_grad(x: torch.Tensor) -> torch.Tensor:
+    """``d mean(x) / dx`` as autograd computes it: ``1 / x.numel()`` (a float32 division) everywhere."""
+    return torch.full_like(x, float(torch.ones((), dtype=x.dtype) / x.numel()))
 
 
 class ManualMLP:
@@ -97,6 +102,11 @@ class ManualMLP:
             if i > 0:
                 grad = torch.ops.aten.threshold_backward(grad, acts[i], 0)
         return grad
+
+    def track(self, source: "ManualMLP", tau: float) -> None:
+        """Polyak averaging towards ``source``: ``w <- tau * w_source + (1 - tau) * w`` (a target network)."""
+        torch._foreach_mul_(self.params, 1.0 - tau)
+        torch._foreach_add_(self.params, source.params, alpha=tau)
 
     def step(self) -> None:
         """One Adam step on the gradients the last :meth:`backward` wrote."""
