@@ -54,6 +54,16 @@ ORDER = (
 )  # fmt: skip
 
 
+def grid_agents(parser: argparse.ArgumentParser, requested: list[str] | None) -> list[str]:
+    """``requested`` (a parser error names any that is not registered), else every registered agent of ORDER."""
+    registered = set(agent_names())
+    agents = requested or [a for a in ORDER if a in registered]
+    unknown = [a for a in agents if a not in registered]
+    if unknown:
+        parser.error(f"unknown agents {unknown}; registered: {sorted(registered)}")
+    return agents
+
+
 def run_cell(dataset: str, budget: int, agents: list[str], seeds: list[int], out: Path, workers: int, noise: str) -> dict:
     """Run one (dataset, budget) grid; its summary rows by agent (only the runs asked for)."""
     folder = out / noise / f"{dataset}-{budget}"
@@ -117,11 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="a query returns the seed-mean validation (the thesis's oracle) or one seed's")  # fmt: skip
     args = p.parse_args(argv)
 
-    registered = set(agent_names())
-    agents = args.agents or [a for a in ORDER if a in registered]
-    unknown = [a for a in agents if a not in registered]
-    if unknown:
-        p.error(f"unknown agents {unknown}; registered: {sorted(registered)}")
+    agents = grid_agents(p, args.agents)
     datasets = args.datasets or (["cifar10"] if args.quick else list(DATASETS))
     budgets = args.budgets or ([100] if args.quick else list(BUDGETS))
     seeds = list(range(1, 1 + (args.seeds or (2 if args.quick else len(SEEDS)))))

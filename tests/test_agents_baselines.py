@@ -5,11 +5,12 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from scipy.linalg import cho_solve, solve_triangular
 from toy_tables import toy_benchmark
 
 import nas_gym  # noqa: F401  (registers the envs)
 from nas_gym.agents import Budget, SearchResult, agent_names, make
-from nas_gym.agents.bo import GP, expected_improvement, hamming
+from nas_gym.agents.bo import GP, Archive, expected_improvement, hamming
 
 BASELINES = ["rs", "re", "ls", "bo", "tpe"]
 
@@ -154,19 +155,70 @@ def test_local_search_moves_one_decision_at_a_time_and_restarts_rarely():
     assert len(starts) < 8
 
 
-def test_gp_factor_grown_one_point_at_a_time_equals_a_fresh_fit():
+def test_gp_grown_one_point_at_a_time_equals_a_fresh_fit():
     rng = np.random.default_rng(0)
-    codes = rng.integers(0, 5, (30, 6))
+    codes = rng.integers(0, 5, (40, 6))
     h = hamming(codes, codes)
     grown = GP.fit(codes[:20], h[:20, :20], 2.0, 0.01)
-    for n in range(20, 30):
+    for n in range(20, 40):  # past the first buffer's 16 rows spare: the buffers are reallocated
         grown = grown.extend(codes[n], h[n, : n + 1])
     fresh = GP.fit(codes, h, 2.0, 0.01)
-    np.testing.assert_allclose(grown.chol, fresh.chol, atol=1e-10)
-    y = rng.normal(size=30)
-    mu, sd = fresh.posterior(y).predict(codes[:3])
-    np.testing.assert_allclose(mu, grown.posterior(y).predict(codes[:3])[0])
-    assert np.all(sd > 0)
+    np.testing.assert_allclose(grown.factor(), fresh.factor(), atol=1e-10)
+    y = rng.normal(size=40)
+    g, f = grown.posterior(y), fresh.posterior(y)
+    np.testing.assert_allclose(g.alpha, f.alpha, rtol=1e-8)
+    assert g.log_likelihood == pytest.approx(f.log_likelihood, rel=1e-10)
+    cand = rng.integers(0, 5, (30, 6))
+    (mu_g, sd_g), (mu_f, sd_f) = g.predict(cand), f.predict(cand)
+    np.testing.assert_allclose(mu_g, mu_f, rtol=1e-8)
+    np.testing.assert_allclose(sd_g, sd_f, rtol=1e-8)
+    assert np.all(sd_f > 0)
+
+
+def test_gp_solves_give_the_floats_of_scipy_on_a_plain_factor():
+    # BO's numbers are those of scipy's solves on a freshly allocated factor (Fortran order
+    # straight from the Cholesky, C order once grown): the buffers change the memory, not the floats
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 5, (90, 6))
+    h = hamming(codes, codes)
+    gp = GP.fit(codes[:60], h[:60, :60], 1.5, 0.1)
+    cand = rng.integers(0, 5, (50, 6))
+    y = rng.normal(size=90)
+
+    def plain(factor: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ks = gp.lut[hamming(cand, codes[:n])]
+        return (
+            solve_triangular(factor, gp.lut[h[n, :n]], lower=True, check_finite=False),
+            solve_triangular(factor, ks.T, lower=True, check_finite=False),
+            cho_solve((factor, True), (y[:n] - y[:n].mean()) / y[:n].std(), check_finite=False),
+        )
+
+    for n in range(60, 90):
+        row, v, alpha = plain(gp.factor().copy(order="C" if gp.grown else "F"), n)
+        assert np.array_equal(gp.posterior(y[:n]).alpha, alpha)
+        ks = gp.lut[hamming(cand, gp.codes)]
+        assert np.array_equal(gp.solve(ks.T), v)
+        gp = gp.extend(codes[n], h[n, : n + 1])
+        assert np.array_equal(gp.factor()[n, :n], row)
+
+
+def test_archive_keeps_the_differing_decisions_of_every_pair():
+    rng = np.random.default_rng(2)
+    codes = rng.integers(0, 5, (70, 6))
+    archive = Archive(6)
+    for c in codes:
+        archive.add(c)
+    assert np.array_equal(archive.codes, codes) and np.array_equal(archive.h, hamming(codes, codes))
+
+
+def test_bo_search_is_the_one_plain_scipy_solves_gave():
+    # 150 queries on CIFAR-100, seed 4: refits at 10, 35, ...; recorded before the GP kept its buffers
+    res = make("bo").search(cont(dataset="cifar100"), Budget(150), 4)
+    assert res.arch_index.tolist()[-40:] == [
+        11363, 11788, 8538, 8288, 11538, 11548, 6663, 11417, 11422, 8413, 11792, 10792, 11044, 11040, 11528, 11027,
+        9668, 11593, 11536, 11041, 12293, 10668, 10297, 7913, 14792, 11664, 11168, 8537, 7293, 8548, 11672, 8533,
+        14668, 5412, 11544, 7536, 11540, 14618, 11093, 7903,
+    ]  # fmt: skip
 
 
 def test_hamming_counts_differing_decisions():

@@ -90,6 +90,16 @@ def test_q_state_is_the_layer_not_the_path():
         make("qlearning", state="path")
 
 
+def test_q_learning_search_is_the_one_numpy_rows_gave(nb201_c10):
+    # 300 queries on CIFAR-10, seed 1 (the last 30 mostly greedy), recorded when
+    # the Q rows were numpy arrays: list rows do the same double arithmetic
+    res = make("qlearning").search(gym.make("NasGym/NB201-Seq-v0", dataset="cifar10"), Budget(300), 1)
+    assert res.arch_index.tolist()[-30:] == [
+        7333, 15588, 15221, 15458, 15581, 15583, 12833, 15033, 15583, 14316, 15583, 15580, 15208, 15333, 1838,
+        15263, 13463, 13408, 13032, 11158, 10283, 10413, 10413, 10413, 4161, 10288, 12238, 13413, 13413, 13413,
+    ]  # fmt: skip
+
+
 # ------------------------------------------------------------------------------------------ PPO
 def test_ppo_clipped_loss_hand_values():
     old = torch.zeros(4)

@@ -77,13 +77,6 @@ def adam(params: Any, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> t
         return torch.optim.Adam(params, lr=lr, betas=betas)
 
 
-def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
-    """Polyak averaging ``target <- tau * source + (1 - tau) * target`` (DDPG target networks)."""
-    with torch.no_grad():
-        for t, s in zip(target.parameters(), source.parameters()):
-            t.mul_(1.0 - tau).add_(s, alpha=tau)
-
-
 def masked_log_softmax(logits: torch.Tensor, mask: torch.Tensor | np.ndarray) -> torch.Tensor:
     """Log-probabilities over the options allowed by the boolean ``mask`` (others get ~-1e9)."""
     m = torch.as_tensor(np.asarray(mask, dtype=bool)) if not isinstance(mask, torch.Tensor) else mask
@@ -123,10 +116,11 @@ class ReplayBuffer:
         self._next = (self._next + 1) % self.capacity
         self._size = min(self._size + 1, self.capacity)
 
-    def _order(self) -> np.ndarray:
-        """Slot indices from oldest to newest."""
-        start = self._next - self._size
-        return np.arange(start, self._next) % self.capacity
+    def _order(self, positions: np.ndarray | None = None) -> np.ndarray:
+        """Slot indices of the experiences at ``positions`` (0 the oldest; default: all, oldest first)."""
+        if positions is None:
+            positions = np.arange(self._size)
+        return (self._next - self._size + positions) % self.capacity
 
     def truncate(self, n: int) -> None:
         """Keep the ``n`` newest experiences and hold at most ``n`` from now on (a sliding window)."""
@@ -141,7 +135,7 @@ class ReplayBuffer:
     def sample(self, batch: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         if self._size == 0:
             raise ValueError("cannot sample an empty replay buffer")
-        idx = self._order()[rng.integers(0, self._size, size=batch)]
+        idx = self._order(rng.integers(0, self._size, size=batch))
         return {k: torch.from_numpy(arr[idx]) for k, arr in self._data.items()}
 
 

@@ -23,13 +23,15 @@ Hyperparameters (section 3.4.2): actor and critic MLPs with three hidden layers 
 units, sigmoid actor output, Adam betas (0.9, 0.99) with learning rates 1e-4 (actor) and 1e-3
 (critic), target mixing 1e-3 per step, batches of 64, discount 0.99, a 1e6 buffer.
 
+The networks (and their target copies) are :class:`~nas_gym.agents.manual_mlp.ManualMLP`: the
+floats of autograd and ``torch.optim.Adam``, with fewer torch calls.
+
 DDAS's reward (eq. 3.3) has a validation-loss term only a supernet can supply; on tabular
 benchmarks the agent learns from the env's named reward.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -41,17 +43,16 @@ from torch import nn
 from .base import Budget, SearchResult, new_search, register, search_log
 from .common import (
     ReplayBuffer,
-    adam,
     alpha_to_action,
     check_cont,
     mlp,
     planned_queries,
     seed_all,
-    soft_update,
     step_cont,
     torch_threads,
 )
 from .exploration import OrnsteinUhlenbeck
+from .manual_mlp import ManualMLP, mean_grad
 
 NOISES = ("4s", "g", "nl")
 
@@ -123,11 +124,11 @@ class DDPG:
         n_explore = round(self.explore_frac * total)
         n_exploit = total if self.noise != "4s" else round(self.exploit_frac * total)
         window = max(total - n_explore - n_exploit, self.batch_size)  # phase-4 replay window
-        actor = mlp(n, self.hidden, n, out_act=nn.Sigmoid())
-        critic = mlp(2 * n, self.hidden, 1)
-        actor_t, critic_t = copy.deepcopy(actor), copy.deepcopy(critic)
-        actor_opt = adam(actor.parameters(), self.actor_lr, self.betas)
-        critic_opt = adam(critic.parameters(), self.critic_lr, self.betas)
+        # Trained by hand: the floats autograd and torch's Adam give, with fewer torch calls
+        actor_net, critic_net = mlp(n, self.hidden, n, out_act=nn.Sigmoid()), mlp(2 * n, self.hidden, 1)
+        actor = ManualMLP(actor_net, self.actor_lr, self.betas)
+        critic = ManualMLP(critic_net, self.critic_lr, self.betas)
+        actor_t, critic_t = ManualMLP(actor_net, 0.0, self.betas), ManualMLP(critic_net, 0.0, self.betas)  # targets
         buffer = ReplayBuffer(min(self.buffer_size, total + 1), s=(n,), a=(n,), r=(), s2=(n,), done=())
         ou = OrnsteinUhlenbeck(n, rng, self.ou_theta, self.ou_sigma)
         stag = StagnationDetector(self.t_stag, self.similar_share * n_decisions)
@@ -141,8 +142,7 @@ class DDPG:
             if step < n_explore:
                 alpha = rng.random(n)
             else:
-                with torch.no_grad():
-                    alpha = actor(torch.as_tensor(obs, dtype=torch.float32)).numpy().astype(np.float64)
+                alpha = actor(torch.as_tensor(obs, dtype=torch.float32)).numpy().astype(np.float64)
                 alpha = alpha + self._noise(phase4, stag, ou, rng, n)
             next_obs, reward, done, start, _ = step_cont(env, alpha_to_action(alpha))
             buffer.add(s=obs, a=alpha, r=reward, s2=next_obs, done=float(done))
@@ -150,7 +150,7 @@ class DDPG:
                 ou.reset()
             obs, step = start, step + 1
             if step > n_explore:
-                self._train(buffer.sample(self.batch_size, rng), actor, critic, actor_t, critic_t, actor_opt, critic_opt)
+                self._train(buffer.sample(self.batch_size, rng), actor, critic, actor_t, critic_t)
         return SearchResult.from_log(self.name, seed, log, budget)
 
     def _noise(
@@ -164,28 +164,19 @@ class DDPG:
         return rng.normal(0.0, self.gauss_std, n)
 
     def _train(
-        self,
-        b: dict[str, torch.Tensor],
-        actor: nn.Module,
-        critic: nn.Module,
-        actor_t: nn.Module,
-        critic_t: nn.Module,
-        actor_opt: torch.optim.Optimizer,
-        critic_opt: torch.optim.Optimizer,
+        self, b: dict[str, torch.Tensor], actor: ManualMLP, critic: ManualMLP, actor_t: ManualMLP, critic_t: ManualMLP
     ) -> None:
         """One DDPG update (eqs. 3.4 and 3.5) and the soft target update."""
-        with torch.no_grad():
-            q_next = critic_t(torch.cat([b["s2"], actor_t(b["s2"])], dim=1)).squeeze(-1)
-            target = b["r"] + self.gamma * (1.0 - b["done"]) * q_next
-        critic_loss = ((critic(torch.cat([b["s"], b["a"]], dim=1)).squeeze(-1) - target) ** 2).mean()
-        critic_opt.zero_grad()
-        critic_loss.backward()
-        critic_opt.step()
-        critic.requires_grad_(False)
-        actor_loss = -critic(torch.cat([b["s"], actor(b["s"])], dim=1)).mean()
-        actor_opt.zero_grad()
-        actor_loss.backward()
-        actor_opt.step()
-        critic.requires_grad_(True)
-        soft_update(actor_t, actor, self.target_mix)
-        soft_update(critic_t, critic, self.target_mix)
+        q_next = critic_t(torch.cat([b["s2"], actor_t(b["s2"])], dim=1)).squeeze(-1)
+        target = b["r"] + self.gamma * (1.0 - b["done"]) * q_next
+        q, acts = critic.forward(torch.cat([b["s"], b["a"]], dim=1))
+        d = q.squeeze(-1) - target
+        critic.backward(acts, (mean_grad(d) * (2.0 * d)).unsqueeze(-1))  # d mean(d^2) / dq, as autograd has it
+        critic.step()
+        mu, actor_acts = actor.forward(b["s"])
+        q, acts = critic.forward(torch.cat([b["s"], mu], dim=1))
+        # the loss is -mean Q; the critic is frozen here: the gradient of its input, the action's half
+        actor.backward(actor_acts, critic.backward(acts, -mean_grad(q), weights=False)[:, mu.shape[1] :])
+        actor.step()
+        actor_t.track(actor, self.target_mix)
+        critic_t.track(critic, self.target_mix)

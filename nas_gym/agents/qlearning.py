@@ -75,42 +75,69 @@ def prefix_state(prefix: tuple[int, ...]) -> tuple[int, ...]:
     return prefix
 
 
+@dataclass(frozen=True)
+class Trajectory:
+    """One sampled architecture in the replay memory, with what its updates look up prepared once:
+    the state before each decision and the options allowed at each decision."""
+
+    actions: tuple[int, ...]
+    states: tuple[tuple[int, ...], ...]
+    allowed: tuple[tuple[int, ...], ...]
+    reward: float
+
+
 class QTable:
     """Q-values of a state (made from the decisions so far) -> one value per option, created at
-    ``init`` on first sight."""
+    ``init`` on first sight. Rows are lists of Python floats: replay makes hundreds of updates per
+    episode, one value at a time, where numpy's per-call overhead would dominate (the arithmetic is
+    the same IEEE double arithmetic)."""
 
     def __init__(self, n_options: int, init: float = 0.5, state: str = "layer") -> None:
         if state not in STATES:
             raise ValueError(f"unknown state {state!r}; valid: {list(STATES)}")
         self.n_options, self.init = n_options, init
         self._key = layer_state if state == "layer" else prefix_state
-        self._q: dict[tuple[int, ...], np.ndarray] = {}
+        self._q: dict[tuple[int, ...], list[float]] = {}
 
-    def __getitem__(self, prefix: tuple[int, ...]) -> np.ndarray:
-        state = self._key(prefix)
-        if state not in self._q:
-            self._q[state] = np.full(self.n_options, self.init)
-        return self._q[state]
+    def __getitem__(self, prefix: tuple[int, ...]) -> list[float]:
+        return self._row(self._key(prefix))
+
+    def _row(self, state: tuple[int, ...]) -> list[float]:
+        row = self._q.get(state)
+        if row is None:
+            row = self._q[state] = [float(self.init)] * self.n_options
+        return row
 
     def __len__(self) -> int:
         return len(self._q)
 
+    def trajectory(self, actions: tuple[int, ...], masks: np.ndarray, reward: float) -> Trajectory:
+        """``actions`` taken under ``masks`` (``masks[t]``: the options allowed at step t), earning ``reward``."""
+        states = tuple(self._key(tuple(actions[:t])) for t in range(len(actions)))
+        allowed = tuple(tuple(np.flatnonzero(m).tolist()) for m in masks)
+        return Trajectory(tuple(actions), states, allowed, float(reward))
+
+    def update(self, traj: Trajectory, lr: float, gamma: float) -> None:
+        """Q-learning updates of one episode, last transition first (MetaQNN's replay order).
+
+        The max over the successor's actions is taken over its allowed options only.
+        """
+        T = len(traj.actions)
+        for t in range(T - 1, -1, -1):
+            if t == T - 1:
+                target = traj.reward  # terminal: no successor state
+            else:
+                succ = self._row(traj.states[t + 1])
+                target = gamma * max([succ[i] for i in traj.allowed[t + 1]])
+            q = self._row(traj.states[t])
+            a = traj.actions[t]
+            q[a] = (1.0 - lr) * q[a] + lr * target
+
     def update_trajectory(
         self, actions: tuple[int, ...], masks: np.ndarray, reward: float, lr: float, gamma: float
     ) -> None:
-        """Q-learning updates of one episode, last transition first (MetaQNN's replay order).
-
-        ``masks[t]`` are the options allowed at step t: the max over the successor's actions is
-        taken over the allowed ones only.
-        """
-        T = len(actions)
-        for t in range(T - 1, -1, -1):
-            if t == T - 1:
-                target = reward  # terminal: no successor state
-            else:
-                target = gamma * float(np.max(self[actions[: t + 1]][masks[t + 1]]))
-            q = self[actions[:t]]
-            q[actions[t]] = (1.0 - lr) * q[actions[t]] + lr * target
+        """:meth:`update` with the trajectory of ``actions``, ``masks`` and ``reward``."""
+        self.update(self.trajectory(actions, masks, reward), lr, gamma)
 
 
 @register("qlearning")
@@ -139,7 +166,7 @@ class QLearning:
         n_episodes = budget.queries if budget.queries is not None else sum(n for _, n in self.schedule)
         plan = scaled_schedule(n_episodes, self.schedule)
         q = QTable(int(env.action_space.n), self.q_init, self.state)
-        memory: list[tuple[tuple[int, ...], np.ndarray, float]] = []
+        memory: list[Trajectory] = []
         log = search_log(env)
         env.reset(seed=seed)
         episode = 0
@@ -155,18 +182,19 @@ class QLearning:
                 actions.append(a)
                 masks.append(mask)
                 done = terminated or truncated
-            memory.append((tuple(actions), np.array(masks), float(reward)))
+            memory.append(q.trajectory(tuple(actions), np.array(masks), float(reward)))
             for i in rng.integers(0, len(memory), size=self.replay_batch):
-                q.update_trajectory(*memory[i], lr=self.lr, gamma=self.gamma)
+                q.update(memory[i], lr=self.lr, gamma=self.gamma)
             episode += 1
             env.reset()
         return SearchResult.from_log(self.name, seed, log, budget, q_states=len(q))
 
     @staticmethod
-    def _act(q_values: np.ndarray, mask: np.ndarray, eps: float, rng: np.random.Generator) -> int:
+    def _act(q_values: list[float], mask: np.ndarray, eps: float, rng: np.random.Generator) -> int:
         """Epsilon-greedy among the allowed options; greedy ties are broken uniformly."""
         allowed = np.flatnonzero(mask)
         if rng.random() < eps:
             return int(rng.choice(allowed))
-        best = allowed[q_values[allowed] == q_values[allowed].max()]
+        values = np.asarray(q_values)[allowed]
+        best = allowed[values == values.max()]
         return int(rng.choice(best))

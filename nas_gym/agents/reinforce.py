@@ -20,7 +20,10 @@ masked out of each softmax with the env's ``action_masks()``.
   180 queries; docs/agents.md compares it with random search at such budgets.
 
 Both update after every ``batch_size`` architectures (m = 1 by default, so that budgets of a few
-hundred queries still give hundreds of updates).
+hundred queries still give hundreds of updates). An architecture is sampled decision by decision
+without gradients; its log-probability and entropy for the update come from one pass of the
+policy over the sampled sequence (for the LSTM, one call over all steps): the same values, and
+a third of the work of keeping every decision's graph.
 """
 
 from __future__ import annotations
@@ -53,9 +56,20 @@ class LSTMController(nn.Module):
             nn.init.uniform_(p, -init_range, init_range)
 
     def forward(self, t: int, prev: int | None, state: State) -> tuple[torch.Tensor, State]:
-        token = self.embed.num_embeddings - 1 if prev is None else (t - 1) * self.n_options + prev
-        out, state = self.lstm(self.embed(torch.tensor([[token]])), state)
+        """Logits of decision ``t`` after choice ``prev`` at decision ``t - 1``; the LSTM's new state."""
+        out, state = self.lstm(self.embed(torch.tensor([[self._token(t, prev)]])), state)
         return self.heads[t](out[0, 0]), state
+
+    def sequence(self, choices: list[int]) -> torch.Tensor:
+        """Logits of every decision (rows) when the choices were ``choices``: one LSTM call over the
+        whole sequence, the same floats as :meth:`forward` decision by decision."""
+        tokens = [self._token(t, choices[t - 1] if t else None) for t in range(len(choices))]
+        out, _ = self.lstm(self.embed(torch.tensor(tokens)[:, None]))
+        return torch.stack([head(out[t, 0]) for t, head in enumerate(self.heads[: len(choices)])])
+
+    def _token(self, t: int, prev: int | None) -> int:
+        """The embedding row of choice ``prev`` at decision ``t - 1`` (the start token when None)."""
+        return self.embed.num_embeddings - 1 if prev is None else (t - 1) * self.n_options + prev
 
 
 class CategoricalPolicy(nn.Module):
@@ -67,6 +81,9 @@ class CategoricalPolicy(nn.Module):
 
     def forward(self, t: int, prev: int | None, state: State) -> tuple[torch.Tensor, State]:
         return self.logits[t], state
+
+    def sequence(self, choices: list[int]) -> torch.Tensor:
+        return self.logits[: len(choices)]
 
 
 @register("reinforce")
@@ -107,7 +124,8 @@ class Reinforce:
             env.reset(seed=seed)
             losses: list[torch.Tensor] = []
             while not budget.done(log):
-                logp, ent, reward = self._episode(env, policy, rng)
+                choices, masks, reward = self._episode(env, policy, rng)
+                logp, ent = log_prob_entropy(policy, choices, masks)
                 b = self._baseline(baseline, reward)
                 losses.append(-(reward - b) * logp - self.entropy_coef * ent)
                 if len(losses) == self.batch_size:
@@ -127,22 +145,36 @@ class Reinforce:
         baseline.update(reward)
         return reward if np.isnan(b) else b
 
-    def _episode(self, env: gym.Env, policy: nn.Module, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
-        """Sample one architecture: summed log-probability and entropy of its choices, and its reward."""
+    def _episode(
+        self, env: gym.Env, policy: nn.Module, rng: np.random.Generator
+    ) -> tuple[list[int], np.ndarray, float]:
+        """Sample one architecture: its choices, the masks they were drawn under, its reward.
+
+        Sampling needs no gradient; :func:`log_prob_entropy` computes the differentiable terms
+        afterwards in one pass over the sequence.
+        """
         base = env.unwrapped
         state: State = None
         prev: int | None = None
-        logps, ents = [], []
-        for t in range(base.space.n_decisions):
-            logits, state = policy(t, prev, state)
-            logp = masked_log_softmax(logits, base.action_masks())
-            prev = sample_index(logp.detach().exp().numpy(), rng)
-            logps.append(logp[prev])
-            ents.append(entropy(logp))
-            _, reward, terminated, truncated, _ = env.step(prev)
+        choices, masks = [], []
+        with torch.no_grad():
+            for t in range(base.space.n_decisions):
+                logits, state = policy(t, prev, state)
+                mask = np.asarray(base.action_masks(), dtype=bool)
+                prev = sample_index(masked_log_softmax(logits, mask).exp().numpy(), rng)
+                choices.append(prev)
+                masks.append(mask)
+                _, reward, terminated, truncated, _ = env.step(prev)
         if not terminated:
             raise RuntimeError("the Seq episode did not end after its last decision")
-        return torch.stack(logps).sum(), torch.stack(ents).sum(), float(reward)
+        return choices, np.array(masks), float(reward)
+
+
+def log_prob_entropy(policy: nn.Module, choices: list[int], masks: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed log-probability of ``choices`` under ``policy`` and summed entropy of its decisions,
+    each decision's softmax restricted to its row of ``masks``; differentiable."""
+    logp = masked_log_softmax(policy.sequence(choices), masks)
+    return logp[torch.arange(len(choices)), choices].sum(), entropy(logp).sum()
 
 
 @register("reinforce-cat")
