@@ -363,7 +363,9 @@ def _execute(
             else:
                 _execute_parallel(todo, workers, finished, meanwhile)
         except KeyboardInterrupt:
-            raise GridInterrupted(counts["done"], len(todo) + done) from None
+            # count the files, not the callbacks: Ctrl-C can land after a run wrote its file and before it was counted
+            kept = done + sum(path.exists() for _, path in todo)
+            raise GridInterrupted(kept, len(todo) + done) from None
 
 
 class RunQueue:
