@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from nas_gym.agents import agent_names, make
@@ -63,3 +64,29 @@ def test_cheap_grid_forks_its_workers_and_matches_one_worker(tmp_path):
 def test_workers_are_spawned_once_torch_is_loaded():
     assert loaded("import torch\nfrom nas_gym.experiments.runner import worker_start_method\n"
                   "assert worker_start_method() == 'spawn'") .startswith("[")
+
+
+def test_bo_runs_and_the_plots_import_no_scipy_stats(tmp_path):
+    """scipy.stats costs a third of a second per process: BO's normal cdf / pdf and the plots'
+    t-interval come from scipy.special (the same floats), so grid workers and the summary skip it."""
+    body = (
+        "from nas_gym.experiments.runner import run_grid\n"
+        "from nas_gym.experiments.summary import summarise\n"
+        f"run_grid('NB201-Cont-v0', ['bo'], 2, 15, r'{tmp_path}', workers=1, progress=False)\n"
+        f"summarise(r'{tmp_path}')\n"
+        f"assert (__import__('pathlib').Path(r'{tmp_path}') / 'anytime.png').exists()\n"
+        "assert 'scipy.stats' not in sys.modules, 'scipy.stats was imported'\n"
+    )
+    assert "scipy" in loaded(body)
+
+
+def test_bo_acquisition_is_scipy_stats_expected_improvement():
+    from scipy.stats import norm
+
+    from nas_gym.agents.bo import expected_improvement
+
+    rng = np.random.default_rng(0)
+    mu, sigma = rng.normal(size=1000), rng.uniform(1e-6, 2.0, 1000)
+    gain = mu - 0.3 - 0.01
+    ref = gain * norm.cdf(gain / sigma) + sigma * norm.pdf(gain / sigma)
+    assert np.array_equal(expected_improvement(mu, sigma, 0.3, 0.01), ref)

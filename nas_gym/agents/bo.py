@@ -27,7 +27,7 @@ from typing import ClassVar
 import gymnasium as gym
 import numpy as np
 from scipy.linalg import cho_solve, lapack
-from scipy.stats import norm
+from scipy.special import ndtr
 from threadpoolctl import ThreadpoolController
 
 from ..spaces.base import Space
@@ -38,6 +38,7 @@ from .local_search import sample_unseen
 # sqrt(2 * n_decisions), and noise variance relative to the signal variance.
 LENGTH_SCALES = (0.25, 0.5, 1.0, 2.0)
 NOISE_RATIOS = (1e-3, 1e-2, 1e-1, 0.3)
+_SQRT_2PI = np.sqrt(2 * np.pi)
 
 
 @lru_cache(maxsize=1)
@@ -201,7 +202,9 @@ def expected_improvement(mu: np.ndarray, sigma: np.ndarray, incumbent: float, xi
     """EI of maximisation over ``incumbent + xi`` (the slides' generalised form)."""
     gain = mu - incumbent - xi
     z = gain / sigma
-    return gain * norm.cdf(z) + sigma * norm.pdf(z)
+    # the standard normal's cdf and pdf as scipy.stats.norm computes them (same floats), without
+    # importing scipy.stats (a third of a second in every process that runs BO)
+    return gain * ndtr(z) + sigma * (np.exp(-(z**2) / 2.0) / _SQRT_2PI)
 
 
 class Archive:
