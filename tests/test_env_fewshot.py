@@ -53,3 +53,10 @@ def test_bad_keywords_are_named():
 def test_render_mode_that_is_no_string_is_a_value_error():
     with pytest.raises(ValueError, match="render_mode 3"):
         _make(render_mode=3)
+
+
+def test_learner_settings_beside_a_given_learner_are_refused():
+    learner = _make().unwrapped.learner
+    with pytest.raises(ValueError, match=r"\['meta_epochs', 'w_lr'\] apply to the learner the env builds"):
+        _make(learner=learner, w_lr=0.1, meta_epochs=1)
+    assert _make(learner=learner).unwrapped.learner is learner  # alone it is used as given

@@ -53,6 +53,13 @@ class FewShotEnv(gym.Env):
             learner = MetaLearner.for_pool(cfg, splits.train, seed=seed)
             if meta_epochs:
                 learner.meta_train(TaskSampler(splits.train, ways, shots, queries, seed=seed), epochs=meta_epochs)
+        elif config or meta_epochs:
+            # they configure the learner built here; a given learner has its own, so they would do nothing
+            given = sorted([*config, *(["meta_epochs"] if meta_epochs else [])])
+            raise ValueError(
+                f"{given} apply to the learner the env builds, not to a given learner=: set them in its MetaConfig "
+                f"(and meta-train it) before passing it"
+            )
         elif learner.config.ways != ways:
             raise ValueError(f"learner is built for {learner.config.ways}-way tasks, env asks for ways={ways}")
         self.learner, self.adapt_steps, self.alpha_scale = learner, adapt_steps, float(alpha_scale)
