@@ -85,9 +85,15 @@ def masked_log_softmax(logits: torch.Tensor, mask: torch.Tensor | np.ndarray) ->
 
 def sample_index(probs: np.ndarray, rng: np.random.Generator) -> int:
     """One draw from a categorical distribution; options of probability 0 are never returned."""
+    return index_at(probs, rng.random())
+
+
+def index_at(probs: np.ndarray, u: float) -> int:
+    """The option that the uniform draw ``u`` in [0, 1) selects in :func:`sample_index`: the first
+    whose cumulative probability exceeds ``u`` times the total."""
     p = np.asarray(probs, dtype=np.float64)
     c = np.cumsum(p)
-    i = int(np.searchsorted(c, rng.random() * c[-1], side="right"))
+    i = int(np.searchsorted(c, u * c[-1], side="right"))
     if i >= len(p) or p[i] <= 0.0:  # only at the float edge u == total: take the last possible option
         i = int(np.flatnonzero(p > 0)[-1])
     return i
