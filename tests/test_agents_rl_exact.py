@@ -1,9 +1,9 @@
 """The RL agents' fast paths compute the same floats as the plain torch code they replace.
 
 CADAM and DDPG train their MLPs with a hand-written backward (:class:`ManualMLP`), REINFORCE samples
-from its policy in numpy and computes its log-probabilities in one pass over the sampled sequence;
-each must leave a seeded search unchanged. The pinned trajectories were recorded with the autograd /
-per-decision torch code.
+from its policy in numpy and computes its log-probabilities in one pass over the sampled sequence,
+PPO acts through the networks' plain forward; each must leave a seeded search unchanged. The pinned
+trajectories were recorded with the autograd / per-decision torch / module-call code.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from torch import nn
 
 from nas_gym.agents import Budget, make
 from nas_gym.agents.cadam import check_loss, check_loss_grad
-from nas_gym.agents import reinforce
-from nas_gym.agents.common import adam, index_at, masked_log_softmax, mlp
+from nas_gym.agents import ppo, reinforce
+from nas_gym.agents.common import adam, index_at, masked_log_softmax, mlp, plain_forward
 from nas_gym.agents.manual_mlp import ManualMLP
 from nas_gym.agents.reinforce import (
     SAFE_MARGIN, CategoricalPolicy, LSTMController, draw, log_prob_entropy, torch_probs
@@ -53,6 +53,12 @@ REINFORCE_CAT_TAIL = [
     10922, 14937, 12318, 7082, 11525, 931, 8511, 15343, 4232, 7282, 14858, 1092, 12463, 5856, 7674, 4717, 11464,
     10437, 9730, 7693, 1523, 7519, 9438, 15539, 9957, 11589, 10089,
 ]  # fmt: skip
+# PPO, NB201 CIFAR-10 Seq, seed 1: queries 160..199 of 200 (nine updates of 128 steps before them)
+PPO_TAIL = [
+    518, 9922, 3775, 12245, 7710, 12588, 161, 5683, 11572, 9713, 9638, 5963, 11434, 722, 1011, 2042, 3713, 8671,
+    12269, 945, 1967, 7686, 1688, 12801, 6511, 260, 11315, 11827, 10790, 10364, 1643, 8228, 13034, 8716, 4668,
+    14688, 9872, 12354, 14191, 9973,
+]  # fmt: skip
 
 
 def test_cadam_search_is_the_one_autograd_gave(nb201_c10, one_torch_thread):
@@ -74,6 +80,42 @@ def test_reinforce_search_is_the_one_torch_sampling_gave(agent, tail, nb201_c10,
     monkeypatch.setattr(reinforce, "draw", partial(draw, margin=1.0))
     env = gym.make("NasGym/NB201-Seq-v0", dataset="cifar10")
     assert make(agent).search(env, Budget(200), 1).arch_index.tolist() == res.arch_index.tolist()
+
+
+def test_ppo_search_is_the_one_module_calls_gave(nb201_c10, one_torch_thread):
+    env = gym.make("NasGym/NB201-Seq-v0", dataset="cifar10")
+    assert make("ppo").search(env, Budget(200), 1).arch_index.tolist()[-len(PPO_TAIL) :] == PPO_TAIL
+
+
+@pytest.mark.parametrize("family", ["Seq", "Edit"])
+def test_ppo_rollout_stores_what_module_calls_give(family, nb201_c10, one_torch_thread, monkeypatch):
+    def rollout():
+        torch.manual_seed(7)
+        env = gym.make(f"NasGym/NB201-{family}-v0", dataset="cifar10")
+        agent = make("ppo", n_steps=60)
+        n_obs, n_act = env.observation_space.shape[0], int(env.action_space.n)
+        actor, critic = mlp(n_obs, agent.hidden, n_act, act=nn.Tanh), mlp(n_obs, agent.hidden, 1, act=nn.Tanh)
+        batch, _ = agent._rollout(env, env.reset(seed=3)[0], actor, critic, np.random.default_rng(3), Budget(1000))
+        return batch
+
+    fast = rollout()
+    monkeypatch.setattr(ppo, "plain_forward", lambda net: net)  # the networks' module calls
+    slow = rollout()
+    assert fast.keys() == slow.keys() and all(torch.equal(fast[k], slow[k]) for k in fast)
+
+
+@pytest.mark.parametrize("act", [nn.Tanh, nn.ReLU])
+def test_plain_forward_is_the_module_forward(act, one_torch_thread):
+    torch.manual_seed(6)
+    net = mlp(7, (16, 16), 3, act=act, out_act=nn.Sigmoid())
+    forward = plain_forward(net)
+    for x in (torch.rand(7), torch.rand(5, 7)):
+        assert torch.equal(forward(x), net(x))
+    with torch.no_grad():
+        net[0].weight.mul_(2.0)  # it reads the parameters, not a copy
+    assert torch.equal(forward(x), net(x))
+    with pytest.raises(ValueError, match="GELU"):
+        plain_forward(nn.Sequential(nn.Linear(2, 2), nn.GELU()))
 
 
 def _numpy_and_torch_probs(net, masks, choices):

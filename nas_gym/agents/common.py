@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import gymnasium as gym
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .base import Budget
@@ -66,6 +67,30 @@ def mlp(
     if out_act is not None:
         layers.append(out_act)
     return nn.Sequential(*layers)
+
+
+_ACTIVATIONS = {nn.ReLU: torch.relu, nn.Tanh: torch.tanh, nn.Sigmoid: torch.sigmoid}
+
+
+def plain_forward(net: nn.Sequential) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``net``'s forward as the calls its modules make (``F.linear``, the activation), on the same
+    parameter tensors: the same floats, without the module dispatch that is most of the time of a
+    small network's forward on one observation. ``net`` holds Linear layers and ReLU, Tanh or Sigmoid."""
+    calls: list[Callable[[torch.Tensor], torch.Tensor]] = []
+    for m in net:
+        if isinstance(m, nn.Linear):
+            calls.append(lambda x, w=m.weight, b=m.bias: F.linear(x, w, b))
+        elif type(m) in _ACTIVATIONS:
+            calls.append(_ACTIVATIONS[type(m)])
+        else:
+            raise ValueError(f"plain_forward takes Linear, ReLU, Tanh and Sigmoid layers, got {type(m).__name__}")
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        for call in calls:
+            x = call(x)
+        return x
+
+    return forward
 
 
 def adam(params: Any, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
