@@ -1,11 +1,14 @@
 """The RL agents' fast paths compute the same floats as the plain torch code they replace.
 
-CADAM and DDPG train their MLPs with a hand-written backward (:class:`ManualMLP`), REINFORCE computes
-its log-probabilities in one pass over the sampled sequence; each must leave a seeded search
-unchanged. The pinned trajectories were recorded with the autograd / per-decision code.
+CADAM and DDPG train their MLPs with a hand-written backward (:class:`ManualMLP`), REINFORCE samples
+from its policy in numpy and computes its log-probabilities in one pass over the sampled sequence,
+PPO acts through the networks' plain forward; each must leave a seeded search unchanged. The pinned
+trajectories were recorded with the autograd / per-decision torch / module-call code.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import gymnasium as gym
 import numpy as np
@@ -15,9 +18,12 @@ from torch import nn
 
 from nas_gym.agents import Budget, make
 from nas_gym.agents.cadam import check_loss, check_loss_grad
-from nas_gym.agents.common import adam, masked_log_softmax, mlp
+from nas_gym.agents import ppo, reinforce
+from nas_gym.agents.common import adam, index_at, masked_log_softmax, mlp, plain_forward
 from nas_gym.agents.manual_mlp import ManualMLP
-from nas_gym.agents.reinforce import CategoricalPolicy, LSTMController, log_prob_entropy
+from nas_gym.agents.reinforce import (
+    SAFE_MARGIN, CategoricalPolicy, LSTMController, draw, log_prob_entropy, torch_probs
+)
 
 # CADAM, NB201 CIFAR-10 Cont (reward="cadam"), eps_steps=30 (the actor acts from step ~30 on), seed 2
 CADAM_120 = [
@@ -41,6 +47,18 @@ REINFORCE_TAIL = [
     7077, 14650, 926, 8511, 15343, 4232, 7257, 14857, 467, 12463, 5856, 4549, 1592, 10839, 9812, 9730, 7693, 898,
     7519, 9437, 15539, 9957, 8464, 12594,
 ]  # fmt: skip
+# REINFORCE (NAS-Bench-201's categorical policy), NB201 CIFAR-10 Seq, seed 1: queries 160..199 of 200
+REINFORCE_CAT_TAIL = [
+    10414, 8173, 7966, 5306, 10396, 8924, 6534, 10696, 8316, 7652, 13114, 10941, 11107, 3473, 8791, 8920, 13314,
+    10922, 14937, 12318, 7082, 11525, 931, 8511, 15343, 4232, 7282, 14858, 1092, 12463, 5856, 7674, 4717, 11464,
+    10437, 9730, 7693, 1523, 7519, 9438, 15539, 9957, 11589, 10089,
+]  # fmt: skip
+# PPO, NB201 CIFAR-10 Seq, seed 1: queries 160..199 of 200 (nine updates of 128 steps before them)
+PPO_TAIL = [
+    518, 9922, 3775, 12245, 7710, 12588, 161, 5683, 11572, 9713, 9638, 5963, 11434, 722, 1011, 2042, 3713, 8671,
+    12269, 945, 1967, 7686, 1688, 12801, 6511, 260, 11315, 11827, 10790, 10364, 1643, 8228, 13034, 8716, 4668,
+    14688, 9872, 12354, 14191, 9973,
+]  # fmt: skip
 
 
 def test_cadam_search_is_the_one_autograd_gave(nb201_c10, one_torch_thread):
@@ -53,10 +71,93 @@ def test_ddpg_search_is_the_one_autograd_gave(nb201_c10, one_torch_thread):
     assert make("ddpg").search(env, Budget(90), 1).arch_index.tolist()[30:63] == DDPG_90
 
 
-def test_reinforce_search_is_the_one_per_decision_gradients_gave(nb201_c10, one_torch_thread):
+@pytest.mark.parametrize("agent, tail", [("reinforce", REINFORCE_TAIL), ("reinforce-cat", REINFORCE_CAT_TAIL)])
+def test_reinforce_search_is_the_one_torch_sampling_gave(agent, tail, nb201_c10, one_torch_thread, monkeypatch):
     env = gym.make("NasGym/NB201-Seq-v0", dataset="cifar10")
-    res = make("reinforce").search(env, Budget(200), 1)
-    assert res.arch_index.tolist()[-len(REINFORCE_TAIL) :] == REINFORCE_TAIL
+    res = make(agent).search(env, Budget(200), 1)
+    assert res.arch_index.tolist()[-len(tail) :] == tail
+    # a margin of the whole total sends every draw to the torch forward: the same search
+    monkeypatch.setattr(reinforce, "draw", partial(draw, margin=1.0))
+    env = gym.make("NasGym/NB201-Seq-v0", dataset="cifar10")
+    assert make(agent).search(env, Budget(200), 1).arch_index.tolist() == res.arch_index.tolist()
+
+
+def test_ppo_search_is_the_one_module_calls_gave(nb201_c10, one_torch_thread):
+    env = gym.make("NasGym/NB201-Seq-v0", dataset="cifar10")
+    assert make("ppo").search(env, Budget(200), 1).arch_index.tolist()[-len(PPO_TAIL) :] == PPO_TAIL
+
+
+@pytest.mark.parametrize("family", ["Seq", "Edit"])
+def test_ppo_rollout_stores_what_module_calls_give(family, nb201_c10, one_torch_thread, monkeypatch):
+    def rollout():
+        torch.manual_seed(7)
+        env = gym.make(f"NasGym/NB201-{family}-v0", dataset="cifar10")
+        agent = make("ppo", n_steps=60)
+        n_obs, n_act = env.observation_space.shape[0], int(env.action_space.n)
+        actor, critic = mlp(n_obs, agent.hidden, n_act, act=nn.Tanh), mlp(n_obs, agent.hidden, 1, act=nn.Tanh)
+        batch, _ = agent._rollout(env, env.reset(seed=3)[0], actor, critic, np.random.default_rng(3), Budget(1000))
+        return batch
+
+    fast = rollout()
+    monkeypatch.setattr(ppo, "plain_forward", lambda net: net)  # the networks' module calls
+    slow = rollout()
+    assert fast.keys() == slow.keys() and all(torch.equal(fast[k], slow[k]) for k in fast)
+
+
+@pytest.mark.parametrize("act", [nn.Tanh, nn.ReLU])
+def test_plain_forward_is_the_module_forward(act, one_torch_thread):
+    torch.manual_seed(6)
+    net = mlp(7, (16, 16), 3, act=act, out_act=nn.Sigmoid())
+    forward = plain_forward(net)
+    for x in (torch.rand(7), torch.rand(5, 7)):
+        assert torch.equal(forward(x), net(x))
+    with torch.no_grad():
+        net[0].weight.mul_(2.0)  # it reads the parameters, not a copy
+    assert torch.equal(forward(x), net(x))
+    with pytest.raises(ValueError, match="GELU"):
+        plain_forward(nn.Sequential(nn.Linear(2, 2), nn.GELU()))
+
+
+def _numpy_and_torch_probs(net, masks, choices):
+    """Each decision's probabilities from the numpy mirror (float64, unnormalised) and from torch."""
+    logits_of = net.numpy_policy().episode()
+    out = []
+    for t, mask in enumerate(masks):
+        z = np.where(mask, logits_of(t, choices[t - 1] if t else None), -np.inf)
+        out.append((np.exp(z - z.max()), torch_probs(net, choices[:t], mask)))
+    return out
+
+
+@pytest.mark.parametrize("policy", ["lstm", "categorical"])
+def test_numpy_policy_is_torch_up_to_float32_rounding(policy, one_torch_thread):
+    torch.manual_seed(4)
+    # wide weights, so that the LSTM's gates saturate and the softmaxes are far from uniform
+    net = LSTMController(6, 5, init_range=0.6) if policy == "lstm" else CategoricalPolicy(6, 5, init_std=3.0)
+    rng = np.random.default_rng(1)
+    masks = rng.random((6, 5)) < 0.7
+    masks[:, 2] = True
+    choices = [int(rng.choice(np.flatnonzero(m))) for m in masks]
+    for mask, (mine, theirs) in zip(masks, _numpy_and_torch_probs(net, masks, choices)):
+        assert (mine[~mask] == 0).all() and (theirs[~mask] == 0).all() and (mine[mask] > 0).all()
+        assert np.abs(np.cumsum(mine) / mine.sum() - np.cumsum(theirs) / theirs.sum()).max() < SAFE_MARGIN / 100
+
+
+def test_a_draw_near_a_boundary_is_the_torch_draw(one_torch_thread):
+    torch.manual_seed(5)
+    net = LSTMController(6, 5, init_range=0.6)
+    masks = np.ones((6, 5), dtype=bool)
+    choices = [1, 4, 0, 2, 3, 1]
+    placed = 0
+    for mine, theirs in _numpy_and_torch_probs(net, masks, choices):
+        a, b = np.cumsum(mine) / mine.sum(), np.cumsum(theirs.astype(np.float64)) / theirs.sum(dtype=np.float64)
+        k = int(np.argmax(np.abs(a - b)[:-1]))
+        u = (a[k] + b[k]) / 2  # between the two boundaries: numpy's and torch's probabilities disagree there
+        if index_at(mine, u) == index_at(theirs, u):
+            continue
+        placed += 1
+        assert draw(mine, u, lambda: theirs) == index_at(theirs, u)
+        assert draw(mine, u, lambda: theirs, margin=0.0) == index_at(mine, u)  # what numpy alone would draw
+    assert placed >= 3
 
 
 @pytest.mark.parametrize("sigmoid, batch", [(True, 8), (False, 8), (True, 10), (False, 64)])

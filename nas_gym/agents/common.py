@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import gymnasium as gym
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .base import Budget
@@ -68,6 +69,30 @@ def mlp(
     return nn.Sequential(*layers)
 
 
+_ACTIVATIONS = {nn.ReLU: torch.relu, nn.Tanh: torch.tanh, nn.Sigmoid: torch.sigmoid}
+
+
+def plain_forward(net: nn.Sequential) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``net``'s forward as the calls its modules make (``F.linear``, the activation), on the same
+    parameter tensors: the same floats, without the module dispatch that is most of the time of a
+    small network's forward on one observation. ``net`` holds Linear layers and ReLU, Tanh or Sigmoid."""
+    calls: list[Callable[[torch.Tensor], torch.Tensor]] = []
+    for m in net:
+        if isinstance(m, nn.Linear):
+            calls.append(lambda x, w=m.weight, b=m.bias: F.linear(x, w, b))
+        elif type(m) in _ACTIVATIONS:
+            calls.append(_ACTIVATIONS[type(m)])
+        else:
+            raise ValueError(f"plain_forward takes Linear, ReLU, Tanh and Sigmoid layers, got {type(m).__name__}")
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        for call in calls:
+            x = call(x)
+        return x
+
+    return forward
+
+
 def adam(params: Any, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
     """Adam; the fused kernel (several times faster on CPU for small networks) where torch has one."""
     params = list(params)
@@ -85,9 +110,15 @@ def masked_log_softmax(logits: torch.Tensor, mask: torch.Tensor | np.ndarray) ->
 
 def sample_index(probs: np.ndarray, rng: np.random.Generator) -> int:
     """One draw from a categorical distribution; options of probability 0 are never returned."""
+    return index_at(probs, rng.random())
+
+
+def index_at(probs: np.ndarray, u: float) -> int:
+    """The option that the uniform draw ``u`` in [0, 1) selects in :func:`sample_index`: the first
+    whose cumulative probability exceeds ``u`` times the total."""
     p = np.asarray(probs, dtype=np.float64)
     c = np.cumsum(p)
-    i = int(np.searchsorted(c, rng.random() * c[-1], side="right"))
+    i = int(np.searchsorted(c, u * c[-1], side="right"))
     if i >= len(p) or p[i] <= 0.0:  # only at the float edge u == total: take the last possible option
         i = int(np.flatnonzero(p > 0)[-1])
     return i

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from .base import Budget, SearchResult, new_search, register, search_log
-from .common import adam, entropy, masked_log_softmax, mlp, sample_index, seed_all, torch_threads
+from .common import adam, entropy, masked_log_softmax, mlp, plain_forward, sample_index, seed_all, torch_threads
 
 
 def gae(
@@ -98,26 +98,30 @@ class PPO:
     def _rollout(
         self, env: gym.Env, obs: np.ndarray, actor: nn.Module, critic: nn.Module, rng: np.random.Generator, budget: Budget
     ) -> tuple[dict[str, torch.Tensor] | None, np.ndarray]:
-        """``n_steps`` masked transitions (None when the budget ran out first) and the next obs."""
+        """``n_steps`` masked transitions (None when the budget ran out first) and the next obs.
+
+        The networks act through :func:`~.common.plain_forward`: per step, module dispatch would
+        cost more than the arithmetic.
+        """
         base = env.unwrapped
         log = search_log(env)
+        policy, value_of = plain_forward(actor), plain_forward(critic)
         cols: dict[str, list] = {k: [] for k in ("obs", "mask", "action", "logp", "value", "reward", "done")}
-        for _ in range(self.n_steps):
-            mask = np.asarray(base.action_masks(), dtype=bool)
-            x = torch.as_tensor(obs, dtype=torch.float32)
-            with torch.no_grad():
-                logp = masked_log_softmax(actor(x), mask)
-                value = float(critic(x))
-            a = sample_index(logp.exp().numpy(), rng)
-            next_obs, reward, terminated, truncated, _ = env.step(a)
-            done = bool(terminated or truncated)
-            for k, v in zip(cols, (obs, mask, a, float(logp[a]), value, float(reward), done)):
-                cols[k].append(v)
-            obs = env.reset()[0] if done else next_obs
-            if budget.done(log):
-                return None, obs
         with torch.no_grad():
-            last_value = float(critic(torch.as_tensor(obs, dtype=torch.float32)))
+            for _ in range(self.n_steps):
+                mask = np.asarray(base.action_masks(), dtype=bool)
+                x = torch.as_tensor(obs, dtype=torch.float32)
+                logp = masked_log_softmax(policy(x), mask)
+                value = float(value_of(x))
+                a = sample_index(logp.exp().numpy(), rng)
+                next_obs, reward, terminated, truncated, _ = env.step(a)
+                done = bool(terminated or truncated)
+                for k, v in zip(cols, (obs, mask, a, float(logp.numpy()[a]), value, float(reward), done)):
+                    cols[k].append(v)
+                obs = env.reset()[0] if done else next_obs
+                if budget.done(log):
+                    return None, obs
+            last_value = float(value_of(torch.as_tensor(obs, dtype=torch.float32)))
         adv, ret = gae(
             np.array(cols["reward"]), np.array(cols["value"]), np.array(cols["done"]), last_value,
             self.gamma, self.gae_lambda,

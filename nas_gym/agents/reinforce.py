@@ -21,15 +21,17 @@ masked out of each softmax with the env's ``action_masks()``.
 
 Both update after every ``batch_size`` architectures (m = 1 by default, so that budgets of a few
 hundred queries still give hundreds of updates). An architecture is sampled decision by decision
-without gradients; its log-probability and entropy for the update come from one pass of the
-policy over the sampled sequence (for the LSTM, one call over all steps): the same values, and
-a third of the work of keeping every decision's graph.
+from the policy evaluated in float64 numpy on a copy of its current weights (about a tenth of the
+cost of a torch call per decision), with the draws torch's float32 probabilities give (see
+:func:`draw`); its log-probability and entropy for the update come from one torch pass of the
+policy over the sampled sequence (for the LSTM, one call over all steps): the same values, and a
+third of the work of keeping every decision's graph.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -37,9 +39,13 @@ import torch
 from torch import nn
 
 from .base import Budget, SearchResult, new_search, register, search_log
-from .common import MovingAverage, adam, entropy, masked_log_softmax, sample_index, seed_all, torch_threads
+from .common import MovingAverage, adam, entropy, index_at, masked_log_softmax, seed_all, torch_threads
 
 State = Any  # the policy's recurrent state (None for the categorical policy)
+
+# A draw is read from the numpy probabilities unless u lies within this fraction of the total of
+# one of their cumulative boundaries; float32 rounding moves the boundaries by about 1e-7.
+SAFE_MARGIN = 1e-4
 
 
 class LSTMController(nn.Module):
@@ -71,6 +77,57 @@ class LSTMController(nn.Module):
         """The embedding row of choice ``prev`` at decision ``t - 1`` (the start token when None)."""
         return self.embed.num_embeddings - 1 if prev is None else (t - 1) * self.n_options + prev
 
+    def numpy_policy(self) -> "NumpyLSTMController":
+        """This policy's forward in numpy, for sampling (see :func:`draw`)."""
+        return NumpyLSTMController(self)
+
+
+class NumpyLSTMController:
+    """:meth:`LSTMController.forward` in float64 numpy, decision by decision (PyTorch's LSTM: gates
+    i, f, g, o; ``c = f c + i g``, ``h = o tanh(c)``; zero initial state).
+
+    It holds numpy views of the controller's parameters, which the optimiser updates in place, and
+    :meth:`episode` copies their current values.
+    """
+
+    def __init__(self, net: LSTMController):
+        lstm = net.lstm
+        self._token, self._hidden, self._layers = net._token, lstm.hidden_size, lstm.num_layers
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        tensors = [
+            net.embed.weight,
+            *(getattr(lstm, f"{name}_l{k}") for k in range(self._layers) for name in names),
+            *(x for head in net.heads for x in (head.weight, head.bias)),
+        ]
+        self._views = [x.detach().numpy() for x in tensors]
+
+    def episode(self) -> "NumpyLSTMController":
+        """Start an episode: the current weights in float64, the zero state."""
+        embed, *rest = (v.astype(np.float64) for v in self._views)
+        layers = [rest[4 * k : 4 * k + 4] for k in range(self._layers)]
+        self._w_ih = [w_ih.T for w_ih, _, _, _ in layers]
+        self._w_hh = [w_hh.T for _, w_hh, _, _ in layers]
+        self._b = [b_ih + b_hh for _, _, b_ih, b_hh in layers]
+        # the first layer's input is an embedding row: its input term for every token at once
+        self._inputs = embed @ self._w_ih[0] + self._b[0]
+        heads = rest[4 * self._layers :]
+        self._heads = [(w.T, b) for w, b in zip(heads[::2], heads[1::2])]
+        self._h = np.zeros((self._layers, self._hidden))
+        self._c = np.zeros((self._layers, self._hidden))
+        return self
+
+    def __call__(self, t: int, prev: int | None) -> np.ndarray:
+        """Logits of decision ``t`` after choice ``prev``; call for t = 0, 1, ... in order."""
+        n = self._hidden
+        x = self._inputs[self._token(t, prev)]
+        for k in range(self._layers):
+            gates = (x if k == 0 else x @ self._w_ih[k] + self._b[k]) + self._h[k] @ self._w_hh[k]
+            s = 1.0 / (1.0 + np.exp(-gates))
+            self._c[k] = s[n : 2 * n] * self._c[k] + s[:n] * np.tanh(gates[2 * n : 3 * n])
+            self._h[k] = x = s[3 * n :] * np.tanh(self._c[k])
+        w, b = self._heads[t]
+        return x @ w + b
+
 
 class CategoricalPolicy(nn.Module):
     """Independent logits per decision (NAS-Bench-201's REINFORCE policy); ignores the history."""
@@ -84,6 +141,25 @@ class CategoricalPolicy(nn.Module):
 
     def sequence(self, choices: list[int]) -> torch.Tensor:
         return self.logits[: len(choices)]
+
+    def numpy_policy(self) -> "NumpyCategoricalPolicy":
+        """This policy's forward in numpy, for sampling (see :func:`draw`)."""
+        return NumpyCategoricalPolicy(self)
+
+
+class NumpyCategoricalPolicy:
+    """:meth:`CategoricalPolicy.forward` in float64 numpy, on a view of its logits (updated in place)."""
+
+    def __init__(self, policy: CategoricalPolicy):
+        self._view = policy.logits.detach().numpy()
+
+    def episode(self) -> "NumpyCategoricalPolicy":
+        """Start an episode: the current logits in float64."""
+        self._logits = self._view.astype(np.float64)
+        return self
+
+    def __call__(self, t: int, prev: int | None) -> np.ndarray:
+        return self._logits[t]
 
 
 @register("reinforce")
@@ -118,13 +194,14 @@ class Reinforce:
         with torch_threads(self.threads):
             base = env.unwrapped
             policy = self._policy(base.space.n_decisions, int(env.action_space.n))
+            sampler = policy.numpy_policy()
             opt = adam(policy.parameters(), self.lr)
             baseline = MovingAverage(self.baseline_decay)
             log = search_log(env)
             env.reset(seed=seed)
             losses: list[torch.Tensor] = []
             while not budget.done(log):
-                choices, masks, reward = self._episode(env, policy, rng)
+                choices, masks, reward = self._episode(env, policy, sampler.episode(), rng)
                 logp, ent = log_prob_entropy(policy, choices, masks)
                 b = self._baseline(baseline, reward)
                 losses.append(-(reward - b) * logp - self.entropy_coef * ent)
@@ -146,28 +223,61 @@ class Reinforce:
         return reward if np.isnan(b) else b
 
     def _episode(
-        self, env: gym.Env, policy: nn.Module, rng: np.random.Generator
+        self, env: gym.Env, policy: nn.Module, logits_of: Callable[[int, int | None], np.ndarray],
+        rng: np.random.Generator,
     ) -> tuple[list[int], np.ndarray, float]:
         """Sample one architecture: its choices, the masks they were drawn under, its reward.
 
-        Sampling needs no gradient; :func:`log_prob_entropy` computes the differentiable terms
-        afterwards in one pass over the sequence.
+        ``logits_of(t, prev)`` is the policy's forward in numpy; :func:`draw` makes each draw the
+        one ``policy``'s torch probabilities give. Sampling needs no gradient;
+        :func:`log_prob_entropy` computes the differentiable terms afterwards in one pass over the
+        sequence.
         """
         base = env.unwrapped
-        state: State = None
         prev: int | None = None
-        choices, masks = [], []
-        with torch.no_grad():
-            for t in range(base.space.n_decisions):
-                logits, state = policy(t, prev, state)
-                mask = np.asarray(base.action_masks(), dtype=bool)
-                prev = sample_index(masked_log_softmax(logits, mask).exp().numpy(), rng)
-                choices.append(prev)
-                masks.append(mask)
-                _, reward, terminated, truncated, _ = env.step(prev)
+        choices: list[int] = []
+        masks: list[np.ndarray] = []
+        for t in range(base.space.n_decisions):
+            mask = np.asarray(base.action_masks(), dtype=bool)
+            z = np.where(mask, logits_of(t, prev), -np.inf)
+            probs = np.exp(z - z.max())
+            prev = draw(probs, rng.random(), lambda: torch_probs(policy, choices, mask))
+            choices.append(prev)
+            masks.append(mask)
+            _, reward, terminated, truncated, _ = env.step(prev)
         if not terminated:
             raise RuntimeError("the Seq episode did not end after its last decision")
         return choices, np.array(masks), float(reward)
+
+
+def draw(probs: np.ndarray, u: float, exact: Callable[[], np.ndarray], margin: float = SAFE_MARGIN) -> int:
+    """The option :func:`~.common.index_at` selects with ``u`` from the probabilities ``exact()``
+    returns, read from ``probs`` (unnormalised) wherever that cannot change it.
+
+    ``probs`` are the policy's probabilities in float64 numpy; ``exact()`` returns the float32 ones
+    of its torch forward (:func:`torch_probs`), which define the draws (the pinned seeded searches
+    were recorded with them). The two differ by float32 rounding, so their cumulative sums, as
+    fractions of the total, differ by about 1e-7, far less than ``margin``: where ``u`` lies
+    farther than ``margin`` from every cumulative boundary of ``probs``, it falls between the same
+    two boundaries of both, and both select the same option (one of positive probability).
+    Otherwise the draw is taken from ``exact()`` with the same ``u``, so a seeded search makes the
+    torch draws from the same random numbers.
+    """
+    c = np.cumsum(probs)
+    x = u * c[-1]
+    if np.abs(c - x).min() > margin * c[-1]:
+        return int(np.searchsorted(c, x, side="right"))
+    return index_at(exact(), u)
+
+
+def torch_probs(policy: nn.Module, choices: list[int], mask: np.ndarray) -> np.ndarray:
+    """Probabilities of decision ``len(choices)`` after ``choices``, under ``mask``, as the torch
+    forward decision by decision from the start of the episode computes them (float32)."""
+    state: State = None
+    with torch.no_grad():
+        for t in range(len(choices) + 1):
+            logits, state = policy(t, choices[t - 1] if t else None, state)
+        return masked_log_softmax(logits, mask).exp().numpy()
 
 
 def log_prob_entropy(policy: nn.Module, choices: list[int], masks: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
