@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from nas_gym.agents import Budget, make
+from nas_gym.agents.adam import Adam, fused_adam_available
 from nas_gym.agents.cadam import check_loss, check_loss_grad
 from nas_gym.agents import ppo, reinforce
 from nas_gym.agents.common import adam, index_at, masked_log_softmax, mlp, plain_forward
@@ -167,7 +168,7 @@ def test_manual_mlp_trains_exactly_as_autograd_and_adam(sigmoid, batch, one_torc
     manual = ManualMLP(net, lr=1e-2, betas=(0.9, 0.99))
     frozen = mlp(5, (16,), 1)  # a network in front of the loss that is not trained
     frozen_manual = ManualMLP(frozen, lr=0.0, betas=(0.9, 0.99))
-    opt = adam(net.parameters(), 1e-2, (0.9, 0.99))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2, betas=(0.9, 0.99), fused=fused_adam_available())
     frozen.requires_grad_(False)
     for _ in range(20):
         x, target = torch.rand(batch, 6), torch.rand(batch, 1)
@@ -191,8 +192,7 @@ def test_manual_mlp_without_the_fused_kernel_steps_as_torch_adam(one_torch_threa
     torch.manual_seed(1)
     net = mlp(4, (8,), 3)
     manual = ManualMLP(net, lr=1e-2, betas=(0.9, 0.99))
-    manual._fused = False  # the path torch < 2.4 takes
-    manual._steps = [torch.zeros(()) for _ in manual.params]
+    manual.adam = without_fused_kernel(manual.adam)
     opt = torch.optim.Adam(net.parameters(), lr=1e-2, betas=(0.9, 0.99), foreach=False)
     for _ in range(5):
         x = torch.rand(7, 4)
@@ -204,6 +204,36 @@ def test_manual_mlp_without_the_fused_kernel_steps_as_torch_adam(one_torch_threa
         manual.step()
     for mine, theirs in zip(manual.params, net.parameters()):
         assert torch.equal(mine, theirs.detach())
+
+
+def without_fused_kernel(opt: Adam) -> Adam:
+    """``opt`` switched to the path torch < 2.4 takes (no fused CPU kernel), before its first step."""
+    opt._fused = False
+    opt._steps = [torch.zeros(()) for _ in opt.params]
+    return opt
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_adam_steps_as_torch_optim_adam(fused, one_torch_thread):
+    torch.manual_seed(3)
+    mine, theirs = mlp(5, (16,), 3, act=nn.Tanh), mlp(5, (16,), 3, act=nn.Tanh)
+    theirs.load_state_dict(mine.state_dict())
+    opt = adam(mine.parameters(), 1e-2, (0.9, 0.99))
+    if not fused:
+        opt = without_fused_kernel(opt)
+    ref = torch.optim.Adam(theirs.parameters(), lr=1e-2, betas=(0.9, 0.99), **({"fused": True} if fused else {}))
+    for _ in range(6):
+        x = torch.rand(4, 5)
+        for net, o in ((mine, opt), (theirs, ref)):
+            o.zero_grad()
+            (net(x) ** 2).mean().backward()
+            o.step()
+        assert all(p.grad is not None for p in mine.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(mine.parameters(), theirs.parameters()))
+    opt.zero_grad()
+    assert all(p.grad is None for p in mine.parameters())
+    with pytest.raises(RuntimeError, match="no gradient"):
+        opt.step()
 
 
 def test_target_network_tracking_is_polyak_averaging(one_torch_thread):
@@ -219,11 +249,11 @@ def test_manual_mlp_refuses_other_layers():
         ManualMLP(mlp(3, (4,), 2, act=nn.Tanh), lr=1e-3, betas=(0.9, 0.99))
 
 
-@pytest.mark.parametrize("n", [8, 10])
-def test_check_loss_grad_is_autograds(n):
+@pytest.mark.parametrize("n, tau", [(8, 0.9), (10, 0.9), (10, 0.3), (7, 0.75)])
+def test_check_loss_grad_is_autograds(n, tau):
     u = torch.randn(n, generator=torch.Generator().manual_seed(n), requires_grad=True)
-    check_loss(u, 0.9).backward()
-    assert torch.equal(check_loss_grad(u.detach(), 0.9), u.grad)
+    check_loss(u, tau).backward()
+    assert torch.equal(check_loss_grad(u.detach(), tau), u.grad)
 
 
 @pytest.mark.parametrize("policy", ["lstm", "categorical"])

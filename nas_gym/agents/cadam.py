@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 import gymnasium as gym
@@ -71,8 +72,17 @@ def check_loss(u: torch.Tensor, tau: float) -> torch.Tensor:
 
 def check_loss_grad(u: torch.Tensor, tau: float) -> torch.Tensor:
     """The gradient of :func:`check_loss` with respect to ``u``, the floats autograd computes:
-    ``1 / len(u)`` (the mean) times ``tau - 1[u < 0]``."""
-    return mean_grad(u) * (tau - (u < 0).to(u.dtype))
+    ``1 / len(u)`` (the mean) times ``tau - 1[u < 0]``, each of its two values computed once."""
+    below, above = _check_loss_grad_values(len(u), u.dtype, tau)
+    return torch.where(u < 0, below, above)
+
+
+@lru_cache(maxsize=16)
+def _check_loss_grad_values(n: int, dtype: torch.dtype, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`check_loss_grad`'s values for ``u < 0`` and ``u >= 0``, by the same float32 operations."""
+    mean = torch.ones((), dtype=dtype) / n  # mean_grad's value
+    values = mean * (tau - torch.tensor([1.0, 0.0], dtype=dtype))
+    return values[0], values[1]
 
 
 @register("cadam")

@@ -16,25 +16,25 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.optim.adam import adam as adam_step
 
-
-@lru_cache(maxsize=1)
-def fused_adam_available() -> bool:
-    """Whether this torch has the fused CPU Adam kernel (what :func:`~nas_gym.agents.common.adam` picks)."""
-    if not hasattr(torch, "_fused_adam_"):
-        return False
-    p = torch.zeros(1)
-    try:
-        torch.optim.Adam([p], fused=True)
-    except (RuntimeError, TypeError):
-        return False
-    return True
+from .adam import Adam
 
 
 def mean_grad(x: torch.Tensor) -> torch.Tensor:
-    """``d mean(x) / dx`` as autograd computes it: ``1 / x.numel()`` (a float32 division) everywhere."""
-    return torch.full_like(x, float(torch.ones((), dtype=x.dtype) / x.numel()))
+    """``d mean(x) / dx`` as autograd computes it: ``1 / x.numel()`` (a float32 division) everywhere.
+
+    One tensor per shape, made once and shared (a training step asks for it twice): read it, never
+    write to it.
+    """
+    return _mean_grad(tuple(x.shape), x.dtype)
+
+
+@lru_cache(maxsize=64)
+def _mean_grad(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    n = 1
+    for size in shape:
+        n *= size
+    return torch.full(shape, float(torch.ones((), dtype=dtype) / n), dtype=dtype)
 
 
 class ManualMLP:
@@ -57,13 +57,7 @@ class ManualMLP:
         self.biases = [lin.bias.detach().clone() for lin in linears]
         self.params = [t for pair in zip(self.weights, self.biases) for t in pair]
         self.grads = [torch.zeros_like(p) for p in self.params]
-        self._exp_avg = [torch.zeros_like(p) for p in self.params]
-        self._exp_avg_sq = [torch.zeros_like(p) for p in self.params]
-        self.lr, self.betas = float(lr), (float(betas[0]), float(betas[1]))
-        self._fused = fused_adam_available()
-        # The fused kernel only reads the step counts: all tensors share one counter, added to once
-        counter = torch.zeros((), dtype=torch.float32)
-        self._steps = [counter if self._fused else torch.zeros((), dtype=torch.float32) for _ in self.params]
+        self.adam = Adam(self.params, lr, betas)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """The output for ``x``, and every layer's input followed by the output (for :meth:`backward`)."""
@@ -110,18 +104,4 @@ class ManualMLP:
 
     def step(self) -> None:
         """One Adam step on the gradients the last :meth:`backward` wrote."""
-        with torch.no_grad():
-            if self._fused:
-                # The kernel torch.optim.Adam(fused=True).step() ends in, without its per-call
-                # bookkeeping (a third of the time at this size); the step count goes first, as there.
-                self._steps[0].add_(1)
-                torch._fused_adam_(
-                    self.params, self.grads, self._exp_avg, self._exp_avg_sq, [], self._steps, amsgrad=False,
-                    lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], weight_decay=0.0, eps=1e-8, maximize=False,
-                )  # fmt: skip
-            else:  # no fused CPU kernel (torch < 2.4): torch.optim.Adam's single-tensor path
-                adam_step(
-                    self.params, self.grads, self._exp_avg, self._exp_avg_sq, [], self._steps, foreach=False,
-                    amsgrad=False, beta1=self.betas[0], beta2=self.betas[1], lr=self.lr, weight_decay=0.0, eps=1e-8,
-                    maximize=False,
-                )  # fmt: skip
+        self.adam.step(self.grads)

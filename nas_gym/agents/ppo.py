@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .adam import Adam
 from .base import Budget, SearchResult, new_search, register, search_log
 from .common import adam, entropy, masked_log_softmax, mlp, plain_forward, sample_index, seed_all, torch_threads
 
@@ -137,7 +138,7 @@ class PPO:
         return batch, obs
 
     def _update(
-        self, b: dict[str, torch.Tensor], actor: nn.Module, critic: nn.Module, opt: torch.optim.Optimizer,
+        self, b: dict[str, torch.Tensor], actor: nn.Module, critic: nn.Module, opt: Adam,
         rng: np.random.Generator,
     ) -> None:
         """``epochs`` passes of shuffled minibatch steps on the clipped objective."""
