@@ -4,11 +4,17 @@
 
 Single envs go through ``gym.make`` with its default wrappers (env checker, order enforcing,
 SearchLog), driven by pre-drawn random actions (for Edit, one in five is a no-op edit that
-makes no query). Each figure is the best of five rounds. The bare loop is ``backend.query(index, rng)`` over random indices: the cost
-of the table lookup alone, the floor under any env. Single envs are compared per query (a Seq
-query takes one step per decision, an Edit no-op takes a step and no query): ``Nx bare`` is the
-time of one query through the env over the time of one bare query, so 1.0 is the floor and
-larger is slower. The vector envs come from ``gym.make_vec`` and are compared per env-step.
+makes no query). Each figure is the best of five rounds. The bare loop is
+``backend.query(index, rng)`` over random indices: the cost of the table lookup alone. Single
+envs are compared per query (a Seq query takes one step per decision, an Edit no-op takes a step
+and no query): ``Nx bare`` is the time of one query through the env over the time of one bare
+query, so 1.0 is the lookup alone and larger is slower; Seq is also shown per step.
+
+The ``wrapper floor`` row is an env that does no work at all (it returns a copy of one
+observation, reward 0 and an empty ``info``) inside the same wrappers: what Gymnasium's ``gym.make`` stack and
+the search log cost per step before an env does anything. A Seq query takes six such steps on
+NAS-Bench-201, so its per-query figure cannot drop below six times the floor plus one lookup.
+The vector envs come from ``gym.make_vec`` and are compared per env-step.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import gymnasium as gym
 import numpy as np
 
 import nas_gym
+from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker
+from nas_gym.envs.search_log import SearchLog
 from nas_gym.envs.registration import BENCHMARKS, FAMILIES
 
 
@@ -51,8 +59,38 @@ def bare_queries(backend, n: int, rng: np.random.Generator) -> float:
     return rate(n, run)
 
 
-def single_env(env_id: str, n: int, **kwargs) -> float:
-    """Queries per second of ``n`` random steps (counted on the env's search log)."""
+class NullEnv(gym.Env):
+    """An env that does nothing: a copy of one observation (Gymnasium asks for new data on
+    every call), reward 0, never done (the wrapper floor)."""
+
+    observation_space = gym.spaces.Box(0.0, 1.0, (36,), dtype=np.float32)
+    action_space = gym.spaces.Discrete(5)
+
+    def __init__(self) -> None:
+        self._obs = np.zeros(36, dtype=np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        return self._obs.copy(), {}
+
+    def step(self, action):
+        return self._obs.copy(), 0.0, False, False, {}
+
+
+def wrapper_floor(n: int) -> float:
+    """Steps per second of :class:`NullEnv` inside the wrappers ``gym.make`` gives the NasGym envs."""
+    env = OrderEnforcing(PassiveEnvChecker(SearchLog(NullEnv())))
+    env.reset(seed=0)
+
+    def run() -> None:
+        for _ in range(n):
+            env.step(0)
+
+    return rate(n, run)
+
+
+def single_env(env_id: str, n: int, **kwargs) -> tuple[float, float]:
+    """Queries and steps per second of ``n`` random steps (queries counted on the env's search log)."""
     env = gym.make(env_id, **kwargs)
     env.reset(seed=0)
     env.action_space.seed(0)
@@ -73,7 +111,7 @@ def single_env(env_id: str, n: int, **kwargs) -> float:
             if terminated or truncated:
                 env.reset()
 
-    return rate(queries, run)
+    return rate(queries, run), rate(n, run)
 
 
 def vector_env(env_id: str, num_envs: int, n_steps: int, **kwargs) -> float:
@@ -106,9 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.benchmark} ({backend.dataset}), nas-gym {nas_gym.__version__}")
     bare = bare_queries(backend, args.steps, rng)
     print(f"{'bare query loop':<28} {bare:>12,.0f} queries/s")
+    floor = wrapper_floor(args.steps)
+    print(f"{'wrapper floor (no-op env)':<28} {floor:>12,.0f} steps/s   {bare / floor:5.2f}x bare (time per step)")
     for family, env_id in ids.items():
-        r = single_env(env_id, args.steps, **kwargs)
+        r, steps = single_env(env_id, args.steps, **kwargs)
         print(f"{family + ' (gym.make)':<28} {r:>12,.0f} queries/s {bare / r:5.2f}x bare (time per query)")
+        if family == "Seq":
+            print(f"{'Seq (gym.make), per step':<28} {steps:>12,.0f} steps/s   {bare / steps:5.2f}x bare (time per step)")
     for family, (_, vector_entry) in FAMILIES.items():
         if vector_entry is None:
             continue
