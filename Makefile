@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RLLIB_VENV := .venv-rllib
 RLLIB_BIN := $(RLLIB_VENV)/bin
 
-.PHONY: setup demo test test-long test-rllib bench clean
+.PHONY: setup demo test test-long test-rllib bench gpu-check clean
 
 $(BIN)/nas-gym: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,10 @@ test-rllib: $(RLLIB_BIN)/nas-gym
 
 bench: setup
 	$(BIN)/python scripts/bench_queries.py
+
+# on a machine with a GPU: the GPU tests and the supernet benchmarks on CUDA (about 5 minutes); refuses without CUDA
+gpu-check: setup
+	PY=$(BIN)/python scripts/gpu_check.sh
 
 clean:
 	rm -rf $(VENV) $(RLLIB_VENV) build *.egg-info

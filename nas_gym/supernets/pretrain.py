@@ -85,13 +85,15 @@ def pretrain(
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock"):
         ckpt = read_checkpoint(path, spec)
-        opt = make_optimizer(net, recipe)
         start = 0
         if ckpt is not None:
             net.load_state_dict(ckpt["model"])
             start = int(ckpt["epoch"])
-            if start < recipe.epochs:
-                opt.load_state_dict(ckpt["optimizer"])
+            if start >= recipe.epochs:  # finished: no optimiser (its first use imports torch._dynamo, ~1-3 s)
+                return {**ckpt, "trained_steps": 0}
+        opt = make_optimizer(net, recipe)
+        if ckpt is not None:
+            opt.load_state_dict(ckpt["optimizer"])
         else:
             ckpt = {"spec": spec, "epoch": 0, "seconds": [], "loss": []}
         steps_per_epoch = len(data) // recipe.batch_size
@@ -99,7 +101,7 @@ def pretrain(
         ran = 0
         bar = tqdm(
             total=total, initial=start * steps_per_epoch, desc=f"pretrain {spec.get('space', '')}",
-            unit="step", disable=True if start >= recipe.epochs else (None if progress is None else not progress),
+            unit="step", disable=None if progress is None else not progress,
         )  # disable=None: a bar on a terminal only, never carriage returns in a log
         for epoch in range(start, recipe.epochs):
             rng = np.random.default_rng([seed, epoch])
