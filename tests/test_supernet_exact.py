@@ -74,6 +74,10 @@ def test_count_pool_matches_avg_pool_in_values_and_gradients(kernel, stride, pad
         got_inference = ours(x.detach())
     torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(got_inference, want.detach(), rtol=1e-12, atol=1e-12)
+    ours_first_in_inference = CountAvgPool2d(kernel, stride, padding)
+    with torch.inference_mode():
+        ours_first_in_inference(x.detach())
+    torch.testing.assert_close(ours_first_in_inference(x), want)  # its constants serve autograd afterwards too
     g = torch.randn(want.shape, generator=gen, dtype=torch.float64)
     (grad_want,) = torch.autograd.grad(want, x, g)
     (grad_got,) = torch.autograd.grad(got, x, g)

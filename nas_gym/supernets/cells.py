@@ -234,7 +234,8 @@ class CountAvgPool2d(nn.Module):
         c, h, w = x.shape[1:]
         key = (c, h, w, x.dtype, x.device)
         if key not in self._consts:
-            self._consts[key] = self._constants(c, h, w, x.dtype, x.device)
+            with torch.inference_mode(False):  # normal tensors: training saves them for the backward pass
+                self._consts[key] = self._constants(c, h, w, x.dtype, x.device)
         weight, rows, cols, scale = self._consts[key]
         y = F.conv2d(x, weight, None, self.stride, self.padding, 1, c)
         if scale is None:
