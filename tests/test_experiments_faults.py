@@ -95,7 +95,7 @@ def test_an_out_below_a_file_is_named(tmp_path, capsys, raises_naming, nb201_c10
     (tmp_path / "file").write_text("x")
     assert main(compare_args(tmp_path / "file" / "sub")) == 2
     one_line_error(capsys, "file/sub", "is a file, not a folder")
-    raises_naming(lambda: run_grid(ENV, ["rs"], 1, 20, tmp_path / "file" / "a" / "b"), "'" + str(tmp_path / "file") + "'")
+    raises_naming(lambda: run_grid(ENV, ["rs"], 1, 20, tmp_path / "file" / "a" / "b"), repr(str(tmp_path / "file")))
 
 
 def test_a_read_only_out_is_refused_before_any_run(tmp_path, capsys, read_only, nb201_c10):

@@ -48,7 +48,7 @@ class FewShotEnv(gym.Env):
             raise ValueError(f"adapt_steps must be a non-negative integer, got {adapt_steps!r}")
         if not isinstance(alpha_scale, (int, float)) or not np.isfinite(alpha_scale) or alpha_scale <= 0:
             raise ValueError(f"alpha_scale must be a finite number > 0, got {alpha_scale!r}")
-        meta_epochs = whole_number("meta_epochs", meta_epochs, minimum=0, meaning="meta-training epochs of the learner built here")
+        meta_epochs = whole_number("meta_epochs", meta_epochs, minimum=0, meaning="meta-training epochs of the env's learner")
         splits = load_fewshot(data, path)
         self.sampler = TaskSampler(splits.pool(split), ways, shots, queries)
         if learner is None:

@@ -216,7 +216,8 @@ def _death_note(processes: Any, running: list["RunSpec"]) -> str:
     first = next((c for c in codes if c != -signal.SIGTERM), codes[0] if codes else None)
     if first is not None and first < 0:
         name = signal.Signals(-first).name if -first in signal.valid_signals() else str(-first)
-        how = f"was killed by {name}" + (" (what the system's out-of-memory killer sends)" if -first == signal.SIGKILL else "")
+        oom = " (what the system's out-of-memory killer sends)" if -first == signal.SIGKILL else ""
+        how = f"was killed by {name}{oom}"
     else:
         how = f"exited abruptly (exit code {first})"
     runs = ", ".join(f"{s.agent} seed {s.seed}" for s in running) or "none"

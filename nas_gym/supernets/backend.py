@@ -106,7 +106,7 @@ class SupernetBackend:
         n_train = _optional_count("n_train", n_train, "images of the weight-training half")
         self.train_batches = whole_number("train_batches", train_batches, meaning="minibatches a train-mode query trains")
         self.train_lr = finite_number("train_lr", train_lr, above=0.0)
-        self.recal_batches = whole_number("recal_batches", recal_batches, meaning="batches that recalibrate batch norm per query")
+        self.recal_batches = whole_number("recal_batches", recal_batches, meaning="batches that recalibrate batch norm")
         self.cache_size = whole_number("cache_size", cache_size, minimum=0, meaning="measurements kept; 0: none")
         self.device = resolve_device(device)
         self.mode, self.dataset, self.size = mode, dataset, size
@@ -126,7 +126,8 @@ class SupernetBackend:
         # fixed recalibration batches: the same for every query, so frozen queries repeat exactly
         recal = np.random.default_rng([split_seed, 2]).permutation(len(weight_idx))
         bs = self.recipe.batch_size
-        self._recal = [self.train_data.batch(recal[k * bs:(k + 1) * bs]) for k in range(min(self.recal_batches, len(recal) // bs or 1))]
+        n_recal = min(self.recal_batches, len(recal) // bs or 1)
+        self._recal = [self.train_data.batch(recal[k * bs:(k + 1) * bs]) for k in range(n_recal)]
 
         self.spec = {
             "space": space, "size": size, "dataset": dataset,

@@ -49,7 +49,7 @@ class Recipe:
     lr_min: float = 0.001
     momentum: float = 0.9
     weight_decay: float = 3e-4
-    grad_clip: float = 5.0
+    grad_clip: float | None = 5.0
     sampling: str = "uniform"
 
     def __post_init__(self) -> None:
@@ -62,8 +62,9 @@ class Recipe:
             "lr_min": finite_number("recipe lr_min", self.lr_min, minimum=0.0),
             "momentum": finite_number("recipe momentum", self.momentum, minimum=0.0, below=1.0),
             "weight_decay": finite_number("recipe weight_decay", self.weight_decay, minimum=0.0),
-            "grad_clip": finite_number("recipe grad_clip (0: no clipping)", self.grad_clip, minimum=0.0),
         }
+        if self.grad_clip is not None:  # None or 0: no clipping
+            checked["grad_clip"] = finite_number("recipe grad_clip (0 or None: no clipping)", self.grad_clip, minimum=0.0)
         for name, value in checked.items():  # plain ints and floats: the checkpoint key hashes them
             object.__setattr__(self, name, value)
 
@@ -165,7 +166,8 @@ def _train(
                 _diverged(f"epoch {epoch + 1} left non-finite weights in {bad[:3]}", recipe, save.path)
             ckpt = {
                 "spec": spec, "epoch": epoch + 1, "model": net.state_dict(), "optimizer": opt.state_dict(),
-                "seconds": [*ckpt["seconds"], time.perf_counter() - t0], "loss": [*ckpt["loss"], float(np.mean(losses))],
+                "seconds": [*ckpt["seconds"], time.perf_counter() - t0],
+                "loss": [*ckpt["loss"], float(np.mean(losses))],
             }
             save(ckpt)
     return ckpt, ran
