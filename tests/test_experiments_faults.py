@@ -126,7 +126,7 @@ def test_a_full_out_is_found_before_any_run_and_a_failed_write_leaves_no_tempora
     nearly = _limited_compare(tmp_path / "nearly", 8192, "2000")
     path = run_path(tmp_path / "nearly", "rs", 0)
     assert nearly.returncode == 1 and nearly.stderr.count("\n") == 1, nearly.stderr
-    assert f"cannot write {path} (File too large)" in nearly.stderr and "run again" in nearly.stderr
+    assert nearly.stderr.startswith(f"nas-gym: error: cannot write {path} (File too large)") and "run again" in nearly.stderr
     assert not list(path.parent.iterdir())
 
 

@@ -31,6 +31,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -93,7 +94,7 @@ def _death_signal(signum: int) -> bool:
 def _watch_parent(parent: int) -> None:
     """Where the kernel cannot signal a parent's death: notice it (an orphan's parent changes)."""
     while os.getppid() == parent:
-        threading.Event().wait(PARENT_POLL_S)
+        time.sleep(PARENT_POLL_S)
     os.kill(os.getpid(), signal.SIGTERM)
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 RUNS = "runs"
-# a finished run's result: the entries the summary and the plots read, and whether None is allowed
-RESULT_NUMBERS = {"best_val": False, "sim_time_s": False, "optimum": True, "queries_to_optimum": True,
-                  "time_to_optimum_s": True, "test": True}
+# a finished run's result: the numbers the summary reads (None where there is none: the writer
+# stores a NaN as null)
+RESULT_NUMBERS = ("best_val", "sim_time_s", "optimum", "queries_to_optimum", "time_to_optimum_s", "test")
 
 
 def run_path(out: str | Path, agent: str, seed: int) -> Path:
@@ -49,8 +49,8 @@ def write_atomic(path: Path, payload: dict[str, Any]) -> None:
         os.replace(tmp, path)
     except OSError as e:
         tmp.unlink(missing_ok=True)
-        raise ResultsWriteError(e.errno, f"cannot write {path} ({e.strerror or e}): free space or choose another "
-                                "folder, then run again (finished runs are kept)") from None
+        raise ResultsWriteError(f"cannot write {path} ({e.strerror or e}): free space or choose another folder, "
+                                "then run again (finished runs are kept)") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -158,9 +158,11 @@ def _run_problem(run: dict[str, Any]) -> str | None:
     result = run.get("result")
     if not isinstance(result, dict):
         return "a finished run without its result"
-    for key, optional in RESULT_NUMBERS.items():
-        v = result.get(key)
-        if not (isinstance(v, numbers.Real) and not isinstance(v, bool)) and not (optional and v is None):
+    for key in RESULT_NUMBERS:
+        if key not in result:
+            return f"a result without {key}"
+        v = result[key]
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
             return f"result {key} is {v!r}, not a number"
     if not isinstance(result.get("anytime"), list) or not isinstance(result.get("archs"), dict):
         return "a result without its anytime curve or architectures"
@@ -168,7 +170,7 @@ def _run_problem(run: dict[str, Any]) -> str | None:
 
 
 def load_runs(out: str | Path, paths: Iterable[str | Path] | None = None) -> list[dict[str, Any]]:
-    """Every readable run under ``out`` (or only those at ``paths``), ordered by agent then seed."""
+    """Every run under ``out`` (or only those at ``paths``), ordered by agent then seed (see :func:`read_run`)."""
     files = sorted((Path(out) / RUNS).glob("*.json")) if paths is None else [Path(p) for p in paths]
     runs = [r for p in files if (r := read_run(p)) is not None]
     return sorted(runs, key=lambda r: (r["spec"]["agent"], r["spec"]["seed"]))
