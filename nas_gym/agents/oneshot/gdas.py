@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from ...supernets.paths import Path, gated
 from ..base import register
 from .loop import (
-    OneShotAgent, Supernet, arch_parameters, discretise, gumbel_softmax, masked_softmax, straight_through, valid,
+    Batch, OneShotAgent, Supernet, arch_parameters, discretise, gumbel_softmax, masked_softmax, straight_through, valid,
 )
 
 
@@ -54,12 +55,12 @@ class GDAS(OneShotAgent):
         path, _ = self.sample(sn, rng, t)
         return gated(path.weights.detach(), path.active)
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float) -> None:
+    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
+                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> None:
         path, codes = self.sample(sn, rng, t)
         self.a_opt.zero_grad(set_to_none=True)
         sn.loss(path, x, y).backward()
         self.a_opt.step()
-        sn.charge(path, len(y))
         self.last = codes
 
     def propose(self, sn: Supernet, rng: np.random.Generator) -> np.ndarray:
