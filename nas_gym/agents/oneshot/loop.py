@@ -96,15 +96,16 @@ def masked_softmax(logits: Tensor, mask: Tensor, tau: float = 1.0) -> Tensor:
     return torch.softmax(masked_logits(logits / tau, mask), dim=-1)
 
 
-def gumbel(shape: tuple[int, ...], rng: np.random.Generator, device: torch.device | str = "cpu") -> Tensor:
-    """Standard Gumbel noise drawn from the agent's numpy RNG (so a seed fixes the search)."""
-    u = rng.random(shape).clip(1e-10, 1.0 - 1e-10)
-    return torch.as_tensor(-np.log(-np.log(u)), dtype=torch.float32, device=device)
+def gumbel(like: Tensor, rng: np.random.Generator) -> Tensor:
+    """Standard Gumbel noise of ``like``'s shape, dtype and device, drawn from the agent's numpy
+    RNG (so a seed fixes the search)."""
+    u = rng.random(tuple(like.shape)).clip(1e-10, 1.0 - 1e-10)
+    return torch.as_tensor(-np.log(-np.log(u)), dtype=like.dtype, device=like.device)
 
 
 def gumbel_softmax(logits: Tensor, mask: Tensor, tau: float, rng: np.random.Generator) -> Tensor:
     """A relaxed sample ``softmax((logits + g) / tau)`` per row over the allowed options."""
-    return masked_softmax(logits + gumbel(tuple(logits.shape), rng, logits.device), mask, tau)
+    return masked_softmax(logits + gumbel(logits, rng), mask, tau)
 
 
 def straight_through(soft: Tensor) -> tuple[Tensor, np.ndarray]:
