@@ -28,6 +28,7 @@ import nas_gym  # noqa: F401  (registers the env ids)
 from nas_gym.agents import Budget, make
 from nas_gym.agents.oneshot.loop import Supernet, search_mask
 from nas_gym.supernets.paths import Path, gated, mixed
+from planted import LinearTask
 
 TINY = dict(data="digits", size="tiny", device="cpu", epochs=1, n_val=200, recal_batches=2,
             recipe={"batch_size": 32}, progress=False)
@@ -226,45 +227,6 @@ def test_gdas_straight_through_gradient_as_the_paper_defines_it(sn):
 
 
 # -------------------------------------------------------- sampled methods, a reward linear in the gates
-class Space:
-    """All ``E`` x ``O - 1`` children valid; argmax per edge over columns 1.. (column 0 = none)."""
-
-    def __init__(self, E: int, O: int) -> None:
-        self.n_decisions, self.max_options, self.shape = E, O, (O,) * E
-
-    def discretise(self, alpha: np.ndarray) -> np.ndarray:
-        return np.asarray(alpha)[..., 1:].argmax(-1) + 1
-
-    def index(self, codes) -> int:
-        return int(np.ravel_multi_index(tuple(np.asarray(codes)), self.shape))
-
-    def is_valid(self, index: int) -> bool:
-        return True
-
-
-class LinearTask:
-    """A duck-typed Supernet view whose reward is linear in the gates: ``r = sum_e,o g[e,o] C[e,o]``
-    (the loss is -r), so eq. 7's advantage is exact and every expectation has a closed form."""
-
-    def __init__(self, E: int, O: int, seed: int) -> None:
-        self.C = torch.as_tensor(np.random.default_rng(seed).uniform(-1, 1, (E, O)))
-        self.C[:, 0] = 0.0
-        self.mask = torch.ones(E, O, dtype=torch.bool)
-        self.mask[:, 0] = False
-        self.space, self.device, self.net = Space(E, O), torch.device("cpu"), None
-        self.x, self.y = torch.zeros(1, 1), torch.zeros(1, dtype=torch.long)  # one "image": likelihood e^r
-
-    def loss(self, path: Path, x, y) -> torch.Tensor:
-        return -(path.weights.double() * path.active.double() * self.C).sum()
-
-    def reward(self, path: Path, x, y) -> float:
-        return -float(self.loss(path, x, y))
-
-    def children(self):
-        E, O = self.mask.shape
-        return [np.array(c) for c in itertools.product(range(1, O), repeat=E)]
-
-
 def mc_gradient(agent, task: LinearTask, steps: int, seed: int, before=None) -> torch.Tensor:
     rng = np.random.default_rng(seed)
     for _ in range(steps):
