@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 import torch
 
-from nas_gym.agents import make
+from nas_gym.agents import Budget, make
+from nas_gym.agents.oneshot.loop import Supernet, search_mask
 from nas_gym.supernets.toy import ToyTask
 from planted import LinearTask
 
@@ -110,17 +111,11 @@ def test_agent_moves_its_distribution_to_the_known_answer(name):
         assert agent.keep[np.arange(len(task.teacher)), task.teacher].all()
 
 
-def test_rsps_trains_and_queries_uniform_children_and_returns_the_best_it_queried():
+def test_rsps_trains_and_queries_uniform_children_and_returns_the_best_it_queried(tiny_supernet_env):
     """RSPS learns no distribution: what it must get right is sampling every searched op of every
     edge equally (none never) for the weights and for its queries, and returning the best child
     it queried (its paper's result)."""
-    import gymnasium as gym
-
-    from nas_gym.agents import Budget
-    from nas_gym.agents.oneshot.loop import Supernet, search_mask
-
-    env = gym.make("NasGym/NB201Supernet-Cont-v0", data="digits", size="tiny", device="cpu", epochs=1, n_val=200,
-                   recal_batches=2, recipe={"batch_size": 32}, progress=False, budget=50)
+    env = tiny_supernet_env()
     backend = env.unwrapped.backend
     sn = Supernet(backend, search_mask(backend, include_none=False), 32)
     agent, rng = make("rsps"), np.random.default_rng(0)

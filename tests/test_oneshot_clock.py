@@ -7,15 +7,11 @@ the network past the view, or a backward the view does not see, breaks the equal
 
 from __future__ import annotations
 
-import gymnasium as gym
 import pytest
 
-import nas_gym  # noqa: F401  (registers the env ids)
 from nas_gym.agents import Budget, make
 from nas_gym.supernets.backend import MACS_PER_SECOND, TRAIN_PASSES
 
-TINY = dict(data="digits", size="tiny", device="cpu", epochs=1, n_val=200, recal_batches=2,
-            recipe={"batch_size": 32}, progress=False)
 AGENTS = [
     ("darts", {}), ("darts", {"order": 2}), ("snas", {}), ("gdas", {}), ("enas", {}), ("rsps", {}),
     ("proxyless", {}), ("parsec", {}), ("advantagenas-supernet", {"warmup": 0.0}),
@@ -30,8 +26,8 @@ def _one_thread(one_torch_thread):
 
 
 @pytest.fixture(scope="module")
-def env():
-    return gym.make("NasGym/NB201Supernet-Cont-v0", **TINY, budget=50)
+def env(tiny_supernet_env):
+    return tiny_supernet_env()
 
 
 class PassCounter:

@@ -17,21 +17,16 @@ import math
 from contextlib import contextmanager
 from typing import Iterator
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-import nas_gym  # noqa: F401  (registers the env ids)
 from nas_gym.agents import Budget, make
 from nas_gym.agents.oneshot.loop import Supernet, search_mask
 from nas_gym.supernets.paths import Path, gated, mixed
 from planted import LinearTask
-
-TINY = dict(data="digits", size="tiny", device="cpu", epochs=1, n_val=200, recal_batches=2,
-            recipe={"batch_size": 32}, progress=False)
 
 
 @pytest.fixture(autouse=True)
@@ -63,10 +58,9 @@ def rel_err(estimate: torch.Tensor, exact: torch.Tensor) -> float:
 
 # ------------------------------------------------------------------ relaxed methods, real supernet
 @pytest.fixture(scope="module")
-def sn():
+def sn(tiny_supernet_env):
     """A tiny NB201 supernet view in float64 (finite differences need the precision)."""
-    env = gym.make("NasGym/NB201Supernet-Cont-v0", **TINY, budget=50)
-    backend = env.unwrapped.backend
+    backend = tiny_supernet_env().unwrapped.backend
     backend.weights_changed()  # no later env is handed this network
     backend.network.double()
     yield Supernet(backend, search_mask(backend, include_none=False), 32)
@@ -343,10 +337,10 @@ def test_enas_gradient_is_reinforce_with_its_entropy_bonus_and_baseline():
 
 
 # ---------------------------------------------------------------------------------- schedules
-def test_schedules_start_and_end_at_their_values():
+def test_schedules_start_and_end_at_their_values(tiny_supernet_env):
     assert make("gdas").temperature(0.0) == 10.0 and make("gdas").temperature(1.0) == pytest.approx(0.1)
     assert make("snas").temperature(0.0) == 1.0 and make("snas").temperature(1.0) == pytest.approx(0.33)
-    env = gym.make("NasGym/NB201Supernet-Cont-v0", **TINY, budget=50)
+    env = tiny_supernet_env()
     agent = make("gdas", steps_per_query=4)
     seen = []
     arch_step, train_step = agent.arch_step, agent.train_step
