@@ -120,7 +120,7 @@ def test_rsps_trains_and_queries_uniform_children_and_returns_the_best_it_querie
     sn = Supernet(backend, search_mask(backend, include_none=False), 32)
     agent, rng = make("rsps"), np.random.default_rng(0)
     trained = np.mean([agent.weight_path(sn, rng, 0.0).active.numpy() for _ in range(4000)], 0)
-    queried = np.mean([np.eye(5)[agent.propose(sn, rng)] for _ in range(4000)], 0)
+    queried = np.mean([np.eye(5)[agent.propose(sn, rng, None)] for _ in range(4000)], 0)
     for freq in (trained, queried):  # 4000 draws: a frequency's standard deviation is 0.007
         assert (freq[:, 0] == 0).all() and np.abs(freq[:, 1:] - 0.25).max() < 0.035
     result = agent.search(env, Budget(queries=6), seed=0)

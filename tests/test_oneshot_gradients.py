@@ -207,12 +207,12 @@ def test_gdas_straight_through_gradient_as_the_paper_defines_it(sn):
     for t, tau in ((0.0, 10.0), (1.0, 0.1)):
         agent = agent_with("gdas", sn, seed=3)
         x, y = batch(sn, 6)
-        agent.arch_step(sn, x, y, np.random.default_rng(7), t)
+        sampled = agent.arch_step(sn, x, y, np.random.default_rng(7), t)
         (grad,) = agent.a_opt.grads
         g = torch.as_tensor(-np.log(-np.log(np.random.default_rng(7).random(tuple(sn.mask.shape)).clip(1e-10, 1 - 1e-10))))
         z = masked((torch.log_softmax(masked(agent.alpha.detach(), sn.mask), -1) + g), sn.mask)
         codes = z.argmax(1)
-        assert np.array_equal(agent.last, codes.numpy())
+        assert np.array_equal(sampled, codes.numpy())  # the child that ran is the one queried
         hard = F.one_hot(codes, sn.mask.shape[1]).double().requires_grad_()
         (v,) = torch.autograd.grad(loss_of(sn, gated(hard, hard.detach() > 0), x, y), hard)
         s = torch.softmax(z / tau, -1)
@@ -344,8 +344,8 @@ def test_schedules_start_and_end_at_their_values(tiny_supernet_env):
     agent = make("gdas", steps_per_query=4)
     seen = []
     arch_step, train_step = agent.arch_step, agent.train_step
-    agent.arch_step = lambda sn, x, y, rng, t, **kw: (seen.append(("t", t)), arch_step(sn, x, y, rng, t, **kw))
-    agent.train_step = lambda sn, opt, *a: (seen.append(("lr", opt.param_groups[0]["lr"])), train_step(sn, opt, *a))
+    agent.arch_step = lambda sn, x, y, rng, t, **kw: seen.append(("t", t)) or arch_step(sn, x, y, rng, t, **kw)
+    agent.train_step = lambda sn, opt, *a: seen.append(("lr", opt.param_groups[0]["lr"])) or train_step(sn, opt, *a)
     agent.search(env, Budget(queries=3), seed=0)
     ts = [v for k, v in seen if k == "t"]
     lrs = [v for k, v in seen if k == "lr"]

@@ -58,13 +58,12 @@ class AdvantageNASSupernet(OneShotAgent):
     def setup(self, sn: Supernet) -> None:
         self.theta, self.a_opt = arch_parameters(sn, self.a_lr, self.a_betas)
         self.avg = MovingAverage(1.0 - self.zero_avg_coef, tuple(sn.mask.shape))
-        self.last = discretise(sn, masked_softmax(self.theta, sn.mask))
 
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
         return single_path(sample_index(masked_softmax(self.theta, sn.mask), rng), sn.mask.shape[1])
 
     def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
-                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> None:
+                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> np.ndarray:
         probs = masked_softmax(self.theta, sn.mask)
         codes = sample_index(probs, rng)
         gates = one_hot(codes, tuple(sn.mask.shape), sn.device).requires_grad_()
@@ -79,7 +78,7 @@ class AdvantageNASSupernet(OneShotAgent):
         self.a_opt.zero_grad(set_to_none=True)
         (-(torch.as_tensor(adv, dtype=logp.dtype, device=logp.device) * logp).sum()).backward()
         self.a_opt.step()
-        self.last = codes
+        return codes
 
     def _zero_op(self, adv: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Footnote 4: a sampled zero op gets the worst moving-average advantage of its edge's other ops."""
@@ -89,8 +88,8 @@ class AdvantageNASSupernet(OneShotAgent):
         self.avg.update(adv[:, None], where=hit)
         return np.where(zero, worst_other(self.avg.value, np.zeros(len(codes), dtype=np.int64)), adv)
 
-    def propose(self, sn: Supernet, rng: np.random.Generator) -> np.ndarray:
-        return valid(sn, self.last, masked_softmax(self.theta, sn.mask))
+    def propose(self, sn: Supernet, rng: np.random.Generator, sampled: np.ndarray | None) -> np.ndarray:
+        return self.recommend(sn) if sampled is None else valid(sn, sampled, masked_softmax(self.theta, sn.mask))
 
     def recommend(self, sn: Supernet) -> np.ndarray:
         return discretise(sn, masked_softmax(self.theta, sn.mask))

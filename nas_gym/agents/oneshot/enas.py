@@ -77,7 +77,6 @@ class ENAS(OneShotAgent):
         self.controller = Controller(sn.mask.cpu(), self.hidden, self.layers, self.tanh_c)
         self.a_opt = torch.optim.Adam(self.controller.parameters(), lr=self.a_lr)
         self.baseline = 0.0
-        self.last = self.controller(None)[0]
 
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
         with torch.no_grad():
@@ -85,7 +84,7 @@ class ENAS(OneShotAgent):
         return single_path(codes, sn.mask.shape[1])
 
     def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
-                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> None:
+                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> np.ndarray:
         codes, logp, ent = self.controller(rng)
         # training-mode batch statistics, as ENAS's child evaluation; the entropy is a reward bonus
         reward = sn.reward(single_path(codes, sn.mask.shape[1]), x, y) + self.entropy_weight * float(ent.detach())
@@ -93,10 +92,10 @@ class ENAS(OneShotAgent):
         self.a_opt.zero_grad(set_to_none=True)
         (-(reward - self.baseline) * logp).backward()
         self.a_opt.step()
-        self.last = codes
+        return codes
 
-    def propose(self, sn: Supernet, rng: np.random.Generator) -> np.ndarray:
-        return valid(sn, self.last, sn.mask.float())
+    def propose(self, sn: Supernet, rng: np.random.Generator, sampled: np.ndarray | None) -> np.ndarray:
+        return self.recommend(sn) if sampled is None else valid(sn, sampled, sn.mask.float())
 
     def recommend(self, sn: Supernet) -> np.ndarray:
         with torch.no_grad():

@@ -41,7 +41,6 @@ class GDAS(OneShotAgent):
 
     def setup(self, sn: Supernet) -> None:
         self.alpha, self.a_opt = arch_parameters(sn, self.a_lr, self.a_betas, self.a_weight_decay, self.init_scale)
-        self.last = discretise(sn, masked_softmax(self.alpha, sn.mask))
 
     def temperature(self, t: float) -> float:
         return self.tau[0] - (self.tau[0] - self.tau[1]) * t
@@ -56,15 +55,15 @@ class GDAS(OneShotAgent):
         return gated(path.weights.detach(), path.active)
 
     def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
-                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> None:
+                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> np.ndarray:
         path, codes = self.sample(sn, rng, t)
         self.a_opt.zero_grad(set_to_none=True)
         sn.loss(path, x, y).backward()
         self.a_opt.step()
-        self.last = codes
+        return codes
 
-    def propose(self, sn: Supernet, rng: np.random.Generator) -> np.ndarray:
-        return valid(sn, self.last, masked_softmax(self.alpha, sn.mask))
+    def propose(self, sn: Supernet, rng: np.random.Generator, sampled: np.ndarray | None) -> np.ndarray:
+        return self.recommend(sn) if sampled is None else valid(sn, sampled, masked_softmax(self.alpha, sn.mask))
 
     def recommend(self, sn: Supernet) -> np.ndarray:
         return discretise(sn, masked_softmax(self.alpha, sn.mask))

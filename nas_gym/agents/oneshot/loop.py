@@ -3,9 +3,10 @@ supernet, and the small pieces several of them use (Gumbel noise, masked softmax
 
 A one-shot agent subclasses :class:`OneShotAgent` and fills in five hooks: ``setup`` (its
 architecture parameters), ``weight_path`` (the path the shared weights train on),
-``arch_step`` (one architecture update on a validation minibatch), ``propose`` (the
-architecture it submits through the env after each round) and ``recommend`` (its argmax
-architecture, or None). The loop trains ``backend.network`` in place with SGD (DARTS's
+``arch_step`` (one architecture update on a validation minibatch; it returns the child it
+sampled, if any), ``propose`` (the architecture it submits through the env after each round,
+given that child) and ``recommend`` (its argmax architecture, or None). What one hook needs from
+another passes through the loop as an argument, not through the agent. The loop trains ``backend.network`` in place with SGD (DARTS's
 defaults) and queries one architecture per round through ``env.step`` so the search log, the
 budget and the scores see it. Hooks run the network only through the :class:`Supernet` view,
 whose forward charges its multiply-accumulates to the simulated clock, and whose backward
@@ -213,9 +214,10 @@ class OneShotAgent:
         raise NotImplementedError
 
     def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
-                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> None:
-        """One architecture update on the validation batch ``(x, y)``. ``train`` and ``w_opt``
-        are the round's training batch and the weights' optimiser (DARTS's unrolled step uses them)."""
+                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> np.ndarray | None:
+        """One architecture update on the validation batch ``(x, y)``; the child it sampled to
+        query (None: none). ``train`` and ``w_opt`` are the round's training batch and the
+        weights' optimiser (DARTS's unrolled step uses them)."""
 
     def train_step(self, sn: Supernet, opt: torch.optim.Optimizer, x: Tensor, y: Tensor,
                    rng: np.random.Generator, t: float) -> None:
@@ -225,8 +227,9 @@ class OneShotAgent:
         sn.loss(path, x, y).backward()
         clip_and_step(opt, self.grad_clip)
 
-    def propose(self, sn: Supernet, rng: np.random.Generator) -> np.ndarray:
-        """The architecture to query through the env after a round (default: the recommendation)."""
+    def propose(self, sn: Supernet, rng: np.random.Generator, sampled: np.ndarray | None) -> np.ndarray:
+        """The architecture to query through the env after a round, given the child the last
+        architecture step sampled (``sampled``, None before the first); default: the recommendation."""
         rec = self.recommend(sn)
         if rec is None:
             raise NotImplementedError(f"{self.name} must define propose()")
@@ -242,14 +245,16 @@ class OneShotAgent:
         return self.w_lr_min + 0.5 * (self.w_lr - self.w_lr_min) * (1 + math.cos(math.pi * t))
 
     def round(self, sn: Supernet, opt: torch.optim.SGD, train: Batch, val: Batch | None,
-              rng: np.random.Generator, t: float) -> None:
+              rng: np.random.Generator, t: float) -> np.ndarray | None:
         """One round: a weight step on ``train`` and, given ``val``, an architecture step on it,
-        in the order of the agent's paper (``arch_first``)."""
+        in the order of the agent's paper (``arch_first``); the child the architecture step sampled."""
+        sampled = None
         if val is not None and self.arch_first:
-            self.arch_step(sn, *val, rng, t, train=train, w_opt=opt)
+            sampled = self.arch_step(sn, *val, rng, t, train=train, w_opt=opt)
         self.train_step(sn, opt, *train, rng, t)
         if val is not None and not self.arch_first:
-            self.arch_step(sn, *val, rng, t, train=train, w_opt=opt)
+            sampled = self.arch_step(sn, *val, rng, t, train=train, w_opt=opt)
+        return sampled
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
         """Train ``env``'s supernet and the agent's architecture parameters until ``budget`` is spent."""
@@ -267,7 +272,7 @@ class OneShotAgent:
                                   weight_decay=self.w_weight_decay)
             self.setup(sn)
             train_it, val_it = backend.train_batches_iter(rng), backend.val_batches_iter(rng)
-            steps = 0
+            steps, sampled = 0, None
             epochs = lambda: steps / per_epoch  # noqa: E731
             while not budget.done(log, epochs()):
                 for _ in range(per_query):
@@ -276,12 +281,13 @@ class OneShotAgent:
                         g["lr"] = self.weight_lr(t)
                     train = next(train_it)
                     val = next(val_it) if self.arch_on_val and t >= self.warmup else None
-                    self.round(sn, opt, train, val, rng, t)
+                    out = self.round(sn, opt, train, val, rng, t)
+                    sampled = sampled if out is None else out
                     steps += 1
                     if budget.epochs is not None and epochs() >= budget.epochs:
                         break
                 backend.weights_changed()  # the weights moved: cached measurements are stale
-                step_cont(env, base.encode(self.propose(sn, rng)))
+                step_cont(env, base.encode(self.propose(sn, rng, sampled)))
             rec = self.recommend(sn)
         space = backend.space
         return SearchResult.from_log(

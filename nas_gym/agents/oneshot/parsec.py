@@ -38,13 +38,12 @@ class PARSEC(OneShotAgent):
 
     def setup(self, sn: Supernet) -> None:
         self.pi, self.a_opt = arch_parameters(sn, self.a_lr, self.a_betas)
-        self.last = discretise(sn, masked_softmax(self.pi, sn.mask))
 
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
         return single_path(sample_index(masked_softmax(self.pi, sn.mask), rng), sn.mask.shape[1])
 
     def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
-                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> None:
+                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> np.ndarray:
         probs = masked_softmax(self.pi, sn.mask)
         children = [sample_index(probs, rng) for _ in range(self.samples)]
         with torch.no_grad():  # log p(V | a, w), summed over the batch
@@ -56,10 +55,10 @@ class PARSEC(OneShotAgent):
         self.a_opt.zero_grad(set_to_none=True)
         (-total).backward()
         self.a_opt.step()
-        self.last = children[int(np.argmax(loglik))]
+        return children[int(np.argmax(loglik))]
 
-    def propose(self, sn: Supernet, rng: np.random.Generator) -> np.ndarray:
-        return valid(sn, self.last, masked_softmax(self.pi, sn.mask))
+    def propose(self, sn: Supernet, rng: np.random.Generator, sampled: np.ndarray | None) -> np.ndarray:
+        return self.recommend(sn) if sampled is None else valid(sn, sampled, masked_softmax(self.pi, sn.mask))
 
     def recommend(self, sn: Supernet) -> np.ndarray:
         return discretise(sn, masked_softmax(self.pi, sn.mask))

@@ -31,7 +31,7 @@ class RSPS(OneShotAgent):
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
         return single_path(sample_index(sn.mask.float(), rng), sn.mask.shape[1])
 
-    def propose(self, sn: Supernet, rng: np.random.Generator) -> np.ndarray:
+    def propose(self, sn: Supernet, rng: np.random.Generator, sampled: np.ndarray | None) -> np.ndarray:
         codes = sample_index(sn.mask.float(), rng)  # uniform over the searched ops of each edge
         # a DARTS cell needs exactly two inputs per node: draw from the space's own sampler there
         return codes if sn.space.is_valid(sn.space.index(codes)) else sn.space.sample(rng)
