@@ -177,9 +177,9 @@ class SupernetBackend:
         return single_path(self.space.discretise(rng.random((E, O))))
 
     def uniform_weights(self) -> torch.Tensor:
-        """All alphas equal over the ops a search mixes (DARTS's search omits ``none``, as the thesis)."""
+        """All alphas equal over the ops the network's one-shot model mixes (its ``mixes_none``)."""
         mask = torch.as_tensor(self.space.option_mask, dtype=torch.float32)
-        if self.name.startswith("darts"):
+        if not self.network.mixes_none:
             mask[:, 0] = 0.0
         return (mask / mask.sum(1, keepdim=True)).to(self.device)
 
@@ -282,11 +282,6 @@ class SupernetBackend:
         """Add simulated seconds (weight training outside queries) to the next query's ``cost_s``,
         so the search log's clock counts them."""
         self._pending_s += float(seconds)
-
-    def charge_training(self, codes_or_macs: Any, images: int) -> None:
-        """Charge training ``images`` through a child (its codes) or through ``macs`` per image."""
-        macs = codes_or_macs if np.isscalar(codes_or_macs) else self.network.flops(np.asarray(codes_or_macs))
-        self.charge(simulated_seconds(float(macs), int(images), backward=True))
 
     def weights_changed(self) -> None:
         """Forget cached measurements: call after changing ``network``'s weights outside a query.

@@ -36,7 +36,7 @@ from ...supernets.ticket import check_sparsity, kept_fraction, train_ticket
 from ..base import Budget, SearchResult, register, search_log
 from ..common import step_cont, torch_threads
 from .darts import DARTS
-from .loop import Supernet, deterministic_algorithms, discretise, masked_softmax, supernet_of
+from .loop import Batch, Supernet, deterministic_algorithms, discretise, masked_softmax, supernet_of
 
 VARIANTS = (1, 2, 3)
 RETRAIN_EPOCHS = 20  # the report's retraining loop (section 5.1), for the variants that prune weights
@@ -118,9 +118,10 @@ class LNAS(DARTS):
         self._maybe_prune(sn, t)
         return super().weight_path(sn, rng, t)
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float) -> None:
+    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
+                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> None:
         self._maybe_prune(sn, t)
-        super().arch_step(sn, x, y, rng, t)
+        super().arch_step(sn, x, y, rng, t, train=train, w_opt=w_opt)
 
     def _maybe_prune(self, sn: Supernet, t: float) -> None:
         if not self.prunes_alpha:
