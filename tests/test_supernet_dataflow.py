@@ -31,6 +31,7 @@ from nas_gym.supernets.backend import SupernetBackend
 from nas_gym.supernets.data import split_halves
 from nas_gym.supernets.loops import batch_norms
 from nas_gym.supernets.nb201_net import NB201Child, NB201Supernet
+from nas_gym.supernets.paths import single_path
 
 CONV = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 BS = 32
@@ -323,7 +324,8 @@ def test_a_child_trained_alone_trains_on_the_weight_half_and_is_tested_on_the_te
 def test_one_shot_search_trains_weights_on_the_weight_half_and_architectures_on_the_validation_half(folder, halves, name):
     """A real search on the marked images: every forward of a weight step reads the weight half,
     every architecture step reads validation batches (and, single-level SNAS aside, at least one
-    per step), queries score the validation half, and nothing reads the test split."""
+    per step), queries score the validation half under the weights trained so far, and nothing
+    reads the test split."""
     env = gym.make("NasGym/NB201Supernet-Cont-v0", dataset="fashion-mnist", path=str(folder), size="tiny", device="cpu",
                    epochs=1, n_val=None, recal_batches=2, recipe={"batch_size": BS}, progress=False, budget=50)
     backend = env.unwrapped.backend
@@ -338,11 +340,19 @@ def test_one_shot_search_trains_weights_on_the_weight_half_and_architectures_on_
                     t.phase = outer
             return run
 
+        real_query, scores = backend.query, []
+
+        def query(arch, *args, **kwargs):  # each score against a fresh measurement of the weights as they are
+            rec = real_query(arch, *args, **kwargs)
+            scores.append(((rec.val, rec.loss), backend.measure(single_path(backend.space.codes(rec.arch_index)))))
+            return rec
+
         agent.train_step = in_phase("weight", agent.train_step)
         agent.arch_step = in_phase("arch", agent.arch_step)
-        backend.query = in_phase("query", backend.query)
-        agent.search(env, Budget(queries=2), seed=0)
-    steps = 6
+        backend.query = in_phase("query", query)
+        agent.search(env, Budget(queries=3), seed=0)
+    assert len(scores) == 3 and all(got == fresh for got, fresh in scores), scores  # no score from older weights
+    steps = 9
     assert t.splits(phase="weight") == {"W"} and len(t.select(phase="weight")) >= steps
     if type(agent).arch_on_val and agent.warmup < 1.0 and name != "rsps":
         assert t.splits(phase="arch") == {"V"}
