@@ -24,6 +24,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -293,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         for m in mutants:
             print(f"{m.id:40s} {m.file:40s} {m.bug}")
         return 0
+    # a terminated run stops its test process and removes its copy (as Ctrl-C does)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="nas-gym-mutants-") as tmp:
         project = copy_project(Path(tmp))
         related = related_tests(project)

@@ -12,6 +12,7 @@ backends built with each field changed.
 
 from __future__ import annotations
 
+import itertools
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -161,13 +162,12 @@ def test_batch_iterators_draw_from_their_own_half(folder, halves):
     assert len(val_rows) == 40 and val_rows <= halves[1]
     rng = np.random.default_rng(0)
     seen_train, seen_val = set(), set()
-    for (xt, yt), (xv, yv) in zip(backend.train_batches_iter(rng), backend.val_batches_iter(rng)):
+    pairs = zip(backend.train_batches_iter(rng), backend.val_batches_iter(rng))
+    for (xt, _), (xv, _) in itertools.islice(pairs, 60):  # 60 batches of 32 cover every row (a miss is below 1e-16)
         for x, seen in ((xt, seen_train), (xv, seen_val)):
             marks, rows = decode(x, mean, std)
             assert (marks == TRAIN_MARK).all()
             seen.update(rows.tolist())
-        if len(seen_train) == 64 and len(seen_val) == 40:
-            break
     assert seen_train == train_rows and seen_val == val_rows
 
 
