@@ -16,4 +16,6 @@ def test_every_mutant_matches_the_code_once(load_script):
         assert (root / m.file).read_text().count(m.code) == 1, f"{m.id} is stale: update its code in scripts/mutants.py"
         assert m.mutated != m.code and m.bug and m.tests, m.id
         assert all((root / t).is_file() for t in m.tests), m.id
-    assert "tests/test_supernet_dataflow.py" in script.related_tests(root)
+    for scope, wanted in (("nas_gym/supernets", "test_supernet_backend"), ("nas_gym/agents/oneshot", "test_agents_lnas"),
+                          ("nas_gym/meta", "test_meta_lamanas")):
+        assert f"tests/{wanted}.py" in script.related_tests(root, f"{scope}/x.py")
