@@ -154,10 +154,10 @@ class LNAS(DARTS):
     def propose(self, sn: Supernet, rng: np.random.Generator) -> np.ndarray:
         codes = super().propose(sn, rng)
         if self.epochs_retrained:  # what retraining the cell derived now would cost: kept back from a seconds budget
-            self._reserve_s = self._retrain_seconds(sn.backend, self.recommend(sn))
+            self._reserve_s = self._retraining_cost(sn.backend, self.recommend(sn))
         return codes
 
-    def _retrain_seconds(self, backend: SupernetBackend, codes: np.ndarray) -> float:
+    def _retraining_cost(self, backend: SupernetBackend, codes: np.ndarray) -> float:
         """Simulated seconds of :func:`train_ticket` on ``codes``: every epoch trains on the whole
         batches of the weight-training half and measures the validation half."""
         per_epoch = len(backend.train_data) // backend.recipe.batch_size * backend.recipe.batch_size
