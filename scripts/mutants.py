@@ -120,7 +120,7 @@ MUTANTS = [
            "every seed of a study reuses one pretrained supernet", (DF, SB)),
     Mutant("ckpt.key-ignores-pixels", B, 'return f"{len(y)}:{crc(y):08x}:{crc(x):08x}"', 'return f"{len(y)}:{crc(y):08x}"',
            "other training images under the same name reuse the checkpoint", (DF,)),
-    Mutant("ckpt.key-ignores-n-train", B, '            self.spec["n_train"] = len(weight_idx)\n', "",
+    Mutant("ckpt.key-ignores-n-train", B, '            self.spec["n_train"] = len(weight_idx)\n', "            pass\n",
            "a subset-trained supernet shares the whole half's checkpoint", (DF, SB)),
     Mutant("ckpt.spec-not-checked", "nas_gym/supernets/checkpoint.py", 'if spec is not None and ckpt["spec"] != _plain(spec):',
            "if False:", "a checkpoint of another recipe is loaded silently", (SB,)),
@@ -130,7 +130,7 @@ MUTANTS = [
            "return self.lr_min + 0.5 * (self.lr - self.lr_min) * (1 + math.cos(math.pi * step / max(total, 1)))",
            "return self.lr", "the cosine learning-rate schedule never anneals", (SB,)),
     # ---------------------------------------------------------------- networks
-    Mutant("net.mixed-weights-ignored", "nas_gym/supernets/cells.py", "                    y = weights[e, o] * y\n", "",
+    Mutant("net.mixed-weights-ignored", "nas_gym/supernets/cells.py", "                    y = weights[e, o] * y\n", "                    pass\n",
            "a mixed or gated path ignores its weights", (NETS, OS)),
     Mutant("ticket.no-rewind", "nas_gym/supernets/ticket.py", "            rewind(params, init)\n", "",
            "lottery-ticket rounds keep training the trained weights instead of rewinding", ("tests/test_supernet_ticket.py",)),
@@ -318,7 +318,14 @@ def main(argv: list[str] | None = None) -> int:
                 results[m.id] = "stale"
                 print(f"STALE     {m.id:40s} its code occurs {count} times in {m.file}: update the mutant", flush=True)
                 continue
-            path.write_text(original.replace(m.code, m.mutated))
+            mutated = original.replace(m.code, m.mutated)
+            try:  # a mutant the parser rejects would be "killed" by any import: a broken mutant, not a test
+                compile(mutated, m.file, "exec")
+            except SyntaxError as e:
+                results[m.id] = "error"
+                print(f"INVALID   {m.id:40s} the mutated {m.file} does not parse: {e}", flush=True)
+                continue
+            path.write_text(mutated)
             try:
                 own = list(m.tests)
                 status, detail, secs = run_tests(project, own, args.timeout)
