@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RLLIB_VENV := .venv-rllib
 RLLIB_BIN := $(RLLIB_VENV)/bin
 
-.PHONY: setup demo test test-long test-rllib bench clean
+.PHONY: setup demo test test-long test-rllib bench mutants clean
 
 $(BIN)/nas-gym: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,10 @@ test-rllib: $(RLLIB_BIN)/nas-gym
 
 bench: setup
 	$(BIN)/python scripts/bench_queries.py
+
+# realistic bugs in the supernets, one-shot agents and meta-learners, one at a time: the kill rate (tens of minutes)
+mutants: setup
+	$(BIN)/python scripts/mutants.py
 
 clean:
 	rm -rf $(VENV) $(RLLIB_VENV) build *.egg-info

@@ -37,10 +37,12 @@ def nb201_c10(_private_cache):
 def load_script():
     """``load_script(name)``: the module of ``scripts/<name>.py`` (the scripts are no package)."""
     import importlib.util
+    import sys
 
     def load(name: str):
         spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while the script runs
         spec.loader.exec_module(module)
         return module
 

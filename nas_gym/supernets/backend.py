@@ -131,7 +131,7 @@ class SupernetBackend:
 
         self.spec = {
             "space": space, "size": size, "dataset": dataset,
-            "data": f"{len(images.train_y)}:{zlib.crc32(np.ascontiguousarray(images.train_y).tobytes()):08x}",
+            "data": _fingerprint(images.train_x, images.train_y),
             "split_seed": int(split_seed), "recipe": self.recipe.as_dict(), "seed": int(seed),
         }
         if n_train is not None:  # only then, so checkpoints of the whole half keep their keys
@@ -349,6 +349,15 @@ def train_epochs(
 def _optional_count(name: str, value: Any, meaning: str) -> int | None:
     """None (all of them) or a whole number >= 1; ValueError naming ``name`` otherwise."""
     return None if value is None else whole_number(name, value, meaning=f"{meaning}; or None for all")
+
+
+def _fingerprint(x: np.ndarray, y: np.ndarray) -> str:
+    """Rows and checksums of the training images and labels: other pixels or labels under the
+    same data set name are other weights, so they get another checkpoint key (~20 ms for 47 MB)."""
+    def crc(a: np.ndarray) -> int:
+        return zlib.crc32(memoryview(np.ascontiguousarray(a)).cast("B"))
+
+    return f"{len(y)}:{crc(y):08x}:{crc(x):08x}"
 
 
 def _recipe(recipe: Recipe | dict[str, Any] | None, epochs: int | None, mode: str) -> Recipe:
