@@ -2,7 +2,7 @@
 
 from .cont import ContEnv
 from .edit import EditEnv
-from .registration import env_ids, register_envs
+from .registration import env_ids, env_status, register_envs
 from .rewards import REWARDS, Reward, make_reward
 from .search_log import QueryLog, SearchLog
 from .seq import SeqEnv
@@ -10,5 +10,5 @@ from .vector import ContVectorEnv, SeqVectorEnv
 
 __all__ = [
     "SeqEnv", "ContEnv", "EditEnv", "SeqVectorEnv", "ContVectorEnv", "SearchLog", "QueryLog",
-    "REWARDS", "Reward", "make_reward", "env_ids", "register_envs",
+    "REWARDS", "Reward", "make_reward", "env_ids", "env_status", "register_envs",
 ]

@@ -34,6 +34,7 @@ from ..spaces.base import ArchLike, Space
 from .checkpoint import checkpoint_path, read_checkpoint
 from .data import DATASETS, load_images, split_halves
 from .darts_net import DARTS_SIZES, DartsSupernet
+from .forking import one_thread_after_fork
 from .loops import (
     DeviceData, bn_state, evaluate as evaluate_net, recalibrate, resolve_device, restore_bn_state, train_step,
 )
@@ -100,6 +101,7 @@ class SupernetBackend:
             raise ValueError(f"unknown size {size!r} for the {space} supernet; valid: {list(sizes)}")
         if dataset not in DATASETS:
             raise ValueError(f"unknown dataset {dataset!r}; valid: {list(DATASETS)}")
+        one_thread_after_fork()  # Gymnasium's async vector env forks workers after building one env here
         self.device = resolve_device(device)
         self.mode, self.dataset, self.size = mode, dataset, size
         self.name = f"{space}-supernet"
