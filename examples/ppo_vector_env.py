@@ -5,7 +5,9 @@
 ``gym.make_vec`` gives the numpy-batched Seq env; ``autoreset_mode="next_step"`` is the mode
 such loops are written for: the step that ends an episode returns its last observation, and
 the next step starts the new episode. Each episode builds one NAS-Bench-201 cell, one edge at
-a time; the reward (validation accuracy as a fraction) arrives at the last decision.
+a time; the reward (validation accuracy as a fraction) arrives at the last decision. The masks
+and the queries are read from ``info``, so the loop runs unchanged on
+``vectorization_mode="sync"`` or ``"async"``.
 """
 
 from __future__ import annotations
@@ -32,14 +34,14 @@ def train(iterations: int = 60, num_envs: int = 32, n_steps: int = 12, seed: int
     actor = nn.Sequential(nn.Linear(n_obs, 64), nn.Tanh(), nn.Linear(64, n_act))
     critic = nn.Sequential(nn.Linear(n_obs, 64), nn.Tanh(), nn.Linear(64, 1))
     opt = torch.optim.Adam([*actor.parameters(), *critic.parameters()], lr=lr)
-    obs, _ = envs.reset(seed=seed)
+    obs, info = envs.reset(seed=seed)
     ended = np.zeros(num_envs, dtype=bool)  # next-step mode: these envs reset on the coming step
     best, queries = (-np.inf, ""), 0
     for _ in range(iterations):
         buf: dict[str, list] = {k: [] for k in ("obs", "mask", "act", "logp", "val", "rew", "live")}
         for _ in range(n_steps):
             x = torch.as_tensor(obs)
-            mask = torch.as_tensor(envs.unwrapped.action_masks())
+            mask = torch.as_tensor(info["action_mask"])
             with torch.no_grad():
                 dist = torch.distributions.Categorical(logits=masked_logits(actor(x), mask))
                 act = dist.sample()
@@ -51,10 +53,10 @@ def train(iterations: int = 60, num_envs: int = 32, n_steps: int = 12, seed: int
             buf["rew"].append(torch.as_tensor(reward, dtype=torch.float32))
             ended = terminated | truncated
             buf["done"] = buf.get("done", []) + [torch.as_tensor(ended)]
-            for i in np.flatnonzero(info.get("_val", np.zeros(num_envs, bool))):
+            for i in np.flatnonzero(info["arch_index"] >= 0):  # the envs that queried a cell this step
                 queries += 1
                 if info["val"][i] > best[0]:
-                    best = (float(info["val"][i]), envs.unwrapped.space.to_string(int(info["arch_index"][i])))
+                    best = (float(info["val"][i]), info["arch"][i])
         # returns: episodes end at the last decision, so undiscounted returns to the episode's end
         ret, advantage = [], []
         with torch.no_grad():

@@ -12,7 +12,7 @@ import importlib.util
 # extra -> (the modules it brings that the code imports, what it brings in words)
 EXTRAS = {
     "torch": (("torch", "sklearn"), "torch and scikit-learn"),
-    "rl": (("stable_baselines3", "sb3_contrib"), "Stable-Baselines3 and sb3-contrib"),
+    "rl": (("torch", "stable_baselines3", "sb3_contrib"), "torch, Stable-Baselines3 and sb3-contrib"),
 }
 
 

@@ -173,3 +173,42 @@ def test_vector_constrained_reward():
     vec.reset(seed=0)
     _, reward, *_ = vec.step(vec.action_space.sample())
     assert reward.tolist() == [-2.0] * 3
+
+
+def test_get_attr_call_and_set_attr_answer_like_sync():
+    ours = gym.make_vec("NasGym/NB201-Seq-v0", num_envs=3, render_mode="ansi")
+    sync = gym.make_vec("NasGym/NB201-Seq-v0", num_envs=3, render_mode="ansi", vectorization_mode="sync")
+    for vec in (ours, sync):
+        vec.reset(seed=0)
+        vec.step(np.array([1, 2, 3]))
+    for name in ("observation_space", "action_space", "render_mode", "space"):
+        a, b = ours.get_attr(name), sync.get_attr(name)
+        assert len(a) == 3 and a == b or name == "space" and [x.name for x in a] == [x.name for x in b]
+    assert [c.tolist() for c in ours.get_attr("codes")] == [[1, 0, 0, 0, 0, 0], [2, 0, 0, 0, 0, 0], [3, 0, 0, 0, 0, 0]]
+    assert [int(t) for t in ours.get_attr("t")] == [1, 1, 1] == [int(t) for t in sync.get_attr("t")]
+    assert ours.call("render") == sync.call("render") and ours.call("render")[2].startswith("1/6 decided:")
+    assert all(np.array_equal(x, y) for x, y in zip(ours.call("action_masks"), sync.call("action_masks")))
+    with pytest.raises(AttributeError, match="nothing_here"):
+        ours.get_attr("nothing_here")
+    ours.set_attr("render_mode", ["rgb_array"] * 3)
+    frames = ours.render()
+    assert len(frames) == 3 and frames[0].ndim == 3 and frames[0].dtype == np.uint8
+    ours.set_attr("render_mode", "ansi")
+    with pytest.raises(ValueError, match="share their attributes"):
+        ours.set_attr("render_mode", ["ansi", "rgb_array", "ansi"])
+    with pytest.raises(AttributeError, match="codes"):
+        ours.set_attr("codes", np.zeros(6))
+
+
+def test_rgb_array_renders_each_env_as_its_single_env_does():
+    ours = gym.make_vec("NasGym/NB201-Cont-v0", num_envs=2, render_mode="rgb_array", noise="mean", budget=3)
+    singles = [gym.make("NasGym/NB201-Cont-v0", render_mode="rgb_array", noise="mean", budget=3) for _ in range(2)]
+    ours.reset(seed=0)
+    for env in singles:
+        env.reset(seed=0)
+    actions = ours.action_space.sample()
+    ours.step(actions)
+    for i, env in enumerate(singles):
+        env.step(actions[i])
+        np.testing.assert_array_equal(ours.render()[i], env.render())
+    assert not np.array_equal(ours.render()[0], ours.render()[1])  # two different cells
