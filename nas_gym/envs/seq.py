@@ -56,7 +56,7 @@ class SeqEnv(NasEnv):
         """
         if self.t >= self._E:
             return np.ones(self._O, dtype=bool)
-        return self.problem.reach.seq_mask(self.codes[None], self.t)[0]
+        return self.problem.reach.seq_mask_one(self.codes, self.t)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)

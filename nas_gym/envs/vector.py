@@ -123,7 +123,9 @@ class NasVectorEnv(VectorEnv):
         self._strings = info_strings
         defaults = info_defaults(oracle=oracle_info and self.problem.optimum is not None, strings=info_strings)
         self._query_defaults = {k: v for k, v in defaults.items() if k in QUERY_KEYS}
+        self._no_queries = {k: _column(v, self.num_envs) for k, v in self._query_defaults.items()}
         self._totals = SearchTotals(self.num_envs, defaults)
+        self._everyone = np.ones(self.num_envs, dtype=bool)
 
     def _set_spaces(self, observation: spaces.Space, action: spaces.Space) -> None:
         self.single_observation_space, self.single_action_space = observation, action
@@ -132,8 +134,8 @@ class NasVectorEnv(VectorEnv):
 
     # ---------------------------------------------------------------- queries and info
     def _no_query(self) -> dict[str, np.ndarray]:
-        """A step's per-query columns for envs that made no query."""
-        return {key: _column(value, self.num_envs) for key, value in self._query_defaults.items()}
+        """A step's per-query columns for envs that made no query (fresh arrays, to fill in)."""
+        return {key: column.copy() for key, column in self._no_queries.items()}
 
     def _query(self, rows: np.ndarray, columns: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Query the architectures of envs ``rows``: their val and reward; fills their rows of
@@ -160,13 +162,17 @@ class NasVectorEnv(VectorEnv):
         return self.problem.optimum - self.problem.mean_val(index)
 
     def _info(self, columns: dict[str, np.ndarray], present: np.ndarray | None = None) -> dict[str, Any]:
-        """The step's info: ``columns``, the search totals and the family's extras, each with
-        its ``"_key"`` mask (``present``: the envs this info speaks for; default all)."""
+        """The step's info: ``columns`` (taken as they are), copies of the search totals and the
+        family's extras, each with its ``"_key"`` mask (``present``: the envs this info speaks
+        for; default all)."""
+        mask = self._everyone if present is None else present
         info: dict[str, Any] = {}
-        items = [*columns.items(), *self._totals.columns.items(), *self._extra_info().items()]
-        for key, column in items:
-            info[key] = column.copy()
-            info["_" + key] = np.ones(self.num_envs, dtype=bool) if present is None else present.copy()
+        for key, column in columns.items():
+            info[key], info["_" + key] = column, mask.copy()
+        for key, column in self._totals.columns.items():
+            info[key], info["_" + key] = column.copy(), mask.copy()
+        for key, column in self._extra_info().items():
+            info[key], info["_" + key] = column, mask.copy()
         return info
 
     def _extra_info(self) -> dict[str, np.ndarray]:
@@ -190,7 +196,7 @@ class NasVectorEnv(VectorEnv):
             return self._obs(), reward, terminated, truncated, self._info(columns)
         if not done.any():
             return self._obs(), reward, terminated, truncated, self._info(columns)
-        final = self._info(columns, present=done)
+        final = self._info({k: v.copy() for k, v in columns.items()}, present=done)
         last = self._obs()
         final_obs = np.full(self.num_envs, None, dtype=object)
         rows = np.flatnonzero(done)
@@ -353,6 +359,9 @@ class SeqVectorEnv(NasVectorEnv):
     def action_masks(self) -> np.ndarray:
         """``(N, O)``: the valid options of each env's current decision; every option for an
         env whose episode has ended (its action is ignored: see :meth:`SeqEnv.action_masks`)."""
+        fixed = self.problem.reach.fixed_seq_masks  # masks that depend on the position alone: one lookup
+        if fixed is not None:
+            return fixed[self.t]
         out = np.ones((self.num_envs, self._O), dtype=bool)
         for t in np.unique(self.t[self.t < self._E]):  # envs usually share their position
             rows = self.t == t
