@@ -18,11 +18,14 @@ from nas_gym.benchmarks import load_benchmark
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ppo_vector_env.py"
 
 
-def test_single_file_ppo_on_the_vector_env_queries_real_cells():
+@pytest.mark.parametrize("mode", [None, "sync"])
+def test_single_file_ppo_on_the_vector_env_queries_real_cells(mode):
+    """The loop reads masks and queries from ``info``: the same on the batched env and on
+    Gymnasium's SyncVectorEnv."""
     spec = importlib.util.spec_from_file_location("ppo_vector_env", EXAMPLE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    out = module.train(iterations=3, num_envs=8, n_steps=12, seed=0)
+    out = module.train(iterations=3, num_envs=8, n_steps=12, seed=0, vectorization_mode=mode)
     assert out["queries"] == 8 * 5  # 36 steps per env, a cell every 7 (6 decisions, then the reset step)
     table = load_benchmark("nb201", dataset="cifar10")
     row = table.row(out["best_arch"])

@@ -35,7 +35,6 @@ TINY = {"data": "digits", "size": "tiny", "epochs": 1, "n_val": 200, "recal_batc
     "env_id, kwargs, steps",
     [
         ("NasGym/NB201Supernet-Cont-v0", {**TINY, "budget": 3}, 2),
-        ("NasGym/DARTSSupernet-Cont-v0", {**TINY, "budget": 3}, 1),
         ("NasGym/FewShot-v0", {"data": "digits", "ways": 2, "shots": 2, "queries": 2, "adapt_steps": 1}, 2),
     ],
 )

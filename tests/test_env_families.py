@@ -79,6 +79,22 @@ def test_cont_any_action_selects_a_real_architecture(toy):
     assert env.decode(bad[3]).tolist() == [0, 0, 0]
 
 
+@pytest.mark.parametrize("obs", ["topk", "previous"])
+def test_cont_budget_in_obs_appends_the_share_of_the_budget_left(obs):
+    plain = gym.make("NasGym/NB201-Cont-v0", budget=4, obs=obs, noise="mean")
+    timed = gym.make("NasGym/NB201-Cont-v0", budget=4, obs=obs, noise="mean", budget_in_obs=True)
+    assert timed.observation_space.shape == (31,) and plain.observation_space.shape == (30,)
+    (p, _), (o, _) = plain.reset(seed=0), timed.reset(seed=0)
+    plain.action_space.seed(0)
+    for t in range(4):
+        np.testing.assert_array_equal(o[:30], p)  # the state itself is unchanged
+        assert o[30] == pytest.approx(1 - t / 4) and o in timed.observation_space
+        a = plain.action_space.sample()
+        (p, *_), (o, _, terminated, *_) = plain.step(a), timed.step(a)
+    assert terminated and o[30] == 0.0
+    assert gym.make("NasGym/NB201-Cont-v0").observation_space.shape == (30,)  # off by default (CADAM's state)
+
+
 def test_cont_episode_is_one_search_of_budget_queries(nb201_c10):
     env = gym.make("NasGym/NB201-Cont-v0", budget=7)
     obs, _ = env.reset(seed=0)
