@@ -61,6 +61,39 @@ def raises_naming():
 
 
 @pytest.fixture
+def read_only():
+    """``with read_only(folder):`` the folder cannot be written while the block runs.
+
+    Permission bits do not stop root, so as root the folder is bind-mounted read-only onto
+    itself (a read-only file system: EROFS); otherwise its write bits are cleared (EACCES).
+    """
+    import contextlib
+    import os
+    import subprocess
+
+    @contextlib.contextmanager
+    def unwritable(folder):
+        folder = str(folder)
+        if os.geteuid() != 0:
+            os.chmod(folder, 0o555)
+            try:
+                yield
+            finally:
+                os.chmod(folder, 0o755)
+            return
+        mount = subprocess.run(["mount", "--bind", folder, folder], capture_output=True, text=True)
+        if mount.returncode != 0:
+            pytest.skip(f"running as root without the right to mount, so no folder is read-only: {mount.stderr}")
+        try:
+            subprocess.run(["mount", "-o", "remount,ro,bind", folder], check=True, capture_output=True)
+            yield
+        finally:
+            subprocess.run(["umount", folder], check=True)
+
+    return unwritable
+
+
+@pytest.fixture
 def one_torch_thread():
     """Small MLPs train fastest on one thread, and two-thread torch thrashes on a busy 2-core box."""
     import torch

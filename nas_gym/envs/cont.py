@@ -29,7 +29,8 @@ def check_cont_args(budget: int, top_k: int, obs: str, budget_in_obs: bool = Fal
     """``(budget, top_k)`` checked (shared with the vector env); ValueError for a bad keyword.
 
     K is capped at the budget: a search never holds more than ``budget`` architectures, so a
-    larger K gives the same state and would only allocate memory for slots that stay empty.
+    larger K gives the same state. Neither allocates memory up front: the top-K state grows with
+    the architectures it holds (:mod:`.topk`).
     """
     if obs not in OBS_MODES:
         raise ValueError(f"unknown obs {obs!r}; valid: {list(OBS_MODES)}")
