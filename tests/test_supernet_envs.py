@@ -138,6 +138,12 @@ def test_darts_indices_reach_vector_envs_as_decimal_strings():
             assert str(index) == info["best_index"][i] and space.is_valid(index)
             assert space.to_string(index) == info["best_arch"][i]
         assert any(int(x) > np.iinfo(np.int64).max for x in info["best_index"])
+    # Gymnasium's async vector env stacks infos the same way (its forked workers reuse this process's supernet)
+    vec = gym.make_vec("NasGym/DARTSSupernet-Cont-v0", num_envs=2, vectorization_mode="async", **TINY, budget=2)
+    vec.reset(seed=0)
+    _, reward, _, _, info = vec.step(vec.action_space.sample())
+    vec.close()
+    assert (reward > 0).all() and info["arch_index"].dtype == object and all(int(x) >= 0 for x in info["arch_index"])
 
 
 def test_darts_seq_ignoring_the_masks_never_raises():
