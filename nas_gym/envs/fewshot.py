@@ -25,6 +25,7 @@ import torch
 
 from ..fewshot.tasks import SPLITS, TaskSampler, load_fewshot
 from ..meta.lamanas import MetaConfig, MetaLearner
+from ..supernets.forking import one_thread_after_fork
 from .checks import cont_action, whole_number
 from .core import RenderModes, check_keywords, constructor_keywords
 
@@ -41,6 +42,7 @@ class FewShotEnv(gym.Env):
         shots: int = 5, queries: int = 5, adapt_steps: int = 10, alpha_scale: float = 3.0, meta_epochs: int = 0,
         learner: MetaLearner | None = None, seed: int = 0, **config: Any,
     ) -> None:
+        one_thread_after_fork()  # Gymnasium's async vector env forks workers after building one env here
         check_keywords(type(self), config, constructor_keywords(type(self)) | {f.name for f in fields(MetaConfig)})
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; valid: {list(SPLITS)}")

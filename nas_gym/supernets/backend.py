@@ -35,6 +35,7 @@ from ..envs.checks import finite_number, whole_number
 from .checkpoint import check_spec, checkpoint_path, load_checkpoint
 from .data import DATASETS, load_images, split_halves
 from .darts_net import DARTS_SIZES, DartsSupernet
+from .forking import one_thread_after_fork
 from .loops import (
     DeviceData, bn_state, evaluate as evaluate_net, recalibrate, resolve_device, restore_bn_state, train_step,
 )
@@ -108,6 +109,7 @@ class SupernetBackend:
         self.train_lr = finite_number("train_lr", train_lr, above=0.0)
         self.recal_batches = whole_number("recal_batches", recal_batches, meaning="batches that recalibrate batch norm")
         self.cache_size = whole_number("cache_size", cache_size, minimum=0, meaning="measurements kept; 0: none")
+        one_thread_after_fork()  # Gymnasium's async vector env forks workers after building one env here
         self.device = resolve_device(device)
         self.mode, self.dataset, self.size = mode, dataset, size
         self.name = f"{space}-supernet"
