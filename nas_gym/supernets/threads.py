@@ -7,7 +7,9 @@ threads`` measures it). Parallel worker processes, one thread each, use the core
 
 ``threads=`` (the backend's and the env's keyword, the CLI's ``--threads``) wins, then the
 environment variable ``NAS_GYM_THREADS``, then 1. The backend applies it around its own work
-(pretraining, queries, evaluation) and puts the caller's setting back afterwards.
+(pretraining, queries, evaluation) and puts the caller's setting back afterwards. A process
+forked from one that used torch stays on one thread whatever it asks for: its OpenMP pool did
+not survive the fork, and a second thread would wait forever (see :mod:`.forking`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,16 @@ from typing import Any, Callable, Iterator, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 THREADS_ENV = "NAS_GYM_THREADS"
 DEFAULT_THREADS = 1
+_forked = False  # this process was forked (after this module was imported)
+
+
+def _mark_forked() -> None:
+    global _forked
+    _forked = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_mark_forked)
 
 
 def resolve_threads(threads: int | str | None = None) -> int:
@@ -48,7 +60,7 @@ def torch_threads(n: int | None) -> Iterator[None]:
     import torch
 
     old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
+    torch.set_num_threads(1 if _forked else int(n))
     try:
         yield
     finally:
