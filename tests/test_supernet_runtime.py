@@ -19,7 +19,7 @@ import nas_gym  # noqa: F401
 from nas_gym.cli import main
 from nas_gym.supernets import backend as B
 from nas_gym.supernets.backend import SupernetBackend
-from nas_gym.supernets.threads import THREADS_ENV, resolve_threads
+from nas_gym.supernets.threads import THREADS_ENV, resolve_threads, torch_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(space="nb201", dataset="digits", size="tiny", device="cpu", epochs=0, n_val=100, recal_batches=1,
@@ -71,6 +71,21 @@ def test_backend_work_runs_on_its_threads_and_gives_the_callers_back(monkeypatch
     sn2.network.register_forward_pre_hook(lambda m, a: seen["query"].append(torch.get_num_threads()))
     sn2.evaluate(sn2.space.sample(np.random.default_rng(0)))
     assert seen["pretrain"][-1] == 2 and set(seen["query"]) == {2} and torch.get_num_threads() == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_process_stays_on_one_thread():
+    """Torch's thread pool does not survive fork: a second thread in the child would wait forever."""
+    torch.ones(4).sum()  # torch in use in the parent
+    pid = os.fork()
+    if pid == 0:  # the child: report, never return into pytest
+        with torch_threads(2):
+            n = torch.get_num_threads()
+        os._exit(0 if n == 1 else 3)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with torch_threads(2):  # the parent is no forked child
+        assert torch.get_num_threads() == 2
 
 
 def test_gym_make_and_the_cli_take_the_policy(monkeypatch, tmp_path, capsys):
