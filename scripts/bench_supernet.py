@@ -122,8 +122,8 @@ def worker_queries(space: str, size: str, data: str, device: str, n: int, reps: 
 
 
 def worker_load(data: str) -> dict[str, float]:
-    """Seconds to import, to ``gym.make`` the cached supernet env, and to its first query."""
-    t0 = time.perf_counter()
+    """Seconds to ``gym.make`` the cached supernet env and to its first query (the parent times the
+    whole process: start-up and imports are the rest)."""
     import gymnasium as gym
 
     import nas_gym  # noqa: F401
@@ -135,7 +135,7 @@ def worker_load(data: str) -> dict[str, float]:
     env.reset(seed=0)
     env.step(env.action_space.sample())
     t3 = time.perf_counter()
-    return {"import_s": t1 - t0, "make_s": t2 - t1, "query_s": t3 - t2, "trained_steps": env.unwrapped.backend.trained_steps}
+    return {"make_s": t2 - t1, "query_s": t3 - t2, "trained_steps": env.unwrapped.backend.trained_steps}
 
 
 # ------------------------------------------------------------------------------------ sections
@@ -247,7 +247,8 @@ def section_pool(args, device) -> None:
 
     hw = 8 if args.data == "digits" else 32 if args.data.startswith("cifar") else 28
     print(f"\n== pool: F.avg_pool2d against the depthwise convolution the CPU runs (CountAvgPool2d.as_conv), "
-          f"channels-last, batch {args.pool_batch}, medians of {args.reps}")
+          f"channels-last, batch {args.pool_batch}, medians of {args.reps}; forward under inference mode (queries), "
+          f"forward and backward with autograd (training)")
     _, sizes = NETWORKS["nb201"]
     channels = sorted({sizes[s]["C"] for s in args.sizes if s in sizes})
     # NB201's shapes: 3x3 pools in the cells of each stage, 2x2 pools in the two reductions' shortcuts
@@ -261,10 +262,12 @@ def section_pool(args, device) -> None:
             native = lambda t: F.avg_pool2d(t, kernel, stride, pad, count_include_pad=False)  # noqa: E731
             fw: dict[str, list[float]] = {"pool": [], "conv": []}
             bw: dict[str, list[float]] = {"pool": [], "conv": []}
+            clock = time.process_time if device.type == "cpu" else time.perf_counter  # CPU time: steadier beside other jobs
             for _ in range(args.reps):
                 for name, fn in (("pool", native), ("conv", ours.as_conv)):
-                    fw[name].append(timed(lambda: fn(x), device))
-                    bw[name].append(timed(lambda: fn(xg).sum().backward(), device))
+                    with torch.inference_mode():
+                        fw[name].append(timed(lambda: fn(x), device, clock))
+                    bw[name].append(timed(lambda: fn(xg).sum().backward(), device, clock))
             med = {k: 1e3 * statistics.median(v) for k, v in fw.items()}
             both = statistics.median(bw["pool"]) / statistics.median(bw["conv"])
             err = (native(x) - ours.as_conv(x)).abs().max().item()
@@ -316,9 +319,10 @@ def section_load(args, tree: Path | None, env: dict[str, str]) -> None:
             theirs.append(in_child(tree, worker, env))
     for label, runs in (("this tree", ours), (args.compare_ref, theirs)):
         if runs:
-            med = {k: statistics.median(r[k] for r in runs) for k in ("process_s", "import_s", "make_s", "query_s")}
-            print(f"{label}: whole process {med['process_s']:.2f} s (imports {med['import_s']:.2f} s, gym.make "
-                  f"{med['make_s']:.2f} s, reset + first query {med['query_s']:.2f} s), medians; trained steps "
+            med = {k: statistics.median(r[k] for r in runs) for k in ("process_s", "make_s", "query_s")}
+            rest = statistics.median(r["process_s"] - r["make_s"] - r["query_s"] for r in runs)
+            print(f"{label}: whole process {med['process_s']:.2f} s (gym.make {med['make_s']:.2f} s, reset + first "
+                  f"query {med['query_s']:.2f} s, start-up, imports and exit {rest:.2f} s), medians; trained steps "
                   f"{runs[0]['trained_steps']}")
     for key, label in (("process_s", "whole process"), ("make_s", "gym.make")):
         if theirs:
@@ -368,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epoch-rounds", type=int, default=2, help="pretraining epochs per setting for threads (default: %(default)s)")
     ap.add_argument("--vs-threads", type=int, default=TORCH_DEFAULT_THREADS,
                     help="threads the policy is compared with (default: torch's default here, %(default)s)")
-    ap.add_argument("--pool-batch", type=int, default=500, help="batch of the pool section (default: %(default)s, as evaluation)")
+    ap.add_argument("--pool-batch", type=int, default=200, help="batch of the pool section (default: %(default)s, as evaluation)")
     ap.add_argument("--compare-ref", metavar="GITREF", help="also measure this git revision's nas_gym (queries, load)")
     ap.add_argument("--worker", choices=["queries", "load"], help=argparse.SUPPRESS)
     ap.add_argument("--space", default="nb201", help=argparse.SUPPRESS)

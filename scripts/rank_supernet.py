@@ -49,7 +49,7 @@ def main() -> None:
     ap.add_argument("--out", default="runs/rank", help="folder for ranking.json and ranking.png")
     args = ap.parse_args()
     torch.set_num_threads(resolve_threads(args.threads))  # the children trained alone run outside the backend
-    recal = [int(r) for r in args.recal.split(",")] if args.recal else []
+    recal = sorted({int(r) for r in args.recal.split(",")}) if args.recal else []
     if any(r < 1 for r in recal):
         ap.error(f"--recal takes positive numbers of batches, got {args.recal}")
     make = lambda **kw: SupernetBackend(  # noqa: E731
@@ -57,7 +57,7 @@ def main() -> None:
         seed=args.seed, cache_size=0, threads=args.threads, **kw)
 
     t0 = time.perf_counter()
-    sn = make(**({"recal_batches": recal[-1]} if recal else {}))
+    sn = make()
     per_epoch = sn.pretrain_seconds
     print(f"supernet {args.space}/{args.size} on {args.data}, {args.epochs} epochs on {sn.device}: "
           f"{np.mean(per_epoch) if per_epoch else float('nan'):.1f} s per epoch "
@@ -81,6 +81,12 @@ def main() -> None:
         "args": vars(args), "tau": r.tau, "spearman": r.spearman, "seed_tau": r.seed_tau,
         "cells": strings, "supernet": r.supernet.tolist(), "alone": r.alone.tolist(), "recal": study,
     }, indent=1))
+    plot(r, f"{args.space} {args.size} on {args.data}", args.alone_epochs, out / "ranking.png")
+    print(f"wrote {out / 'ranking.json'} and {out / 'ranking.png'}")
+
+
+def plot(r: Ranking, title: str, alone_epochs: int, file: Path) -> None:
+    """The frozen estimates against the children trained alone, as validation errors on log axes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -91,12 +97,12 @@ def main() -> None:
     ax.scatter(100.0 - r.alone.mean(0), 100.0 - r.supernet, s=18)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(f"trained alone, {args.alone_epochs} epochs: validation error (%)")
+    ax.set_xlabel(f"trained alone, {alone_epochs} epochs: validation error (%)")
     ax.set_ylabel("frozen supernet estimate: validation error (%)")
-    ax.set_title(f"{args.space} {args.size} on {args.data}: Kendall tau {r.tau:+.2f}")
+    ax.set_title(f"{title}: Kendall tau {r.tau:+.2f}")
     fig.tight_layout()
-    fig.savefig(out / "ranking.png", dpi=120)
-    print(f"wrote {out / 'ranking.json'} and {out / 'ranking.png'}")
+    fig.savefig(file, dpi=120)
+    plt.close(fig)
 
 
 def recal_study(make, cells: np.ndarray, ref: Ranking, counts: list[int]) -> list[dict]:

@@ -210,8 +210,9 @@ class CountAvgPool2d(nn.Module):
     hold fewer real (unpadded) pixels, rescaled (the count of real pixels is a product of a
     row count and a column count, so two passes over the border fix every output).
 
-    oneDNN's channels-last average pooling with these networks' few channels ran 1.2-10x slower
-    than that convolution (one thread, torch 2.13; ``scripts/bench_supernet.py --what pool``);
+    oneDNN's channels-last average pooling with these networks' few channels took 1.1-3.7x the
+    CPU time of that convolution at 28x28 and 14x14, about the same at 7x7, and 1.8-3.7x with the
+    backward pass (one thread, torch 2.13; ``scripts/bench_supernet.py --what pool``);
     values agree to float rounding and autograd's gradient is the pooling's. CUDA keeps the
     native kernel. No state: checkpoints are those of ``nn.AvgPool2d``.
     """
