@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas_gym.supernets import backend as B
+from nas_gym.supernets import cells
 from nas_gym.supernets.backend import SupernetBackend
 from nas_gym.supernets.cells import CountAvgPool2d, FoldedSequential, relu_conv_bn
 from nas_gym.supernets.darts_net import DARTS_SIZES, DartsSupernet
@@ -84,7 +85,7 @@ def test_count_pool_matches_avg_pool_in_values_and_gradients(kernel, stride, pad
     torch.testing.assert_close(grad_got, grad_want, rtol=1e-12, atol=1e-12)
 
 
-def test_folded_conv_bn_matches_the_modules_and_only_under_inference():
+def test_folded_conv_bn_matches_the_modules_and_only_under_inference(monkeypatch):
     torch.manual_seed(0)
     unit = relu_conv_bn(4, 6, 3, 2, 1)
     unit.train()
@@ -95,21 +96,32 @@ def test_folded_conv_bn_matches_the_modules_and_only_under_inference():
     unit.eval()
     plain = nn.Sequential(*unit)
     x = torch.randn(5, 4, 9, 9).contiguous(memory_format=torch.channels_last)
+    folds = []
+    real = cells.folded_conv_bn
+    monkeypatch.setattr(cells, "folded_conv_bn", lambda *a: folds.append(1) or real(*a))
     with torch.inference_mode():
         folded = unit(x)
+    assert folds == [1]
     torch.testing.assert_close(folded, plain(x), rtol=1e-5, atol=1e-5)
-    calls = []
-    unit[1].register_forward_hook(lambda m, i, o: calls.append(1))
-    with torch.inference_mode():
-        unit(x)
-    assert calls == []  # folded: the conv module did not run
     with torch.no_grad():
         unit(x)
-    assert calls == [1]  # outside inference mode (MAC tracing) the modules run one by one
     xg = x.clone().requires_grad_(True)
     (g1,) = torch.autograd.grad(unit(xg).sum(), xg)
     (g2,) = torch.autograd.grad(plain(xg).sum(), xg)
     torch.testing.assert_close(g1, g2)
+    assert folds == [1]  # outside inference mode the modules run one by one
+    calls = []
+    handle = unit[2].register_forward_pre_hook(lambda m, a: calls.append(1))
+    with torch.inference_mode():
+        unit(x)
+    assert folds == [1] and calls == [1]  # a hooked batch norm runs as itself
+    handle.remove()
+    seen = []
+    handle = torch.nn.modules.module.register_module_forward_hook(lambda m, a, o: seen.append(type(m).__name__))
+    with torch.inference_mode():
+        unit(x)
+    handle.remove()
+    assert folds == [1] and "BatchNorm2d" in seen  # so does every module under a global hook
 
 
 def test_darts_folded_sep_conv_matches_the_modules():
@@ -198,6 +210,21 @@ def test_cached_stem_gives_the_uncached_numbers_and_follows_the_weights(digits_s
     after = sn.query(cells[1])
     assert (after.val, after.loss) != (cached[1].val, cached[1].loss)
     assert (after.val, after.loss) == pytest.approx(reference_measure(sn, cells[1]), rel=1e-5, abs=100.0 / len(sn.val_data))
+
+
+def test_a_hooked_network_runs_every_forward(digits_sn):
+    """A forward hook on the supernet (a pass counter, a data-flow trace) sees every image of a
+    query: the cached stem steps aside, and the numbers stay the same."""
+    sn = copy.deepcopy(digits_sn)
+    codes = sn.space.sample(np.random.default_rng(7))
+    cached = sn.query(codes)
+    images = []
+    handle = sn.network.register_forward_pre_hook(lambda m, a: images.append(len(a[0])))
+    sn._measured.clear()
+    hooked = sn.query(codes)
+    handle.remove()
+    assert sum(images) == len(sn._recal) * sn.recipe.batch_size + len(sn.val_data)
+    assert (hooked.val, hooked.loss) == pytest.approx((cached.val, cached.loss), rel=1e-6)
 
 
 def test_train_mode_queries_do_not_cache_the_stem():

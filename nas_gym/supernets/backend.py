@@ -32,6 +32,7 @@ from torch import nn
 from ..benchmarks.table import NOISES, Record
 from ..spaces.base import ArchLike, Space
 from ..envs.checks import finite_number, whole_number
+from .cells import hooked
 from .checkpoint import check_spec, checkpoint_path, load_checkpoint
 from .data import DATASETS, load_images, split_halves
 from .darts_net import DARTS_SIZES, DartsSupernet
@@ -278,9 +279,10 @@ class SupernetBackend:
         in every query, so its outputs are the same for every path: computed once per version
         of the stem's weights (a one-shot search that trains them makes them stale) and reused,
         the same numbers as computing them anew. None in train mode (every query trains the
-        stem) and where they would take more than :data:`STEM_CACHE_BYTES`.
+        stem), where they would take more than :data:`STEM_CACHE_BYTES`, and while a forward
+        hook watches the network (a pass counter or a data-flow trace sees every forward).
         """
-        if self.mode != "frozen" or not self._recal:
+        if self.mode != "frozen" or not self._recal or hooked(self.network, self.network.stem):
             return None
         stem = self.network.stem
         key = tuple((t.data_ptr(), t._version) for t in stem.parameters())

@@ -168,12 +168,21 @@ def trace_macs(net: nn.Module, run: Callable[[Tensor], object], shape: tuple[int
     return macs
 
 
+def hooked(*modules: nn.Module) -> bool:
+    """Whether a forward hook watches these modules (their own hooks, or hooks on every module):
+    fast paths that skip module calls step aside then, so hooks see every call they expect."""
+    everywhere = torch.nn.modules.module
+    if everywhere._global_forward_hooks or everywhere._global_forward_pre_hooks:
+        return True
+    return any(m._forward_hooks or m._forward_pre_hooks for m in modules)
+
+
 class FoldedSequential(nn.Sequential):
     """``nn.Sequential`` that, in inference (eval mode under ``torch.inference_mode``, what
     evaluation uses), runs each Conv2d followed by an eval-mode BatchNorm2d as one convolution
     with the batch norm folded into its weights and bias: the same outputs to float rounding,
-    one pass over the activations fewer. Training, and eval with autograd or forward hooks on
-    the convolutions (MAC tracing), run the modules one by one as usual."""
+    one pass over the activations fewer. Training, eval with autograd, and modules a forward
+    hook watches (MAC tracing, data-flow tests) run the modules one by one as usual."""
 
     def forward(self, x: Tensor) -> Tensor:
         if self.training or not torch.is_inference_mode_enabled():
@@ -183,7 +192,7 @@ class FoldedSequential(nn.Sequential):
         while i < len(mods):
             m = mods[i]
             bn = mods[i + 1] if i + 1 < len(mods) else None
-            if isinstance(m, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and not bn.training:
+            if isinstance(m, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and not bn.training and not hooked(m, bn):
                 x = folded_conv_bn(m, bn, x)
                 i += 2
             else:

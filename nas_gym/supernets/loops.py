@@ -144,7 +144,7 @@ def fresh_statistics(net: nn.Module) -> Iterator[None]:
     momenta = [m.momentum for m in bns]
     for m in bns:
         m.reset_running_stats()
-        m.momentum = None
+        m.momentum = None  # a cumulative average over the batches
     net.train()
     try:
         yield
