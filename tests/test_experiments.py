@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -257,6 +258,21 @@ def test_supernet_plots_draw_each_seed_keep_wall_clock_out_and_count_queries(sup
     assert by_t.get_xlabel() != "simulated time (h)" and "seed mean" not in by_q.get_ylabel()
     pareto = plot_pareto(runs, tmp_path / "p.png")
     assert sorted(ax.get_xlabel().split()[0] for ax in pareto.axes) == ["flops", "params"]
+
+
+def test_supernet_runs_in_spawned_workers_load_the_cached_checkpoint_and_match_one_process(supernet_grid, tmp_path):
+    from nas_gym.experiments.executors import worker_start_method
+
+    assert worker_start_method() == "spawn"  # torch is loaded here: a fork would break its thread pool
+    folder = Path(os.environ["NAS_GYM_CACHE"]) / "supernets"
+    stamp = lambda: {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.glob("*.pt")}  # noqa: E731
+    before = stamp()
+    paths = run_grid("NB201Supernet-Cont-v0", ["rs"], 2, "0.2ep+6", tmp_path, env_kwargs=TINY, workers=2, progress=False)
+    assert stamp() == before  # no worker pretrained again or rewrote the checkpoint
+    for p in paths:
+        mine, one_process = read_run(p), read_run(supernet_grid / "runs" / p.name)
+        assert mine["status"] == "ok", mine.get("error")
+        assert mine["log"] == one_process["log"]  # the same frozen weights, the same queries, the same numbers
 
 
 def test_five_seeds_or_more_get_the_mean_and_its_interval(tmp_path):

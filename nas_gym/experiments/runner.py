@@ -28,6 +28,8 @@ from ..agents import Budget, agent_names, make
 from ..agents.base import check_budget_units, check_family
 from ..agents.kwargs import check_agent_kwargs
 from ..envs.checks import whole_number
+from ..envs.registration import FEWSHOT_ID
+from ..supernets import SUPERNETS
 from ..progress import Progress
 from .evaluation import optimum_class, score
 from .executors import (
@@ -104,6 +106,13 @@ def _family(env_id: str) -> str:
     return entry.rsplit(":", 1)[-1].rsplit(".", 1)[-1].removesuffix("Env")
 
 
+def torch_backed(env_id: str) -> bool:
+    """Whether the env of ``env_id`` runs torch (a supernet, the few-shot env): then a worker
+    process pins torch to one thread before the env is built (a spawned worker has not loaded it yet)."""
+    spec = gym.registry.get(full_env_id(env_id).split(":", 1)[1])
+    return spec is not None and (spec.kwargs.get("benchmark") in SUPERNETS or spec.id == FEWSHOT_ID)
+
+
 @contextmanager
 def single_threaded(torch_too: bool) -> Iterator[None]:
     """One BLAS (and torch) thread for the block: parallel runs then share cores fairly, and a
@@ -131,7 +140,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         agent = make(spec.agent, **spec.agent_kwargs)
-        with single_threaded(torch_too=spec.agent.startswith("sb3:")):
+        with single_threaded(torch_too=spec.agent.startswith("sb3:") or torch_backed(spec.env_id)):
             env = make_env(spec, agent)
             try:
                 result = agent.search(env, parse_budget(spec.budget), spec.seed)
