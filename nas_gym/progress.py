@@ -43,7 +43,9 @@ def interval_s() -> float:
     except ValueError:
         value = -1.0
     if not value >= 0:  # also NaN
-        raise ValueError(f"${INTERVAL_ENV}={text!r}; valid: seconds between progress lines, >= 0 (default {DEFAULT_INTERVAL_S:g})")
+        raise ValueError(
+            f"${INTERVAL_ENV}={text!r}; valid: seconds between progress lines, >= 0 (default {DEFAULT_INTERVAL_S:g})"
+        )
     return value
 
 

@@ -120,7 +120,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         ]
         if with_opt:
             cells += ["-" if r["reached"] is None else f"{r['reached']}/{r['runs']}",
-                      plus_minus(r["queries_to_opt_mean"], r["queries_to_opt_std"], 0), _time(r["time_to_opt_s_mean"], size)]
+                      plus_minus(r["queries_to_opt_mean"], r["queries_to_opt_std"], 0),
+                      _time(r["time_to_opt_s_mean"], size)]
         cells += [_time(r["sim_time_s_mean"], size)]
         cells += [plus_minus(r["test_mean"], r["test_std"])] if with_test else []
         if with_rec:
@@ -134,7 +135,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     elif not with_opt:
         lines.append("\nOn a supernet (no known optimum): best val is the supernet's validation accuracy of the "
                      "architecture a search returns; queries, the mean per search; search time, simulated (the "
-                     "children's multiply-accumulates at 10^12 per second, weight training included), not this machine's.")
+                     "children's multiply-accumulates at 10^12 per second, weight training included), not this "
+                     "machine's.")
     if with_rec:
         lines.append("\nBest val: the best architecture the search queried (process best); argmax: the one the agent "
                      "recommends (its distribution's argmax); paper reports: which of the two its paper reports.")
