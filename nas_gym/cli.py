@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=0, help="weight initialisation and batch order (default: %(default)s)")
     sp.add_argument("--split-seed", type=int, default=0, help="the train/validation split (default: %(default)s)")
     sp.add_argument("--threads", type=int, help="torch CPU threads (default: $NAS_GYM_THREADS, else 1)")
-    sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sp.add_argument("--no-progress", action="store_true", help=NO_PROGRESS)
     sp.set_defaults(func=_cmd_supernet_pretrain)
     return p
 
