@@ -98,6 +98,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 DEMO_AGENTS = ["rs", "re", "ls", "bo", "tpe"]
+NO_PROGRESS = ("no progress report (a bar on a terminal, else a line every 30 s); NAS_GYM_PROGRESS=0 "
+               "silences every command")
 
 
 def _cmd_supernet_pretrain(args: argparse.Namespace) -> int:
@@ -156,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an agent's kwargs, e.g. re:population=20,sample=5 (repeatable)")
     c.add_argument("--agent-env-kwargs", action="append", metavar="AGENT:K=V,...",
                    help="env kwargs for one agent's runs, over --env-kwargs, e.g. cadam:reward=cadam (repeatable)")
-    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.add_argument("--no-progress", action="store_true", help=NO_PROGRESS)
     c.set_defaults(func=_cmd_compare)
 
     d = sub.add_parser("demo", help="a quick comparison of the baselines on NAS-Bench-201 CIFAR-10")
@@ -165,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seeds", type=int, default=10, help="seeds per agent (default: %(default)s)")
     d.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
     d.add_argument("--out", default="runs/demo", help="results folder, rewritten each time (default: %(default)s)")
-    d.add_argument("--no-progress", action="store_true", help="no progress bar")
+    d.add_argument("--no-progress", action="store_true", help=NO_PROGRESS)
     d.set_defaults(func=_cmd_demo)
 
     s = sub.add_parser("supernet", help="weight-sharing supernets: pretrain and cache a checkpoint")
@@ -185,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=0, help="weight initialisation and batch order (default: %(default)s)")
     sp.add_argument("--split-seed", type=int, default=0, help="the train/validation split (default: %(default)s)")
     sp.add_argument("--threads", type=int, help="torch CPU threads (default: $NAS_GYM_THREADS, else 1)")
-    sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sp.add_argument("--no-progress", action="store_true", help=NO_PROGRESS)
     sp.set_defaults(func=_cmd_supernet_pretrain)
     return p
 

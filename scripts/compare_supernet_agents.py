@@ -42,6 +42,7 @@ from nas_gym.experiments import run_grid, summarise
 from nas_gym.experiments.results import read_run, write_atomic
 from nas_gym.experiments.runner import check_grid
 from nas_gym.experiments.summary import mean_std, plus_minus
+from nas_gym.progress import Progress
 from nas_gym.supernets.data import DATASETS
 from nas_gym.supernets.nb201_net import NB201_SIZES
 
@@ -106,8 +107,6 @@ def train_children_alone(
     run's seed, so an architecture two agents return is trained once per seed, and each result
     is written to ``cache_path`` as it comes: a killed comparison resumes where it stopped.
     """
-    from tqdm.auto import tqdm
-
     # written atomically, so a file that is there is whole
     stored = json.loads(cache_path.read_text()) if cache_path.exists() else {"settings": settings, "test_acc": {}}
     if stored["settings"] != settings:
@@ -117,11 +116,12 @@ def train_children_alone(
     wanted = {f"{r['result'][key]}:{r['spec']['seed']}" for r in runs for _, key, _ in COLUMNS
               if r["result"][key] is not None}
     todo = sorted(k for k in wanted if k not in acc)
-    show = progress and sys.stderr.isatty()  # a bar redrawn in place is for a terminal, not a log
-    for k in tqdm(todo, desc=f"children alone ({epochs} ep)", unit="child", disable=not show):
-        index, seed = (int(x) for x in k.split(":"))
-        acc[k] = float(backend.evaluate(index, epochs=epochs, seed=seed))
-        write_atomic(cache_path, {"settings": settings, "test_acc": acc})
+    with Progress(len(todo), f"children alone ({epochs} ep)", "child", enabled=progress and bool(todo)) as report:
+        for k in todo:
+            index, seed = (int(x) for x in k.split(":"))
+            acc[k] = float(backend.evaluate(index, epochs=epochs, seed=seed))
+            write_atomic(cache_path, {"settings": settings, "test_acc": acc})
+            report.update(1, last=f"{acc[k]:.1f}%")
     return acc
 
 
@@ -248,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="auto", help="auto, cpu, cuda")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--out", default="runs/supernet_side_by_side")
+    ap.add_argument("--no-progress", action="store_true", help="no progress report (also NAS_GYM_PROGRESS=0)")
     args = ap.parse_args(argv)
     env_kwargs: dict[str, Any] = {"data": args.data, "size": args.size, "epochs": args.pretrain_epochs,
                                   "n_val": args.n_val, "device": args.device}
@@ -265,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)  # the runs are single-threaded; training alone follows suit
     try:
         rows = compare(agents, args.seeds, args.queries, args.search_epochs, args.out, env_kwargs=env_kwargs,
-                       alone_epochs=args.alone_epochs, workers=args.workers)
+                       alone_epochs=args.alone_epochs, workers=args.workers, progress=not args.no_progress)
     except KeyboardInterrupt as e:  # finished runs and trained children are kept
         print(f"\n{e or 'interrupted'}; the same command resumes", file=sys.stderr)
         return 130

@@ -24,11 +24,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 import nas_gym  # noqa: F401  (registers the ids)
 from nas_gym.agents import Budget, make
 from nas_gym.experiments.results import read_json, write_atomic
+from nas_gym.progress import Progress
 
 SPARSITIES = (0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 0.95)  # section 5.1 (its text says 0.675, its table 0.625)
 BASELINE = 0  # the row key of the DARTS baseline: variant 2 with nothing pruned
@@ -83,13 +83,15 @@ def sweep(args: argparse.Namespace) -> list[dict[str, Any]]:
         cell_spec(args, v, p, s) for v in args.variants for p in args.sparsities for s in range(args.seeds)
     ]
     cells = []
-    for spec in tqdm(specs, unit="cell", desc="lnas sweep"):
-        path = Path(args.out) / f"v{spec['variant']}_p{spec['sparsity']}_s{spec['seed']}.json"
-        stored = read_json(path)
-        if stored is None or stored.get("spec") != spec:
-            stored = run_cell(spec, args.device)
-            write_atomic(path, stored)
-        cells.append(stored)
+    with Progress(len(specs), "lnas sweep", "cell", enabled=not args.no_progress) as report:
+        for spec in specs:
+            path = Path(args.out) / f"v{spec['variant']}_p{spec['sparsity']}_s{spec['seed']}.json"
+            stored = read_json(path)
+            if stored is None or stored.get("spec") != spec:
+                stored = run_cell(spec, args.device)
+                write_atomic(path, stored)
+            cells.append(stored)
+            report.update(1, last=f"variant {spec['variant']} sparsity {spec['sparsity']:g} seed {spec['seed']}")
     return cells
 
 
@@ -197,6 +199,7 @@ def main() -> None:
     ap.add_argument("--out", default="runs/lnas_sparsity", help="folder of the per-cell JSON files")
     ap.add_argument("--doc", default="docs/lnas_sparsity.md")
     ap.add_argument("--plot", default="docs/lnas_sparsity.png")
+    ap.add_argument("--no-progress", action="store_true", help="no progress report (also NAS_GYM_PROGRESS=0)")
     args = ap.parse_args()
     bad = [v for v in args.variants if v not in (1, 2, 3)]
     if bad:

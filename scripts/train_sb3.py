@@ -23,11 +23,11 @@ from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
-from tqdm import tqdm
 
 import nas_gym  # noqa: F401  (registers the NasGym ids)
 from nas_gym.agents.sb3 import without_log_folder
 from nas_gym.experiments.runner import full_env_id
+from nas_gym.progress import Progress
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {
     a.__name__: a for a in (PPO, A2C, DQN, MaskablePPO, SAC, TD3, DDPG)
@@ -38,7 +38,8 @@ ROLLOUT = ("PPO", "MaskablePPO")  # on-policy with 2048-step rollouts by default
 
 
 class SearchProgress(BaseCallback):
-    """A tqdm bar over the training steps showing the best validation so far, and the search totals.
+    """Progress over the training steps showing the best validation so far (a bar on a terminal,
+    plain lines in a log: :mod:`nas_gym.progress`), and the search totals.
 
     (SB3's own ``progress_bar=True`` needs ``rich``, which nas-gym does not depend on.)
     """
@@ -50,8 +51,7 @@ class SearchProgress(BaseCallback):
         self.latest: dict[int, dict[str, Any]] = {}  # env -> its SearchLog's last totals
 
     def _on_training_start(self) -> None:
-        # A bar redrawn with carriage returns is for people: in a log it is only noise.
-        self.bar = tqdm(total=self.total, unit="step", dynamic_ncols=True, disable=not sys.stderr.isatty())
+        self.report = Progress(self.total, "train", "step")
 
     def _on_step(self) -> bool:
         for i, info in enumerate(self.locals["infos"]):
@@ -60,12 +60,11 @@ class SearchProgress(BaseCallback):
             self.latest[i] = info
             if info["best_val"] > self.best.get("best_val", -float("inf")):
                 self.best = {k: info[k] for k in ("best_val", "best_arch")} | {"env": i}
-                self.bar.set_postfix(best_val=f"{info['best_val']:.2f}")
-        self.bar.update(self.training_env.num_envs)
+        self.report.update(self.training_env.num_envs, **({"best_val": f"{self.best['best_val']:.2f}"} if self.best else {}))
         return True
 
     def _on_training_end(self) -> None:
-        self.bar.close()
+        self.report.close()
 
     @property
     def n_queries(self) -> int:

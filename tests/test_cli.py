@@ -153,8 +153,20 @@ def test_when_every_run_fails_no_plot_is_claimed(tmp_path, capsys):
     assert not (tmp_path / "anytime.png").exists()  # the old plot showed other runs: gone
 
 
-def test_no_progress_bar_off_a_terminal(tmp_path, capsys):
+def test_off_a_terminal_progress_is_a_few_plain_lines(tmp_path, capsys):
     args = [a for a in _compare_args(tmp_path, "--agents", "rs", "--seeds", "3") if a != "--no-progress"]
     assert "--no-progress" not in args and main(args) == 0
+    err = capsys.readouterr().err  # captured, not a terminal: no bar, the start and the end within 30 s
+    assert "\r" not in err and [ln.split(":")[0] for ln in err.splitlines()] == ["compare on NB201-Cont-v0"] * 2
+
+
+def test_an_epochs_only_budget_is_refused_for_a_table_agent_before_anything_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NAS_GYM_CACHE", str(tmp_path / "cache"))
+    args = ["compare", "--env", "NB201Supernet-Cont-v0", "--agents", "darts,rs", "--seeds", "1", "--budget", "2ep",
+            "--workers", "1", "--out", str(tmp_path / "out"), "--env-kwargs", "data=digits,size=tiny,epochs=1"]
+    assert main(args) == 2
     err = capsys.readouterr().err
-    assert "\r" not in err and "runs" not in err  # stderr is captured, not a terminal: no bar at all
+    assert err.startswith("nas-gym: error: agent 'rs' cannot spend a budget of epochs alone ('2ep')"), err
+    assert "'2ep+30'" in err and "whichever" in err and len(err.strip().splitlines()) == 1
+    # refused before any run and before the supernet was pretrained for darts
+    assert not (tmp_path / "out" / "runs").exists() and not (tmp_path / "cache").exists()

@@ -46,3 +46,35 @@ def test_async_vector_env_of_a_torch_backed_id_steps(env_id, kwargs, steps):
     assert len(rewards) == steps and all(len(r) == 2 and all(0.0 <= x <= 1.0 for x in r) for r in rewards)
     if "Supernet" in env_id:  # real queries: 200 validation images, a chance-level child still scores above 0
         assert all(x > 0 for r in rewards for x in r)
+
+
+def test_supernet_envs_step_in_spawned_processes_as_they_do_in_one(one_torch_thread):
+    """``vector_kwargs={"context": "spawn"}`` (what CUDA needs, and what runs queries of several
+    architectures at once on several cores): each worker loads the cached checkpoint, and the
+    frozen supernet gives the numbers the same envs give stepped one after the other."""
+    import os
+    from pathlib import Path
+
+    import gymnasium as gym
+    import numpy as np
+
+    import nas_gym  # noqa: F401
+
+    env_id, kwargs = "NasGym/NB201Supernet-Cont-v0", {**TINY, "budget": 3}
+    sync = gym.make_vec(env_id, num_envs=2, vectorization_mode="sync", **kwargs)  # pretrains here if not cached
+    folder = Path(os.environ["NAS_GYM_CACHE"]) / "supernets"
+    stamp = lambda: {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.glob("*.pt")}  # noqa: E731
+    before = stamp()
+    spawned = gym.make_vec(env_id, num_envs=2, vectorization_mode="async", vector_kwargs={"context": "spawn"}, **kwargs)
+    try:
+        assert type(spawned).__name__ == "AsyncVectorEnv"
+        actions = np.random.default_rng(0).uniform(-1, 1, (2, *sync.action_space.shape)).astype(np.float32)
+        for vec in (sync, spawned):
+            vec.reset(seed=0)
+        for a in actions:
+            (obs_1, r_1, *_), (obs_n, r_n, *_) = sync.step(a), spawned.step(a)
+            assert np.array_equal(r_1, r_n) and np.array_equal(obs_1, obs_n) and np.all(r_n > 0)
+        assert stamp() == before  # the workers loaded the checkpoint; none trained or wrote one
+    finally:
+        spawned.close()
+        sync.close()

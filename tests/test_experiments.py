@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -137,7 +138,8 @@ def test_a_seconds_budget_and_the_cont_episode_length(tmp_path):
     (path,) = run_grid(ENV, ["rs"], 1, "20000s", tmp_path, progress=False)
     cost = read_run(path)["log"]["cost_s"]
     assert sum(cost) >= 20000 > sum(cost[:-1])
-    assert parse_budget("500+3600s") == Budget(500, 3600.0)
+    assert parse_budget("500+3600s") == Budget(500, 3600.0) == Budget.parse(" 3600s + 500 ")
+    assert Budget.parse("2ep+30") == Budget(queries=30, epochs=2.0)  # whichever runs out first
     agent = nas_gym.agents.make("rs")
     env = make_env(RunSpec(ENV, "rs", 0, "700"), agent)
     assert env.unwrapped.budget == 700  # a whole search is one episode
@@ -196,27 +198,91 @@ def test_queries_and_time_to_the_optimum_count_its_isomorphism_class(nb201_c10):
     assert never["queries_to_optimum"] is None and never["time_to_optimum_s"] is None
 
 
-def _md_row(text: str, agent: str) -> list[str]:
-    """The cells of ``agent``'s row of a summary.md table."""
-    line = next(ln for ln in text.splitlines() if f"| {agent} |" in ln)
-    return [c.strip() for c in line.strip("|").split("|")]
+def _md_rows(text: str) -> dict[str, dict[str, str]]:
+    """A summary.md table as {agent: {column: cell}}."""
+    lines = [ln for ln in text.splitlines() if ln.startswith("|") and not ln.startswith("|---")]
+    cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
+    return {row[1]: dict(zip(cells[0], row)) for row in cells[1:]}
 
 
-def test_reached_opt_is_a_count_on_tables_and_a_dash_on_supernets(grid, tmp_path):
-    head = ["env", "agent", "runs", "best val", "reached opt", "queries to opt", "h to opt"]
-    table = dict(zip(head, _md_row(markdown(summary_rows(load_runs(grid[0]))), "rs")))
-    assert table["reached opt"].endswith("/2")  # NAS-Bench-201 knows its optimum
-    # a supernet has no known optimum: no "0/1 reached" claim, and no queries or hours to it
-    # batch 32: the one-shot tests' cached pretraining (test_supernet_backend wants batch 64 uncached)
-    tiny = dict(data="digits", size="tiny", device="cpu", epochs=1, n_val=100, recal_batches=1,
-                recipe={"batch_size": 32}, progress=False)
-    run_grid("NB201Supernet-Cont-v0", ["rs"], 1, 3, tmp_path, env_kwargs=tiny, progress=False)
-    rows = summarise(tmp_path, plots=False)
-    assert rows[0]["optimum"] is None and rows[0]["reached"] is None
-    sn = dict(zip(head, _md_row((tmp_path / "summary.md").read_text(), "rs")))
-    assert sn["reached opt"] == sn["queries to opt"] == sn["h to opt"] == "-"
-    with open(tmp_path / "summary.csv") as f:
-        assert next(csv.DictReader(f))["reached"] == ""
+def test_tables_count_who_reached_the_optimum_and_every_agents_queries(grid):
+    rs = _md_rows(markdown(summary_rows(load_runs(grid[0]))))["rs"]
+    assert rs["reached opt"].endswith("/2") and rs["queries"] == "30"  # NAS-Bench-201 knows its optimum
+    sim_h = np.mean([read_run(run_path(grid[0], "rs", s))["result"]["sim_time_s"] for s in (0, 1)]) / 3600
+    assert float(rs["search time (h)"]) == pytest.approx(sim_h, abs=0.051)  # hundreds of simulated hours
+
+
+# batch 32: the one-shot tests' cached pretraining (test_supernet_backend wants batch 64 uncached)
+TINY = dict(data="digits", size="tiny", device="cpu", epochs=1, n_val=100, recal_batches=1, recipe={"batch_size": 32},
+            progress=False)
+
+
+@pytest.fixture(scope="module")
+def supernet_grid(tmp_path_factory):
+    """rs (6 queries) and a one-shot agent (3 queries, 2 weight steps each, until 0.2 epochs) on a tiny supernet."""
+    out = tmp_path_factory.mktemp("supernet-grid")
+    run_grid("NB201Supernet-Cont-v0", ["rsps", "rs"], 2, "0.2ep+6", out, env_kwargs=TINY, progress=False,
+             agent_kwargs={"rsps": {"steps_per_query": 2}})
+    return out
+
+
+def test_supernet_summaries_drop_the_optimum_and_show_queries_and_time_in_readable_units(supernet_grid):
+    rows = summarise(supernet_grid, plots=False)
+    assert all(r["optimum"] is None and r["reached"] is None for r in rows)
+    table = _md_rows((supernet_grid / "summary.md").read_text())
+    rs, rsps = table["rs"], table["rsps"]
+    assert not [c for c in rs if "opt" in c]  # no optimum: no columns about reaching it
+    assert rs["queries"] == "6" and int(rsps["queries"]) < 6  # one-shot: a query per round of weight training
+    (col,) = [c for c in rs if c.startswith("search time")]
+    unit = col[len("search time ("):-1]
+    size = {"h": 3600.0, "min": 60.0, "s": 1.0, "ms": 1e-3, "µs": 1e-6}[unit]
+    by_agent = {r["agent"]: r["sim_time_s_mean"] for r in rows}
+    assert unit != "h" and max(by_agent.values()) / size >= 1.0  # not 3e-7 hours
+    assert float(rs[col]) == pytest.approx(by_agent["rs"] / size, rel=0.05)
+    assert "On a supernet" in (supernet_grid / "summary.md").read_text()
+    with open(supernet_grid / "summary.csv") as f:
+        assert {r["agent"]: r["reached"] for r in csv.DictReader(f)} == {"rsps": "", "rs": ""}
+
+
+def test_supernet_plots_draw_each_seed_keep_wall_clock_out_and_count_queries(supernet_grid, tmp_path):
+    from nas_gym.experiments.plots import plot_anytime, plot_pareto
+
+    runs = [r for r in load_runs(supernet_grid) if r["status"] == "ok"]
+    assert all("wall_s" not in r["result"]["archs"] for r in runs)  # timing noise is no objective
+    fig = plot_anytime(runs, tmp_path / "a.png")
+    by_q, by_t = fig.axes
+    labelled = {ln.get_label() for ln in by_q.lines if not ln.get_label().startswith("_")}
+    q = {a: len(next(r for r in runs if r["spec"]["agent"] == a)["result"]["anytime"]) for a in ("rs", "rsps")}
+    assert labelled == {f"rs (2 seeds, {q['rs']} queries)", f"rsps (2 seeds, {q['rsps']} queries)"}
+    assert len(by_q.lines) == len(by_t.lines) == 4 and not by_q.collections  # a line per seed, no 95% band
+    assert by_t.get_xlabel() != "simulated time (h)" and "seed mean" not in by_q.get_ylabel()
+    pareto = plot_pareto(runs, tmp_path / "p.png")
+    assert sorted(ax.get_xlabel().split()[0] for ax in pareto.axes) == ["flops", "params"]
+
+
+def test_supernet_runs_in_spawned_workers_load_the_cached_checkpoint_and_match_one_process(supernet_grid, tmp_path):
+    from nas_gym.experiments.executors import worker_start_method
+
+    assert worker_start_method() == "spawn"  # torch is loaded here: a fork would break its thread pool
+    folder = Path(os.environ["NAS_GYM_CACHE"]) / "supernets"
+    stamp = lambda: {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.glob("*.pt")}  # noqa: E731
+    before = stamp()
+    paths = run_grid("NB201Supernet-Cont-v0", ["rs"], 2, "0.2ep+6", tmp_path, env_kwargs=TINY, workers=2, progress=False)
+    assert stamp() == before  # no worker pretrained again or rewrote the checkpoint
+    for p in paths:
+        mine, one_process = read_run(p), read_run(supernet_grid / "runs" / p.name)
+        assert mine["status"] == "ok", mine.get("error")
+        assert mine["log"] == one_process["log"]  # the same frozen weights, the same queries, the same numbers
+
+
+def test_five_seeds_or_more_get_the_mean_and_its_interval(tmp_path):
+    from nas_gym.experiments.plots import plot_anytime
+
+    paths = run_grid(ENV, ["rs"], 5, 10, tmp_path, progress=False)
+    fig = plot_anytime(load_runs(tmp_path, paths), tmp_path / "a.png")
+    by_q = fig.axes[0]
+    assert [ln.get_label() for ln in by_q.lines if ln.get_label() != "optimum"] == ["rs (5 seeds, 10 queries)"]
+    assert len(by_q.collections) == 1 and "95%" in fig.get_suptitle()
 
 
 def test_pareto_mask_keeps_the_points_nothing_beats_in_both():

@@ -52,7 +52,10 @@ class Budget:
         """Whether the search is over after ``log`` and ``epochs`` of weight training (None: the
         caller trains no weights, and an epochs-only budget cannot end, so it is refused)."""
         if epochs is None and self.epochs is not None and self.queries is None and self.seconds is None:
-            raise ValueError("a budget in epochs needs an agent that trains supernet weights (a one-shot agent)")
+            raise ValueError(
+                f"a budget of epochs alone ({self.epochs:g}ep) needs an agent that trains supernet weights (a one-shot "
+                f"agent); add queries or seconds, e.g. '{self.epochs:g}ep+30': whichever runs out first"
+            )
         return (
             (self.queries is not None and len(log) >= self.queries)
             or (self.seconds is not None and log.sim_time_s >= self.seconds)
@@ -62,20 +65,51 @@ class Budget:
     @classmethod
     def parse(cls, value: "Budget | int | float | str") -> "Budget":
         """``500`` or ``"500"`` -> 500 queries; ``"36000s"`` -> simulated seconds; ``"50ep"`` ->
-        epochs of supernet training; a Budget as is."""
+        epochs of supernet training; several joined by ``+`` (``"2ep+30"``): whichever runs out
+        first; a Budget as is."""
         if isinstance(value, Budget):
             return value
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             return cls(queries=int(value))
         text = str(value).strip()
+        usage = ("use a number of queries (500), simulated seconds (36000s) or epochs (50ep), or several joined by "
+                 "'+' (2ep+30: whichever runs out first)")
         try:
-            if text.endswith("ep"):
-                return cls(epochs=float(text[:-2]))
-            if text.endswith("s"):
-                return cls(seconds=float(text[:-1]))
-            return cls(queries=int(text))
+            limits = [
+                ("epochs", float(p[:-2])) if p.endswith("ep") else ("seconds", float(p[:-1])) if p.endswith("s")
+                else ("queries", int(p))
+                for p in (part.strip() for part in text.split("+"))
+            ]
         except ValueError:
-            raise ValueError(f"bad budget {value!r}; use a number of queries (500), simulated seconds (36000s) or epochs (50ep)") from None
+            raise ValueError(f"bad budget {value!r}; {usage}") from None
+        units = [unit for unit, _ in limits]
+        twice = sorted({unit for unit in units if units.count(unit) > 1})
+        if twice:
+            raise ValueError(f"bad budget {value!r}: {' and '.join(twice)} given more than once; {usage}")
+        try:
+            return cls(**dict(limits))
+        except ValueError as e:
+            raise ValueError(f"bad budget {value!r} ({e}); {usage}") from None
+
+
+def check_budget_units(agent: Any, budget: Budget) -> None:
+    """ValueError naming ``agent`` and the fix when it cannot spend ``budget``.
+
+    Only agents that train supernet weights themselves (``trains_weights``: the one-shot agents)
+    count epochs; for any other agent a budget of epochs alone never ends. ``Nep+M`` (or
+    ``Nep+Ts``) ends every search at whichever limit it reaches first.
+    """
+    if budget.epochs is None or budget.queries is not None or budget.seconds is not None:
+        return
+    if getattr(agent, "trains_weights", False):
+        return
+    text = f"{budget.epochs:g}ep"
+    raise ValueError(
+        f"agent {agent.name!r} cannot spend a budget of epochs alone ({text!r}): only agents that train the "
+        f"supernet's weights (the one-shot agents) count epochs, so its search would never end; add a limit it "
+        f"reaches, e.g. '{text}+30' (30 queries) or '{text}+3600s' (simulated seconds): each search then ends "
+        "at whichever limit comes first"
+    )
 
 
 @dataclass

@@ -17,6 +17,7 @@ import numpy as np
 from ..agents.base import SearchResult
 
 OBJECTIVES = ("params", "latency", "flops")  # Record fields that are per-architecture costs
+TIMINGS = ("wall_s",)  # Record extras that time this machine, not the architecture: never an objective
 
 
 def incumbents(arch_index: np.ndarray, val: np.ndarray) -> np.ndarray:
@@ -67,7 +68,7 @@ def objectives(backend: Any, indices: list[int]) -> dict[str, list[float]]:
     """Per-architecture objectives of ``indices`` besides validation (params, latency, extras)."""
     recs = [backend.query(i, noise="mean") for i in indices]
     cols = {name: [float(getattr(r, name)) for r in recs] for name in OBJECTIVES}
-    for name in sorted({k for r in recs for k in (r.extra or {})}):
+    for name in sorted({k for r in recs for k in (r.extra or {})} - set(TIMINGS)):
         cols[name] = [float((r.extra or {}).get(name, np.nan)) for r in recs]
     return {k: v for k, v in cols.items() if not np.all(np.isnan(v))}
 

@@ -1,6 +1,6 @@
 """Where a grid's runs execute: worker processes on this machine, or Ray tasks.
 
-Both take the runs still to do and call ``finished(status)`` as each one ends; the caller
+Both take the runs still to do and call ``finished(status, note)`` as each one ends; the caller
 (:func:`~.runner.run_grid`) owns the progress bar and the results files' folder.
 
 Worker processes (``executor="process"``) are forked where that is safe and spawned otherwise
@@ -158,11 +158,12 @@ class RunQueue:
 
 
 def execute_parallel(
-    todo: list[Job], workers: int, run: Callable[["RunSpec", Path], tuple[str, float]],
-    finished: Callable[[str], None], meanwhile: Callable[[], None] | None = None,
+    todo: list[Job], workers: int, run: Callable[["RunSpec", Path], tuple[str, float, str]],
+    finished: Callable[[str, str], None], meanwhile: Callable[[], None] | None = None,
 ) -> None:
     """``run(spec, path)`` for each job of ``todo`` in ``workers`` processes (it writes the file
-    and returns the run's status and seconds); on SIGINT stop them all and raise KeyboardInterrupt.
+    and returns the run's status, seconds and a note on it for ``finished(status, note)``); on
+    SIGINT stop them all and raise KeyboardInterrupt.
 
     Runs are handed out one at a time (one waits queued beyond the running ones, so a worker
     never waits for its next run) in the order of :class:`RunQueue`, which learns how long each
@@ -194,11 +195,11 @@ def execute_parallel(
                 done, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
                 for fut in done:
                     try:
-                        status, seconds = fut.result()
+                        status, seconds, note = fut.result()
                     except BrokenProcessPool:
                         raise WorkerDied(_death_note(processes.values(), list(running.values()))) from None
                     queue.record(running.pop(fut).agent, seconds)
-                    finished(status)
+                    finished(status, note)
         except BaseException:
             _stop(pool)
             raise
@@ -230,10 +231,11 @@ def _death_note(processes: Any, running: list["RunSpec"]) -> str:
 
 def execute_ray(
     todo: list[Job], address: str | None, run: Callable[["RunSpec"], dict[str, Any]],
-    write: Callable[[Path, dict[str, Any]], None], finished: Callable[[str], None],
+    write: Callable[[Path, dict[str, Any]], tuple[str, float, str]], finished: Callable[[str, str], None],
 ) -> None:
     """``run(spec)`` for each job of ``todo`` as a Ray task (``run`` must be importable by name);
-    ``write(path, payload)`` here as the tasks finish.
+    ``write(path, payload)`` here as the tasks finish (it returns what :func:`execute_parallel`'s
+    ``run`` returns).
 
     SIGINT sets a flag that the loop polls (see :func:`execute_parallel`); then the tasks still
     running are cancelled and KeyboardInterrupt is raised.
@@ -254,9 +256,8 @@ def execute_ray(
             while pending and not stop.is_set():
                 ready, pending = ray.wait(pending, num_returns=1, timeout=0.2)
                 for ref in ready:
-                    payload = ray.get(ref)
-                    write(refs[ref], payload)
-                    finished(payload["status"])
+                    status, _, note = write(refs[ref], ray.get(ref))
+                    finished(status, note)
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)

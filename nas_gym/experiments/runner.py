@@ -25,9 +25,12 @@ from typing import Any, Callable, Iterable, Iterator
 import gymnasium as gym
 
 from ..agents import Budget, agent_names, make
-from ..agents.base import check_family
+from ..agents.base import check_budget_units, check_family
 from ..agents.kwargs import check_agent_kwargs
 from ..envs.checks import whole_number
+from ..envs.registration import FEWSHOT_ID
+from ..supernets import SUPERNETS
+from ..progress import Progress
 from .evaluation import optimum_class, score
 from .executors import (
     GridInterrupted, WorkerDied, execute_parallel, execute_ray, interrupt_once, sigint_handler, worker_start_method,
@@ -69,13 +72,8 @@ def budget_text(budget: Budget) -> str:
 
 
 def parse_budget(text: str) -> Budget:
-    """Inverse of :func:`budget_text`."""
-    parts = [Budget.parse(p) for p in str(text).split("+")]
-    return Budget(
-        queries=next((p.queries for p in parts if p.queries is not None), None),
-        seconds=next((p.seconds for p in parts if p.seconds is not None), None),
-        epochs=next((p.epochs for p in parts if p.epochs is not None), None),
-    )
+    """Inverse of :func:`budget_text` (:meth:`Budget.parse`)."""
+    return Budget.parse(text)
 
 
 def make_env(spec: RunSpec, agent: Any) -> gym.Env:
@@ -108,6 +106,13 @@ def _family(env_id: str) -> str:
     return entry.rsplit(":", 1)[-1].rsplit(".", 1)[-1].removesuffix("Env")
 
 
+def torch_backed(env_id: str) -> bool:
+    """Whether the env of ``env_id`` runs torch (a supernet, the few-shot env): then a worker
+    process pins torch to one thread before the env is built (a spawned worker has not loaded it yet)."""
+    spec = gym.registry.get(full_env_id(env_id).split(":", 1)[1])
+    return spec is not None and (spec.kwargs.get("benchmark") in SUPERNETS or spec.id == FEWSHOT_ID)
+
+
 @contextmanager
 def single_threaded(torch_too: bool) -> Iterator[None]:
     """One BLAS (and torch) thread for the block: parallel runs then share cores fairly, and a
@@ -130,11 +135,12 @@ def single_threaded(torch_too: bool) -> Iterator[None]:
 
 def run_one(spec: RunSpec) -> dict[str, Any]:
     """Run one search and score it; the payload of its results file (errors included)."""
-    payload: dict[str, Any] = {"spec": asdict(spec), "status": "ok"}
+    # the env id as registered, so that a failed run groups with the others (a finished one names its env's)
+    payload: dict[str, Any] = {"spec": asdict(spec), "status": "ok", "env": full_env_id(spec.env_id).split(":", 1)[1]}
     start = time.perf_counter()
     try:
         agent = make(spec.agent, **spec.agent_kwargs)
-        with single_threaded(torch_too=spec.agent.startswith("sb3:")):
+        with single_threaded(torch_too=spec.agent.startswith("sb3:") or torch_backed(spec.env_id)):
             env = make_env(spec, agent)
             try:
                 result = agent.search(env, parse_budget(spec.budget), spec.seed)
@@ -150,11 +156,17 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     return payload
 
 
-def _run_and_write(spec: RunSpec, path: Path) -> tuple[str, float]:
-    """Run ``spec``, write its file at ``path``; its status and wall seconds."""
-    payload = run_one(spec)
+def _run_and_write(spec: RunSpec, path: Path) -> tuple[str, float, str]:
+    """Run ``spec``, write its file at ``path``; its status, wall seconds and a few words on it."""
+    return _write(path, run_one(spec))
+
+
+def _write(path: Path, payload: dict[str, Any]) -> tuple[str, float, str]:
+    """Write a run's file; its status, wall seconds and a few words on it (for the progress report)."""
     write_atomic(path, payload)
-    return payload["status"], payload["wall_s"]
+    spec = payload["spec"]
+    how = f"best val {payload['result']['best_val']:.2f}" if payload["status"] == "ok" else "failed"
+    return payload["status"], payload["wall_s"], f"{spec['agent']} seed {spec['seed']}: {how}"
 
 
 def run_grid(
@@ -203,8 +215,10 @@ def run_grid(
         for a in agents
         for s in seed_list
     ]
-    for spec in {sp.agent: sp for sp in specs}.values():  # one per agent: a bad keyword fails here, not per run
-        check_spec(spec)
+    # one spec per agent: a bad keyword or budget fails here, not per run; every agent before any env is built
+    made = [(spec, check_agent(spec, parsed)) for spec in {sp.agent: sp for sp in specs}.values()]
+    for spec, agent in made:
+        check_env(spec, agent)
     check_writable(out)
     paths = [run_path(out, sp.agent, sp.seed) for sp in specs]
     todo = [(sp, p) for sp, p in zip(specs, paths) if not (resume and _finished(sp, p))]
@@ -284,17 +298,24 @@ def check_budget_memory(budget: Budget, at_once: int) -> None:
         )
 
 
-def check_spec(spec: RunSpec) -> None:
-    """Build the agent and the env of ``spec`` once: ValueError naming a bad keyword or value.
-
-    It also builds what scoring every run needs once per process (the space's classes), so that
-    forked workers inherit it instead of each building it again.
-    """
+def check_agent(spec: RunSpec, budget: Budget) -> Any:
+    """The agent of ``spec``; ValueError naming a bad keyword or value, or a budget it cannot spend."""
     check_agent_kwargs(spec.agent, spec.agent_kwargs)
     try:
         agent = make(spec.agent, **spec.agent_kwargs)
     except (TypeError, ValueError) as e:
         raise ValueError(f"agent {spec.agent!r} with {spec.agent_kwargs}: {e}") from None
+    check_budget_units(agent, budget)
+    return agent
+
+
+def check_env(spec: RunSpec, agent: Any) -> None:
+    """Build the env of ``spec`` for ``agent`` once: ValueError naming a bad keyword or value.
+
+    It also builds what scoring every run needs once per process (the space's classes), so that
+    forked workers inherit it instead of each building it again; a supernet is pretrained here,
+    once, and worker processes load its cached checkpoint.
+    """
     try:
         env = make_env(spec, agent)
     except (TypeError, ValueError, gym.error.Error) as e:
@@ -319,30 +340,26 @@ def _execute(
     executor: str = "process", address: str | None = None, meanwhile: Callable[[], None] | None = None,
 ) -> None:
     """Run ``todo``; ``meanwhile`` runs in a thread of this process while worker processes do the runs."""
-    from tqdm.auto import tqdm
+    what = f"compare on {todo[0][0].env_id}" if todo else "compare"
+    report = Progress(len(todo) + done, what, "run", initial=done, enabled=progress and bool(todo))
+    counts = {"failed": 0}
 
-    # A bar redrawn with carriage returns is for a terminal; in a CI log it is kilobytes of noise.
-    show = progress and sys.stderr.isatty()
-    bar = tqdm(total=len(todo) + done, initial=done, unit="run", disable=not show, desc="runs")
-    counts = {"done": done, "failed": 0}
-
-    def finished(status: str) -> None:
-        counts["done"] += 1
+    def finished(status: str, note: str) -> None:
         counts["failed"] += status != "ok"
-        bar.update()
-        bar.set_postfix(failed=counts["failed"])
+        report.update(1, failed=counts["failed"], last=note)
 
     # count the files, not the callbacks: a stop can land after a run wrote its file and before it was counted
     kept = lambda: done + sum(path.exists() for _, path in todo)  # noqa: E731
-    with bar:
+    with report:
         try:
             if executor == "ray":
                 if todo:
-                    execute_ray(todo, address, run_one, write_atomic, finished)
+                    execute_ray(todo, address, run_one, _write, finished)
             elif workers <= 1 or len(todo) <= 1:
                 with sigint_handler(interrupt_once):  # stops the run in progress; it writes no file
                     for spec, path in todo:
-                        finished(_run_and_write(spec, path)[0])
+                        status, _, note = _run_and_write(spec, path)
+                        finished(status, note)
             else:
                 execute_parallel(todo, workers, _run_and_write, finished, meanwhile)
         except KeyboardInterrupt:

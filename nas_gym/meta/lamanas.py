@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..fewshot.tasks import ClassPool, Task, TaskSampler
+from ..progress import Progress
 from ..spaces.darts import DARTS_OPS, DartsSpace
 from ..supernets.darts_net import DARTS_SIZES, N_EDGES, DartsSupernet
 from ..supernets.paths import Path, mixed
@@ -262,17 +263,22 @@ class MetaLearner:
         return MetaTestResult.of(accs)
 
     def meta_train(self, train: TaskSampler, val: TaskSampler | None = None, epochs: int | None = None,
-                   eval_every: int = 0, val_tasks: int = 20, val_steps: int | None = None, seed: int = 0) -> History:
+                   eval_every: int = 0, val_tasks: int = 20, val_steps: int | None = None, seed: int = 0,
+                   progress: bool | None = None) -> History:
         """``epochs`` meta-steps (default ``meta_epochs``) on ``train`` tasks; with ``val`` and
         ``eval_every``, meta-validation accuracy at the start and every ``eval_every`` steps, on
-        the same ``val_tasks`` tasks each time (fixed by ``seed``)."""
+        the same ``val_tasks`` tasks each time (fixed by ``seed``), each reported as a line of its
+        own (``progress=False``: nothing reported; see :mod:`nas_gym.progress`)."""
         epochs = self.config.meta_epochs if epochs is None else int(epochs)
         history = History()
+        report = Progress(epochs, f"meta-train {self.config.method}", "meta-step", enabled=progress)
 
         def validate(epoch: int) -> None:
             res = self.meta_test(val, val_tasks, val_steps, rng=np.random.default_rng(seed))  # type: ignore[arg-type]
             history.epochs.append(epoch)
             history.val_accuracy.append(res.mean)
+            report.note(f"meta-train {self.config.method}: meta-validation after {epoch} of {epochs} meta-steps: {res}")
+            report.update(0, val_acc=f"{res.mean:.1f}%")
 
         if val is not None and eval_every:
             validate(0)
@@ -280,6 +286,8 @@ class MetaLearner:
             self.meta_step([train.sample() for _ in range(self.config.meta_batch)])
             if val is not None and eval_every and epoch % eval_every == 0:
                 validate(epoch)
+            report.update(1)
+        report.close()
         return history
 
     def describe(self) -> dict[str, Any]:

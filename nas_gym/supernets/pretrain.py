@@ -33,6 +33,7 @@ from filelock import FileLock
 from torch import nn
 
 from ..envs.checks import finite_number, whole_number
+from ..progress import Progress
 from .checkpoint import read_checkpoint, write_checkpoint
 from .loops import DeviceData, train_step
 
@@ -137,17 +138,14 @@ def _train(
     progress: bool | None,
 ) -> tuple[dict[str, Any], int]:
     """The epochs from ``ckpt["epoch"]`` to ``recipe.epochs``, each saved; the last checkpoint and the steps run."""
-    from tqdm.auto import tqdm
-
     start, spec = int(ckpt["epoch"]), ckpt["spec"]
     steps_per_epoch = len(data) // recipe.batch_size
     total = steps_per_epoch * recipe.epochs
     ran = 0
-    bar = tqdm(
-        total=total, initial=start * steps_per_epoch, desc=f"pretrain {spec.get('space', '')}",
-        unit="step", disable=True if start >= recipe.epochs else (None if progress is None else not progress),
-    )  # disable=None: a bar on a terminal only, never carriage returns in a log
-    with bar:
+    what = " ".join(str(spec[k]) for k in ("space", "size", "dataset") if k in spec)
+    report = Progress(total, f"pretrain {what}", "step", initial=start * steps_per_epoch,
+                      enabled=start < recipe.epochs and progress is not False)
+    with report:
         for epoch in range(start, recipe.epochs):
             rng = np.random.default_rng([seed, epoch])
             t0, losses = time.perf_counter(), []
@@ -158,9 +156,7 @@ def _train(
                 ran += 1
                 if not math.isfinite(losses[-1]):
                     _diverged(f"the loss of step {k + 1} of epoch {epoch + 1} is {losses[-1]}", recipe, save.path)
-                bar.update(1)
-                if k % 20 == 0:
-                    bar.set_postfix(epoch=epoch + 1, loss=f"{np.mean(losses[-20:]):.3f}")
+                report.update(1, epoch=f"{epoch + 1}/{recipe.epochs}", loss=float(np.mean(losses[-20:])))
             bad = [name for name, p in net.named_parameters() if not bool(torch.isfinite(p).all())]
             if bad:
                 _diverged(f"epoch {epoch + 1} left non-finite weights in {bad[:3]}", recipe, save.path)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
+from ..progress import Progress
 from .backend import SupernetBackend, train_alone
 
 
@@ -50,14 +51,11 @@ def rank_children(
     backend: SupernetBackend, cells: np.ndarray, epochs: int, seeds: int = 1, progress: bool | None = None
 ) -> Ranking:
     """Query ``cells`` on the frozen ``backend`` and train each alone ``seeds`` times."""
-    from tqdm.auto import tqdm
-
     est = np.array([backend.query(c).val for c in cells])
     alone = np.zeros((seeds, len(cells)))
-    bar = tqdm(total=seeds * len(cells), desc="children alone", disable=None if progress is None else not progress)
-    for s in range(seeds):
-        for i, c in enumerate(cells):
-            alone[s, i] = train_alone(backend.network, c, backend.train_data, backend.val_data, backend.recipe, epochs, s)[0]
-            bar.update(1)
-    bar.close()
+    with Progress(seeds * len(cells), f"children alone ({epochs} ep)", "child", enabled=progress) as report:
+        for s in range(seeds):
+            for i, c in enumerate(cells):
+                alone[s, i] = train_alone(backend.network, c, backend.train_data, backend.val_data, backend.recipe, epochs, s)[0]
+                report.update(1, last=f"{alone[s, i]:.1f}%")
     return Ranking(np.asarray(cells), est, alone)

@@ -191,6 +191,7 @@ class OneShotAgent:
     name: ClassVar[str] = "oneshot"
     families: ClassVar[tuple[str, ...]] = ("Cont",)
     reports: ClassVar[str] = "argmax"  # which architecture the agent's paper reports
+    trains_weights: ClassVar[bool] = True  # it spends budgets in epochs (see check_budget_units)
     arch_on_val: ClassVar[bool] = True  # False: the architecture learns from the training loss (SNAS)
     arch_first: ClassVar[bool] = False  # True: the architecture step precedes the weight step (DARTS's code)
 
