@@ -173,6 +173,21 @@ def test_advantage_needs_a_none_option():
     assert make("advantagenas-reinforce").search(env, Budget(10), 0).n_queries == 10
 
 
+def test_compare_refuses_advantagenas_on_nas_bench_graph_before_any_run(tmp_path, capsys):
+    from nas_gym.cli import main
+
+    args = ["compare", "--env", "Graph-Cont-v0", "--dataset", "cora", "--agents", "rs,advantagenas", "--seeds", "1",
+            "--budget", "10", "--workers", "1", "--out", str(tmp_path / "out"), "--no-progress"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    for words in ("advantagenas", "'none' option on every decision", "nas-bench-graph", "advantagenas-reinforce"):
+        assert words in err, (words, err)
+    assert "Traceback" not in err and not (tmp_path / "out" / "runs").exists()  # nothing ran, rs included
+    # the REINFORCE ablation needs no counterfactual and runs there
+    args[args.index("rs,advantagenas")] = "advantagenas-reinforce"
+    assert main(args) == 0
+
+
 def test_advantage_counterfactuals_are_charged(nb201_c10):
     env = gym.make("NasGym/NB201-Cont-v0", noise="mean")
     res = make("advantagenas").search(env, Budget(40), 0)
