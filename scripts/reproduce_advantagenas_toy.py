@@ -110,7 +110,7 @@ def plot(curves: dict[str, np.ndarray], x: np.ndarray, trials: int, iters: int, 
     import matplotlib.pyplot as plt
 
     positive = np.concatenate([c[c > 0] for c in curves.values()])
-    floor = 10.0 ** (np.floor(np.log10(positive.min())) - 1) if len(positive) else 1e-5  # where loss 0 is drawn
+    floor = positive.min() / 5 if len(positive) else 1e-5  # where loss 0 is drawn: just below the smallest loss
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [3, 2]})
     for k, (m, c) in enumerate(curves.items()):
         q = np.maximum(np.percentile(c, [25, 50, 75], axis=0), floor)
@@ -121,9 +121,9 @@ def plot(curves: dict[str, np.ndarray], x: np.ndarray, trials: int, iters: int, 
         ax2.plot(x, (c == 0).sum(0) + 0.06 * (k - (len(curves) - 1) / 2), color=line.get_color(), **style)
     ax.set_yscale("log")
     ax.set_ylim(floor / 2, None)
-    ticks = [t for t in ax.get_yticks() if t > floor * 5]
+    ticks = [t for t in ax.get_yticks() if t > floor * 3]
     ax.set_yticks([floor] + ticks, ["0"] + [f"$10^{{{int(round(np.log10(t)))}}}$" for t in ticks])
-    ax.axhline(floor * 2.2, color="0.6", lw=0.6, ls=":")
+    ax.axhline(floor * 2.2, color="0.6", lw=0.6, ls=":")  # the axis is broken here
     ax.set_xlim(0, x[-1] + x[0])
     ax.set_xlabel("iterations")
     ax.set_ylabel("test loss of the argmax architecture")
