@@ -60,10 +60,6 @@ def paired(a: list[float], b: list[float]) -> tuple[float, float]:
     return float(d.mean()), float(1.96 * d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
 
 
-def phi_vector(learner: MetaLearner) -> torch.Tensor | None:
-    return None if learner.loss_net is None else torch.cat([p.detach().flatten() for p in learner.loss_net.parameters()])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--omniglot", help="folder holding images_background/ and images_evaluation/")
@@ -112,7 +108,7 @@ def main() -> None:
         cfg = MetaConfig(**kw, ways=ways, shots=shots, queries=queries, size=size, task_steps=args.task_steps,
                          test_steps=test_steps, meta_epochs=epochs, w_lr=args.w_lr, alpha_lr=args.alpha_lr)
         learner = MetaLearner.for_pool(cfg, splits.train, device=args.device, seed=args.seed)
-        phi0 = phi_vector(learner)
+        phi0 = learner.phi_vector()
         t0 = time.process_time()
         hist = learner.meta_train(
             TaskSampler(splits.train, ways, shots, queries, seed=args.seed), TaskSampler(splits.val, ways, shots, queries),
@@ -120,15 +116,18 @@ def main() -> None:
         )
         test = learner.meta_test(TaskSampler(splits.test, ways, shots, queries), args.test_tasks,
                                  rng=np.random.default_rng([args.seed, 1]))
-        phi1 = phi_vector(learner)
+        phi1 = learner.phi_vector()
         drift = None if phi0 is None else float((phi1 - phi0).norm() / phi0.norm())
         align = None if phi0 is None else float(np.mean([learner.alignment(t) for t in probe]))
         rows.append(dict(variant=name, test=test.mean, ci95=test.ci95, accuracies=list(test.accuracies),
                          val_history=list(zip(hist.epochs, hist.val_accuracy)), phi_drift=drift, alignment=align,
+                         phi_step_change=float(np.median(hist.phi_change)) if hist.phi_change else None,
                          params=learner.describe()["params"] + learner.describe()["loss_net_params"],
                          cpu_s=time.process_time() - t0, meta_step_cpu_s=float(np.median(hist.step_cpu_s)) if hist.step_cpu_s else None,
                          genotype=learner.genotype()))
-        extra = "" if drift is None else f"; phi moved {100 * drift:.1f}% of its norm, gradient cosine with CE {align:.3f}"
+        extra = "" if drift is None else (
+            f"; phi moved {100 * (rows[-1]['phi_step_change'] or 0):.2g}% of its norm per meta-step (median), "
+            f"{100 * drift:.0f}% in all; gradient cosine with CE {align:.3f}")
         print(f"  {name}: meta-validation {[round(v, 1) for v in hist.val_accuracy]} at epochs {hist.epochs}; "
               f"meta-test {test}; {rows[-1]['cpu_s']:.0f} CPU-s, median meta-step {rows[-1]['meta_step_cpu_s'] or 0:.2f} CPU-s"
               f"{extra}", flush=True)

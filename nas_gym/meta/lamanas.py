@@ -118,11 +118,13 @@ class MetaTestResult:
 @dataclass
 class History:
     """Meta-validation accuracy (%) after each evaluated meta-epoch (epoch 0: the initialisation),
-    and the CPU seconds of each meta-step (this process, validation excluded)."""
+    the CPU seconds of each meta-step (this process, validation excluded) and, for LAMANAS, how
+    far each meta-step moved phi (norm of the change over the norm before)."""
 
     epochs: list[int] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
     step_cpu_s: list[float] = field(default_factory=list)
+    phi_change: list[float] = field(default_factory=list)
 
 
 class MetaLearner:
@@ -236,6 +238,12 @@ class MetaLearner:
         z, ce = logits.detach(), F.cross_entropy(logits, y).detach()
         return lambda loss_net: mse_proxy(loss_net(z, y), ce)
 
+    def phi_vector(self) -> Tensor | None:
+        """The loss network's parameters as one vector (None for MetaNAS)."""
+        if self.loss_net is None:
+            return None
+        return torch.cat([p.detach().flatten() for p in self.loss_net.parameters()])
+
     def alignment(self, task: Task) -> float:
         """Cosine between the gradients in (theta, alpha) of the learned loss and of cross-entropy
         on ``task``'s support set at the meta-parameters: 1 when the learned loss steers the task
@@ -311,9 +319,12 @@ class MetaLearner:
         if val is not None and eval_every:
             validate(0)
         for epoch in range(1, epochs + 1):
+            phi = self.phi_vector()
             t0 = time.process_time()
             self.meta_step([train.sample() for _ in range(self.config.meta_batch)])
             history.step_cpu_s.append(time.process_time() - t0)
+            if phi is not None:
+                history.phi_change.append(float((self.phi_vector() - phi).norm() / phi.norm()))
             if val is not None and eval_every and epoch % eval_every == 0:
                 validate(epoch)
         return history
