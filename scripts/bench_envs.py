@@ -14,7 +14,9 @@ The ``wrapper floor`` row is an env that does no work at all (it returns a copy 
 observation, reward 0 and an empty ``info``) inside the same wrappers: what Gymnasium's ``gym.make`` stack and
 the search log cost per step before an env does anything. A Seq query takes six such steps on
 NAS-Bench-201, so its per-query figure cannot drop below six times the floor plus one lookup.
-The vector envs come from ``gym.make_vec`` and are compared per env-step.
+The vector envs come from ``gym.make_vec`` and are compared per env-step, beside Gymnasium's
+SyncVectorEnv over the same single envs (``vectorization_mode="sync"``), which returns the same
+observations, rewards and ``info``.
 """
 
 from __future__ import annotations
@@ -154,8 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     for family, (_, vector_entry) in FAMILIES.items():
         if vector_entry is None:
             continue
-        r = vector_env(ids[family], args.num_envs, max(1, args.steps // args.num_envs) * 4, **kwargs)
+        n_steps = max(1, args.steps // args.num_envs) * 4
+        r = vector_env(ids[family], args.num_envs, n_steps, **kwargs)
         print(f"{family + f' (make_vec, {args.num_envs} envs)':<28} {r:>12,.0f} env-steps/s {bare / r:5.2f}x bare (time per env-step)")
+        r = vector_env(ids[family], args.num_envs, max(1, n_steps // 8), vectorization_mode="sync", **kwargs)
+        print(f"{family + ' (sync, same info)':<28} {r:>12,.0f} env-steps/s {bare / r:5.2f}x bare (time per env-step)")
     return 0
 
 

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 import nas_gym  # noqa: F401  (registers the ids)
 from nas_gym.agents import Budget, make
-from nas_gym.experiments.results import read_run, write_atomic
+from nas_gym.experiments.results import read_json, write_atomic
 
 SPARSITIES = (0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 0.95)  # section 5.1 (its text says 0.675, its table 0.625)
 BASELINE = 0  # the row key of the DARTS baseline: variant 2 with nothing pruned
@@ -85,7 +85,7 @@ def sweep(args: argparse.Namespace) -> list[dict[str, Any]]:
     cells = []
     for spec in tqdm(specs, unit="cell", desc="lnas sweep"):
         path = Path(args.out) / f"v{spec['variant']}_p{spec['sparsity']}_s{spec['seed']}.json"
-        stored = read_run(path)
+        stored = read_json(path)
         if stored is None or stored.get("spec") != spec:
             stored = run_cell(spec, args.device)
             write_atomic(path, stored)

@@ -37,10 +37,12 @@ def nb201_c10(_private_cache):
 def load_script():
     """``load_script(name)``: the module of ``scripts/<name>.py`` (the scripts are no package)."""
     import importlib.util
+    import sys
 
     def load(name: str):
         spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while the script runs
         spec.loader.exec_module(module)
         return module
 
@@ -61,6 +63,39 @@ def raises_naming():
 
 
 @pytest.fixture
+def read_only():
+    """``with read_only(folder):`` the folder cannot be written while the block runs.
+
+    Permission bits do not stop root, so as root the folder is bind-mounted read-only onto
+    itself (a read-only file system: EROFS); otherwise its write bits are cleared (EACCES).
+    """
+    import contextlib
+    import os
+    import subprocess
+
+    @contextlib.contextmanager
+    def unwritable(folder):
+        folder = str(folder)
+        if os.geteuid() != 0:
+            os.chmod(folder, 0o555)
+            try:
+                yield
+            finally:
+                os.chmod(folder, 0o755)
+            return
+        mount = subprocess.run(["mount", "--bind", folder, folder], capture_output=True, text=True)
+        if mount.returncode != 0:
+            pytest.skip(f"running as root without the right to mount, so no folder is read-only: {mount.stderr}")
+        try:
+            subprocess.run(["mount", "-o", "remount,ro,bind", folder], check=True, capture_output=True)
+            yield
+        finally:
+            subprocess.run(["umount", folder], check=True)
+
+    return unwritable
+
+
+@pytest.fixture
 def one_torch_thread():
     """Small MLPs train fastest on one thread, and two-thread torch thrashes on a busy 2-core box."""
     import torch
@@ -69,6 +104,18 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="session")
+def tiny_supernet_env(_private_cache):
+    """``tiny_supernet_env()``: a new Cont env on the tiny NB201 supernet over digits (CPU, one
+    epoch of pretraining, cached for the session): what the one-shot agents' tests search."""
+    import gymnasium as gym
+
+    import nas_gym  # noqa: F401  (registers the env ids)
+
+    return lambda: gym.make("NasGym/NB201Supernet-Cont-v0", data="digits", size="tiny", device="cpu", epochs=1,
+                            n_val=200, recal_batches=2, recipe={"batch_size": 32}, progress=False, budget=50)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -102,3 +102,31 @@ def test_bad_settings_name_the_value(raises_naming):
     raises_naming(lambda: make("lnas", order=3).search(tiny_env(), Budget(queries=2), seed=0), "3", "1 or 2")
     raises_naming(lambda: make("lnas", variant=1, retrain_epochs=2).search(tiny_env(), Budget(queries=1), seed=0),
                   "at least 2 queries", "got 1")
+
+
+def test_pruning_removes_the_smallest_alphas_and_their_ops_stop_running(one_torch_thread):
+    """A pruning round on known alphas removes the searched ops of smallest |alpha| (each edge
+    keeping its largest), and a weight step then runs none of them: their parameters get no
+    gradient at all, not a zero one."""
+    backend = tiny_env().unwrapped.backend
+    sn = Supernet(backend, search_mask(backend, include_none=False), 32)
+    agent = make("lnas", sparsity=0.5, n_prunes=1)
+    agent.setup(sn)
+    with torch.no_grad():
+        agent.alpha.copy_(torch.randn(agent.alpha.shape, generator=torch.Generator().manual_seed(0)))
+    agent._prune_to(sn, 0.5)
+    mag = agent.alpha.detach().abs()
+    pruned = agent.searched & ~agent.keep
+    kept = agent.keep.clone()
+    kept[torch.arange(len(mag)), mag.masked_fill(~agent.searched, -1.0).argmax(1)] = False  # each edge's protected op
+    assert int(pruned.sum()) == round(0.5 * int(agent.searched.sum())) and kept.any()
+    assert float(mag[pruned].max()) <= float(mag[kept].min())
+    net = backend.network.train()
+    net.zero_grad(set_to_none=True)
+    x, y = backend.train_data.sample(np.random.default_rng(1), 32)
+    path = agent.weight_path(sn, np.random.default_rng(0), 0.0)
+    assert not backend.network.live(path)[pruned.cpu().numpy()].any()
+    sn.loss(path, x, y).backward()
+    for e, o in pruned.nonzero().tolist():
+        ops = [m for name, m in net.named_modules() if name.endswith(f"edges.{e}.{backend.space.options[e][o]}")]
+        assert ops and all(p.grad is None for m in ops for p in m.parameters()), (e, o)

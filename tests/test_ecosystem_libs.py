@@ -18,11 +18,14 @@ from nas_gym.benchmarks import load_benchmark
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ppo_vector_env.py"
 
 
-def test_single_file_ppo_on_the_vector_env_queries_real_cells():
+@pytest.mark.parametrize("mode", [None, "sync"])
+def test_single_file_ppo_on_the_vector_env_queries_real_cells(mode):
+    """The loop reads masks and queries from ``info``: the same on the batched env and on
+    Gymnasium's SyncVectorEnv."""
     spec = importlib.util.spec_from_file_location("ppo_vector_env", EXAMPLE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    out = module.train(iterations=3, num_envs=8, n_steps=12, seed=0)
+    out = module.train(iterations=3, num_envs=8, n_steps=12, seed=0, vectorization_mode=mode)
     assert out["queries"] == 8 * 5  # 36 steps per env, a cell every 7 (6 decisions, then the reset step)
     table = load_benchmark("nb201", dataset="cifar10")
     row = table.row(out["best_arch"])
@@ -42,6 +45,32 @@ def test_torchrl_gym_env_rolls_out():
     env = envs.GymEnv("NasGym/NB201-Cont-v0", budget=5)
     td = env.rollout(5)
     assert td["next", "reward"].shape == (5, 1) and bool(td["next", "terminated"][-1])
+
+
+def test_torchrl_gym_env_with_num_envs_rolls_out_whole_episodes():
+    """TorchRL reads every info entry into a tensor: ``info_strings=False`` leaves out the string
+    ones. Its vector env is Gymnasium's async one over ``gym.make`` (spawned: hence ``nas_gym:``)."""
+    envs = pytest.importorskip("torchrl.envs")
+    env = envs.GymEnv("nas_gym:NasGym/NB201-Seq-v0", num_envs=2, info_strings=False)
+    td = env.rollout(14, break_when_any_done=False)
+    env.close()
+    terminated = td["next", "terminated"].squeeze(-1)
+    assert td.batch_size == (2, 14) and terminated[:, [5, 11]].all() and terminated.sum() == 4  # 6 decisions each
+    reward = td["next", "reward"].squeeze(-1)
+    assert ((reward > 0) == terminated).all() and (reward <= 1).all()
+    assert td["next", "n_queries"][:, 6].tolist() == [1, 1] and td["action_mask"].dtype == torch.bool
+
+
+def test_skrl_wraps_the_batched_vector_env():
+    """skrl's gymnasium wrapper renders a vector env through ``call("render")``."""
+    wrappers = pytest.importorskip("skrl.envs.wrappers.torch")
+    env = wrappers.wrap_env(gym.make_vec("NasGym/NB201-Seq-v0", num_envs=3, render_mode="ansi"), wrapper="gymnasium")
+    env.reset()
+    for _ in range(6):
+        obs, reward, terminated, truncated, info = env.step(torch.zeros(3, 1, dtype=torch.int64))
+    assert obs.shape == (3, 37) and terminated.all() and (reward > 0).all()
+    frames = env.render()
+    assert len(frames) == 3 and frames[0].startswith("|none~0|+|none~0|none~1|")
 
 
 def test_skrl_wraps_the_env():
@@ -92,7 +121,8 @@ def test_tianshou_ppo_trains_with_its_collector_and_buffer(one_torch_thread):
     assert (collected.lens == 6).all() and ((collected.returns > 0) & (collected.returns <= 1)).all()
     batch = buffer[buffer.sample_indices(0)]  # every stored step
     done = batch.terminated
-    assert len(batch) == 120 and done.sum() == 120 // 6 and not batch.truncated.any()
+    assert len(batch) == 120 and done.sum() == 120 // 6
+    assert (batch.truncated == done).all()  # TimeLimit (the spec's max_episode_steps) flags the last decision too
     reward, val = batch.rew, batch.info.val
     np.testing.assert_allclose(reward[done], val[done] / 100)  # the validation accuracy of each built cell
     assert (reward[~done] == 0).all() and np.isneginf(val[~done]).all()  # no query before the last decision

@@ -95,8 +95,9 @@ def test_same_step_autoreset_puts_final_info_where_gymnasium_does():
     for _ in range(6):
         obs, reward, terminated, _, info = vec.step(np.zeros(3, dtype=np.int64))
     assert terminated.all() and info["_final_info"].all() and info["_final_obs"].all()
-    np.testing.assert_array_equal(info["final_info"]["val"], info["val"])
-    assert (obs[:, 30] == 1.0).all()  # already the next episode's first observation
+    assert (info["final_info"]["val"] > 0).all() and (info["final_info"]["arch_index"] >= 0).all()
+    assert (info["final_obs"][0][30 + 6] == 1.0) and (obs[:, 30] == 1.0).all()  # the next episode's first obs
+    assert np.isneginf(info["val"]).all() and (info["n_queries"] == 1).all()  # the reset's info, the totals
 
 
 def test_next_step_autoreset_returns_the_last_obs_then_resets_ignoring_actions():
@@ -107,7 +108,8 @@ def test_next_step_autoreset_returns_the_last_obs_then_resets_ignoring_actions()
     assert terminated.all() and (obs[:, 30 + 6] == 1.0).all() and info["_val"].all()  # last obs, position 6
     obs, reward, terminated, truncated, info = vec.step(np.array([1, 1]))
     assert (obs[:, 30] == 1.0).all() and obs[:, :30].sum() == 0  # reset: the actions were ignored
-    assert (reward == 0).all() and not terminated.any() and not truncated.any() and "val" not in info
+    assert (reward == 0).all() and not terminated.any() and not truncated.any()
+    assert (info["arch_index"] == -1).all() and (info["n_queries"] == 1).all()  # no query; the totals stay
     obs, *_ = vec.step(np.array([1, 2]))
     assert obs[0, 1] == 1.0 and obs[1, 2] == 1.0
 

@@ -29,7 +29,7 @@ def test_seq_episode_builds_one_architecture(nb201_c10):
         obs, reward, terminated, truncated, info = env.step(a)
         assert obs[:30].reshape(6, 5)[: t + 1].argmax(1).tolist() == codes[: t + 1]
         assert obs[30 + t + 1] == 1.0
-        assert terminated == (t == 5) and truncated is False
+        assert terminated == (t == 5) and truncated == (t == 5)  # truncated too: the spec's max_episode_steps
         assert reward == 0.0 or t == 5
     index = nb201_c10.space.index(codes)
     assert info["arch_index"] == index and info["arch"] == nb201_c10.space.to_string(index)
@@ -47,7 +47,7 @@ def test_seq_masks_and_out_of_range_options(toy):
     assert env.codes[1] == 2
     _, _, terminated, _, info = env.step(10**6 + 1)
     assert terminated and env.codes[2] == (10**6 + 1) % 3 and "val" in info
-    assert not env.action_masks().any()
+    assert env.action_masks().all() and info["action_mask"].all()  # over: any action, none is taken
     with pytest.raises(RuntimeError):
         env.step(0)
 
@@ -77,6 +77,22 @@ def test_cont_any_action_selects_a_real_architecture(toy):
     assert env.decode(bad[0]).tolist() == [0, 0, 0]
     assert env.decode(bad[2])[0] in (0, 1)
     assert env.decode(bad[3]).tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("obs", ["topk", "previous"])
+def test_cont_budget_in_obs_appends_the_share_of_the_budget_left(obs):
+    plain = gym.make("NasGym/NB201-Cont-v0", budget=4, obs=obs, noise="mean")
+    timed = gym.make("NasGym/NB201-Cont-v0", budget=4, obs=obs, noise="mean", budget_in_obs=True)
+    assert timed.observation_space.shape == (31,) and plain.observation_space.shape == (30,)
+    (p, _), (o, _) = plain.reset(seed=0), timed.reset(seed=0)
+    plain.action_space.seed(0)
+    for t in range(4):
+        np.testing.assert_array_equal(o[:30], p)  # the state itself is unchanged
+        assert o[30] == pytest.approx(1 - t / 4) and o in timed.observation_space
+        a = plain.action_space.sample()
+        (p, *_), (o, _, terminated, *_) = plain.step(a), timed.step(a)
+    assert terminated and o[30] == 0.0
+    assert gym.make("NasGym/NB201-Cont-v0").observation_space.shape == (30,)  # off by default (CADAM's state)
 
 
 def test_cont_episode_is_one_search_of_budget_queries(nb201_c10):
@@ -142,7 +158,8 @@ def test_edit_masked_actions_are_free_no_ops(toy):
     obs0, _ = env.reset(seed=0, options={"arch": [0, 0, 0]})
     for t, a in enumerate([0, 2, -3, 10**6]):  # current option, padding, out of range, out of range
         obs, reward, terminated, _, info = env.step(a)
-        assert reward == 0.0 and info == {} and env.codes.tolist() == [0, 0, 0]
+        assert reward == 0.0 and set(info) == {"action_mask"} and env.codes.tolist() == [0, 0, 0]
+        np.testing.assert_array_equal(info["action_mask"], env.action_masks())
         assert obs[-1] == pytest.approx(1 - (t + 1) / 4) and terminated == (t == 3)
         np.testing.assert_array_equal(obs[:-1], obs0[:-1])
 

@@ -12,7 +12,8 @@ from nas_gym.envs.registration import FAMILIES
 from toy_tables import held_out_column, toy_benchmark
 
 PER_QUERY = {"arch", "arch_index", "val", "cost_s", "no_result"}
-SEARCH_WIDE = {"n_queries", "sim_time_s", "best_val", "best_arch"}
+SEARCH_WIDE = {"n_queries", "sim_time_s", "best_val", "best_arch", "best_index"}
+MASKED = {"Seq": {"action_mask"}, "Cont": set(), "Edit": {"action_mask"}}  # the family's own per-step entry
 
 
 def run_random(env: gym.Env, steps: int, seed: int = 0) -> list[tuple[float, dict]]:
@@ -33,13 +34,15 @@ def test_info_keys_and_search_wide_totals(family, nb201_c10):
     env = gym.make(f"NasGym/NB201-{family}-v0", budget=5) if family != "Seq" else gym.make("NasGym/NB201-Seq-v0")
     steps = run_random(env, 60)
     queries = [info for _, info in steps if info["arch_index"] >= 0]
-    assert queries and all(set(info) == PER_QUERY | SEARCH_WIDE for _, info in steps)  # one key set throughout
+    keys = PER_QUERY | SEARCH_WIDE | MASKED[family]
+    assert queries and all(set(info) == keys for _, info in steps)  # one key set throughout
     last = queries[-1]
     assert last["n_queries"] == len(queries) == len(search_log(env))
     assert last["sim_time_s"] == pytest.approx(sum(q["cost_s"] for q in queries))
     assert last["best_val"] == max(q["val"] for q in queries)
     best = max(queries, key=lambda q: q["val"])
     assert last["best_arch"] == best["arch"] == nb201_c10.space.to_string(best["arch_index"])
+    assert last["best_index"] == best["arch_index"] == search_log(env).best_index
 
 
 def test_regret_is_measured_on_the_seed_mean_of_the_best_architecture(nb201_c10):
@@ -101,7 +104,8 @@ def test_no_test_metric_reaches_info_or_reward(family):
     runs = []
     for test in (None, np.full(18, -1.0)):
         env = gym.make(f"NasGym/NB201-{family}-v0", benchmark=toy_benchmark(test=test), reward="cadam", **kwargs)
-        runs.append(run_random(env, 200, seed=4))
+        runs.append([(r, {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in info.items()})
+                     for r, info in run_random(env, 200, seed=4)])
     assert runs[0] == runs[1]
     test = held_out_column(18)
     for reward, info in runs[0]:
@@ -123,7 +127,7 @@ def test_by_default_a_search_sees_only_what_retraining_would_show(family, nb201_
     steps = run_random(env, 120, seed=3)
     observed: list[float] = []
     for _, info in steps:
-        assert set(info) <= PER_QUERY | SEARCH_WIDE, set(info) - (PER_QUERY | SEARCH_WIDE)
+        assert set(info) <= PER_QUERY | SEARCH_WIDE | MASKED[family], set(info) - (PER_QUERY | SEARCH_WIDE)
         if info["arch_index"] >= 0:
             row = info["arch_index"]
             assert info["val"] in nb201_c10.val[row]  # one training seed's value, as a retraining gives

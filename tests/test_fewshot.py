@@ -108,6 +108,14 @@ def test_omniglot_reader_official_layout(tmp_path):
 def test_omniglot_reader_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="images_background"):
         load_omniglot(tmp_path)
-    (tmp_path / "images_background" / "A" / "character01").mkdir(parents=True)
+    folder = tmp_path / "images_background" / "A" / "character01"
+    folder.mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match=r"no \.png"):
         load_omniglot(tmp_path)
+    for name, cut in (("truncated", 0.6), ("header only", 0.1), ("empty", 0.0)):
+        png = folder / f"{name}.png"
+        _write_png(png, 100, 3)
+        png.write_bytes(png.read_bytes()[: int(len(png.read_bytes()) * cut)])
+        with pytest.raises(ValueError, match=f"{png}: cannot be read as an Omniglot PNG"):
+            load_omniglot(tmp_path)
+        png.unlink()

@@ -90,3 +90,46 @@ def test_bo_acquisition_is_scipy_stats_expected_improvement():
     gain = mu - 0.3 - 0.01
     ref = gain * norm.cdf(gain / sigma) + sigma * norm.pdf(gain / sigma)
     assert np.array_equal(expected_improvement(mu, sigma, 0.3, 0.01), ref)
+
+
+NO_TORCH = """
+import sys
+for name in ("torch", "sklearn"):  # as on an installation without the torch extra
+    sys.modules[name] = None
+import gymnasium as gym, numpy as np
+import nas_gym
+from nas_gym.agents import Budget, make
+
+status = nas_gym.env_status()
+torch_ids = [i for i in status if "Supernet" in i or i == "NasGym/FewShot-v0"]
+assert all("pip install 'nas-gym[torch]'" in status[i] for i in torch_ids), status
+ready = nas_gym.env_ids(ready_only=True)
+assert not set(torch_ids) & set(ready) and "NasGym/NB201-Seq-v0" in ready
+for env_id in ready:  # every table id steps
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(7):
+        if any(env.step(env.action_space.sample())[2:4]):
+            env.reset()
+for name in ("rs", "re", "bo"):
+    result = make(name).search(gym.make("NasGym/NB201-Cont-v0", budget=30), Budget.parse(30), seed=0)
+    assert result.n_queries == 30 and result.best_observed > 80, (name, result.best_observed)
+for fail in (lambda: gym.make("NasGym/NB201Supernet-Cont-v0"), lambda: gym.make("NasGym/FewShot-v0"),
+             lambda: make("cadam"), lambda: make("darts"), lambda: make("sb3:PPO")):
+    try:
+        fail()
+    except ModuleNotFoundError as e:
+        assert "pip install 'nas-gym[" in str(e), e
+    else:
+        raise AssertionError("made without torch")
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "sklearn") and sys.modules[m] is not None))
+"""
+
+
+def test_table_envs_and_baselines_run_where_torch_is_not_installed():
+    """Without the torch extra: every table id steps, rs/re/bo search, and what needs torch says
+    how to install it, at make time."""
+    out = subprocess.run([sys.executable, "-c", NO_TORCH], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -215,3 +215,39 @@ def test_inner_product_proxy_through_the_logits_equals_eq_8(digits):
     scale = max(float(a.abs().max()) for a, _ in pairs)
     assert scale > 0
     assert all(b is not None and torch.allclose(a, b, atol=1e-4 * scale) for a, b in pairs)
+
+
+def test_the_relaxation_is_a_softmax_over_each_edges_ops(digits):
+    learner = MetaLearner.for_pool(_tiny("metanas"), digits.train, seed=0)
+    alpha = torch.randn_like(learner.alpha)
+    w = learner.path(alpha).weights
+    assert torch.equal(w[:, 0], torch.zeros(len(w)))  # the zero op never gets weight
+    assert torch.allclose(w[:, 1:].sum(1), torch.ones(len(w)))
+    assert torch.allclose(w[0, 1:], torch.softmax(alpha[0], 0))
+
+
+def test_lamanas_adapts_with_its_learned_loss(digits):
+    """A task learner given the loss network descends it, not cross-entropy: the two adapted
+    networks differ (the learned loss is close to, but not, cross-entropy at initialisation)."""
+    learner = MetaLearner.for_pool(_tiny("lamanas"), digits.train, seed=0)
+    task = TaskSampler(digits.train, 3, 5, 5, seed=0).sample()
+    learned, a_learned = learner.adapt(task, 2, learner.loss_net)
+    ce, a_ce = learner.adapt(task, 2, None)
+    assert not torch.allclose(a_learned, a_ce)
+    assert any(not torch.allclose(p, q) for p, q in zip(learned.parameters(), ce.parameters()))
+
+
+def test_meta_validation_reads_the_validation_tasks(digits):
+    learner = MetaLearner.for_pool(_tiny("metanas", meta_batch=1, task_steps=1), digits.train, seed=0)
+    train = TaskSampler(digits.train, 3, 5, 5, seed=0)
+    val = TaskSampler(digits.val, 3, 5, 5, seed=100)
+    read = []
+    real = learner.meta_test
+
+    def meta_test(sampler, *args, **kwargs):
+        read.append(sampler)
+        return real(sampler, *args, **kwargs)
+
+    learner.meta_test = meta_test
+    history = learner.meta_train(train, val, epochs=1, eval_every=1, val_tasks=1, val_steps=0, seed=0)
+    assert history.epochs == [0, 1] and read and all(s is val for s in read)

@@ -11,7 +11,9 @@ from nas_gym.benchmarks.table import Record
 from nas_gym.envs.rewards import make_reward
 from nas_gym.supernets.backend import SupernetBackend, simulated_seconds
 from nas_gym.supernets.checkpoint import checkpoint_path
-from nas_gym.supernets.pretrain import Recipe
+from nas_gym.supernets.loops import train_step
+from nas_gym.supernets.paths import single_path
+from nas_gym.supernets.pretrain import Recipe, make_optimizer
 
 SKIP = "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|"
 CONV = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
@@ -97,7 +99,10 @@ def test_train_mode_trains_and_needs_rng():
     w0 = state(sn.network)
     rec = sn.query(CONV, rng=np.random.default_rng(1))
     assert any(not torch.equal(w0[k], v) for k, v in sn.network.state_dict().items())
-    assert rec.cost_s > sn.query(CONV, noise="mean").cost_s  # training is charged
+    measured = sn.query(CONV, noise="mean").cost_s  # recalibration and validation images, forward only
+    assert measured == pytest.approx(simulated_seconds(rec.flops, len(sn._recal) * 32 + len(sn.val_data), backward=False))
+    # training is charged as forward and backward passes of its 2 x 32 images
+    assert rec.cost_s == pytest.approx(measured + simulated_seconds(rec.flops, 2 * 32, backward=True))
     with pytest.raises(ValueError, match="rng"):
         sn.query(CONV)
 
@@ -120,10 +125,11 @@ def test_checkpoint_cached_resumed_rebuilt_and_recipe_checked(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(first.network.state_dict().values(), again.network.state_dict().values()))
     other = make(recipe={"batch_size": 64, "lr": 0.05}, epochs=1)
     assert other.checkpoint_file != first.checkpoint_file and other.trained_steps > 0
-    # a truncated file is rebuilt
+    # a truncated file is reported and rebuilt
     data = first.checkpoint_file.read_bytes()
     first.checkpoint_file.write_bytes(data[: len(data) // 3])
-    rebuilt = make(recipe={"batch_size": 64}, epochs=1)
+    with pytest.warns(UserWarning, match="not a readable archive"):
+        rebuilt = make(recipe={"batch_size": 64}, epochs=1)
     assert rebuilt.trained_steps == first.trained_steps
     # a checkpoint of another recipe is refused by name
     with pytest.raises(ValueError, match="another recipe"):
@@ -206,3 +212,43 @@ def test_n_train_keeps_a_fixed_subset_of_the_weight_half(raises_naming):
     assert torch.equal(make(epochs=0, n_train=100).train_data.y, part.train_data.y)  # the same subset again
     assert part.spec["n_train"] == 100 and "n_train" not in whole.spec  # its own checkpoint key
     raises_naming(lambda: make(n_train=0), "n_train", "0", "None")
+
+
+def test_a_train_mode_query_measures_the_weights_it_trained():
+    torch.set_num_threads(1)
+    sn = make(mode="train", train_batches=2, recipe={"batch_size": 32}, cache_size=8)
+    before = sn.query(CONV, noise="mean")
+    trained = sn.query(CONV, rng=np.random.default_rng(1))
+    assert trained.loss != before.loss  # not the score cached before the training
+    assert sn.query(CONV, noise="mean").loss == trained.loss  # cached while the weights stay
+
+
+def test_weights_changed_outside_queries_forgets_the_cached_scores(tmp_path):
+    torch.set_num_threads(1)
+    sn = make(recipe={"batch_size": 32}, cache_size=8)
+    first = sn.query(CONV)
+    with torch.no_grad():
+        for p in sn.network.parameters():
+            p.mul_(1.5)
+    assert sn.query(CONV).loss == first.loss  # cached: the backend was not told
+    sn.weights_changed()
+    assert sn.query(CONV).loss != first.loss
+
+
+def test_training_steps_descend_the_loss(frozen):
+    """Eight SGD steps of the shared training step on one batch lower its loss clearly (a step
+    up the gradient, or no step, would not)."""
+    torch.set_num_threads(1)
+    net = make(recipe={"batch_size": 32}, epochs=0).network
+    opt = make_optimizer(net, Recipe(), lr=0.05)
+    x, y = frozen.train_data.sample(np.random.default_rng(0), 64)
+    path = single_path(frozen.space.from_string(CONV))
+    losses = [train_step(net, path, x, y, opt) for _ in range(8)]
+    assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_the_cosine_learning_rate_is_pinned_at_its_ends():
+    r = Recipe(lr=0.1, lr_min=0.002)
+    assert r.lr_at(0, 100) == pytest.approx(0.1) and r.lr_at(100, 100) == pytest.approx(0.002)
+    assert r.lr_at(50, 100) == pytest.approx(0.051)
+    assert r.lr_at(25, 100) > r.lr_at(50, 100) > r.lr_at(75, 100)

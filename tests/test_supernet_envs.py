@@ -106,7 +106,7 @@ def test_darts_masks_keep_every_cell_valid():
         while not done:
             options = np.flatnonzero(seq.unwrapped.action_masks())
             _, _, done, _, info = seq.step(int(rng.choice(options)))
-        assert not info["no_result"] and space.is_valid(space.parse(info["arch_index"]))
+        assert not info["no_result"] and space.is_valid(int(info["arch_index"]))
     edit = gym.make("NasGym/DARTSSupernet-Edit-v0", **TINY, budget=4)
     _, info = edit.reset(seed=0)
     mask = edit.unwrapped.action_masks()
@@ -114,4 +114,54 @@ def test_darts_masks_keep_every_cell_valid():
     codes = edit.unwrapped.codes
     assert (codes[e] != 0).all() and (o != 0).all()  # only another op on a kept edge keeps two inputs per node
     _, _, _, _, info = edit.step(int(np.flatnonzero(~mask)[0]))  # a masked edit is a no-op
-    assert info["arch_index"] == -1 and info["val"] == -np.inf
+    assert info["arch_index"] == "-1" and info["val"] == -np.inf
+
+
+def test_darts_indices_reach_vector_envs_as_decimal_strings():
+    """The DARTS space has 8**28 indices, beyond int64: ``info`` gives ``arch_index`` (and
+    ``best_index``) as decimal strings, which Gymnasium's vector envs stack into object arrays
+    where an int would overflow their int64 array."""
+    for family, kwargs in [("Seq", {}), ("Cont", {"budget": 2}), ("Edit", {"budget": 2})]:
+        vec = gym.make_vec(f"NasGym/DARTSSupernet-{family}-v0", num_envs=2, vectorization_mode="sync", **TINY, **kwargs)
+        space = vec.get_attr("space")[0]
+        _, info = vec.reset(seed=0)
+        vec.action_space.seed(0)
+        while not (info["n_queries"] >= 1).all():
+            if family == "Seq":  # follow the masks, so that every cell is valid and queried
+                actions = np.array([np.flatnonzero(m)[0] for m in vec.call("action_masks")])
+            else:
+                actions = vec.action_space.sample()
+            _, _, _, _, info = vec.step(actions)
+        assert info["arch_index"].dtype == object and info["best_index"].dtype == object
+        for i in range(2):
+            index = int(info["best_index"][i])
+            assert str(index) == info["best_index"][i] and space.is_valid(index)
+            assert space.to_string(index) == info["best_arch"][i]
+        assert any(int(x) > np.iinfo(np.int64).max for x in info["best_index"])
+    # Gymnasium's async vector env stacks infos the same way (its forked workers reuse this process's supernet)
+    vec = gym.make_vec("NasGym/DARTSSupernet-Cont-v0", num_envs=2, vectorization_mode="async", **TINY, budget=2)
+    vec.reset(seed=0)
+    _, reward, _, _, info = vec.step(vec.action_space.sample())
+    vec.close()
+    assert (reward > 0).all() and info["arch_index"].dtype == object and all(int(x) >= 0 for x in info["arch_index"])
+
+
+def test_darts_seq_ignoring_the_masks_never_raises():
+    """Out-of-range and masked options complete cells with three inputs into a node, which the
+    DARTS space has no genotype for: the episode ends with no query and the reward of 0%."""
+    env = gym.make("NasGym/DARTSSupernet-Seq-v0", **TINY)
+    rng = np.random.default_rng(0)
+    env.reset(seed=0)
+    ended = []
+    for _ in range(5):
+        env.reset()
+        done = False
+        while not done:
+            _, reward, done, _, info = env.step(int(rng.integers(-3, 10**6)))
+        ended.append((reward, info))
+    invalid = [(r, i) for r, i in ended if i["no_result"]]
+    assert len(invalid) >= 3
+    for reward, info in invalid:
+        assert reward == 0.0 and info["arch_index"] == "-1" and info["val"] == -np.inf
+        assert info["arch"].startswith("normal:2<-0=")  # the decision=option form of a cell with no genotype
+    assert env.get_wrapper_attr("log").arch_index == [int(i["arch_index"]) for _, i in ended if not i["no_result"]]

@@ -85,3 +85,29 @@ def test_bad_settings_name_the_value(backend, raises_naming):
     raises_naming(lambda: run(sparsity=-0.1), "-0.1", "[0, 1)")
     raises_naming(lambda: run(rounds=-1), "-1", ">= 0")
     raises_naming(lambda: run(epochs=2, rounds=2), "2", ">= rounds + 1 = 3")
+
+
+def test_each_round_retrains_the_survivors_from_their_initial_values(backend, monkeypatch):
+    """train_ticket's second segment starts from theta_0 (masked) and the initial batch-norm
+    statistics, not from the weights the first segment trained."""
+    import nas_gym.supernets.ticket as ticket_module
+
+    child = child_of(backend)
+    init = {n: p.detach().clone() for n, p in child.named_parameters()}
+    init_bn = {n: b.detach().clone() for n, b in child.named_buffers() if "running" in n}
+    starts = []
+    real = ticket_module.train_epochs
+
+    def recording(net, *args, **kwargs):
+        starts.append(({n: weight_of(m, "weight").clone() for n, m in net.named_modules() if (m, "weight") in prunable(net)},
+                       {n: b.detach().clone() for n, b in net.named_buffers() if "running" in n}))
+        return real(net, *args, **kwargs)
+
+    monkeypatch.setattr(ticket_module, "train_epochs", recording)
+    train_ticket(child, backend.train_data, backend.val_data, backend.recipe, epochs=2, sparsity=0.5, rounds=1, seed=0)
+    assert len(starts) == 2
+    weights, bn = starts[1]
+    for name, w in weights.items():
+        mask = dict(child.named_modules())[name].weight_mask.bool()
+        assert torch.equal(w[mask], init[f"{name}.weight"][mask]) and torch.all(w[~mask] == 0), name
+    assert all(torch.equal(bn[n], init_bn[n]) for n in init_bn)

@@ -1,5 +1,6 @@
 """AdvantageNAS's toy regression task: eq. 7's advantage is the reward's derivative by the chosen
-op's gate (checked against finite differences), and DARTS recovers the teacher on most seeds."""
+op's gate (checked against finite differences). Every agent's learning on the task is in
+test_oneshot_behaviour.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from nas_gym.agents import make
 from nas_gym.agents.oneshot.advantagenas import edge_advantages
 from nas_gym.agents.oneshot.loop import one_hot
 from nas_gym.supernets.paths import gated
@@ -56,18 +56,3 @@ def test_eq7_equals_eq6_for_a_reward_linear_in_the_edges():
         cut = gates.detach().clone()
         cut[i, codes[i]] = 0.0  # eq. 6's counterfactual: edge i outputs zero
         assert float(adv[i]) == pytest.approx(float(reward(gates.detach()) - reward(cut)), rel=1e-9, abs=1e-12)
-
-
-def test_darts_recovers_the_teacher_on_most_seeds():
-    found = 0
-    for seed in range(6):
-        task = ToyTask(seed)
-        torch.manual_seed(seed)
-        rng = np.random.default_rng(seed)
-        agent = make("darts", a_lr=1e-3, a_betas=(0.9, 0.999), a_weight_decay=0.0)
-        agent.setup(task)
-        for it in range(600):
-            x, y = task.batch(rng)
-            agent.arch_step(task, x, y, rng, it / 600)
-        found += bool((agent.recommend(task) == task.teacher).all())
-    assert found >= 4, found  # 5 of these 6 seeds on this machine

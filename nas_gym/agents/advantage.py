@@ -43,7 +43,9 @@ import numpy as np
 import torch
 
 from .base import Budget, SearchResult, new_search, register, search_log
-from .common import MovingAverage, adam, masked_log_softmax, sample_index, seed_all, step_cont, torch_threads
+from .common import (
+    MovingAverage, adam, masked_log_softmax, masked_logits, sample_index, seed_all, step_cont, torch_threads,
+)
 
 ZERO_OP = "none"
 
@@ -112,7 +114,7 @@ class AdvantageNAS:
             while not budget.done(log):
                 logp = masked_log_softmax(theta, mask)
                 probs = logp.detach().exp().numpy()
-                codes = np.array([sample_index(p, rng) for p in probs], dtype=np.int64)
+                codes = sample_index(probs, rng)
                 reward = self._query(env, codes)
                 if self.advantage:
                     adv = self._advantages(env, budget, codes, reward, zero, avg)
@@ -125,7 +127,7 @@ class AdvantageNAS:
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-            argmax = torch.where(mask, theta, torch.tensor(-np.inf)).argmax(1).numpy()
+            argmax = masked_logits(theta.detach(), mask).argmax(1).numpy()
         return SearchResult.from_log(
             self.name, seed, log, budget, recommended_index=space.index(argmax), reports="argmax",
             argmax_arch=space.to_string(argmax),

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..envs.checks import whole_number
 from ..envs.search_log import QueryLog, SearchLog
+from ..optional import extra_of, require_extra
 from ..spaces.base import Space
 
 FAMILIES = ("Seq", "Cont", "Edit")
@@ -206,7 +207,14 @@ def register_lazy(module: str, *names: str) -> None:
 def agent_factory(name: str) -> Callable[..., Agent]:
     """The registered factory of agent ``name`` (importing its module on first use)."""
     if name not in _REGISTRY and name in _LAZY:
-        import_module(f"{__package__}.{_LAZY[name]}")
+        try:
+            import_module(f"{__package__}.{_LAZY[name]}")
+        except ModuleNotFoundError as e:
+            extra = extra_of(e.name)
+            if extra is None:
+                raise
+            require_extra(extra, f"agent {name!r}")
+            raise
     if name not in _REGISTRY:
         raise ValueError(f"unknown agent {name!r}; valid: {agent_names() + ['sb3:<ALGO>']}")
     return _REGISTRY[name]
@@ -219,6 +227,7 @@ def agent_names() -> list[str]:
 def make(name: str, **kwargs: Any) -> Agent:
     """The agent called ``name`` built with ``kwargs`` (``sb3:ALGO`` for Stable-Baselines3)."""
     if name.startswith("sb3:"):
+        require_extra("rl", f"agent {name!r}")
         from .sb3 import SB3Agent
 
         return SB3Agent(algo=name[4:], **kwargs)

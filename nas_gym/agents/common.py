@@ -19,8 +19,8 @@ from torch import nn
 from .adam import Adam
 from .base import Budget
 
-# Masked logits get this value rather than -inf: exp() still underflows to exactly 0 in float32,
-# while p * log p stays 0 instead of NaN (0 * -inf) in entropy terms.
+# Masked logits get this value rather than -inf, in every agent: exp() still underflows to exactly 0
+# in float32, while p * log p stays 0 instead of NaN (0 * -inf) in entropy terms.
 MASKED_LOGIT = -1e9
 
 
@@ -100,26 +100,37 @@ def adam(params: Any, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> A
     return Adam(params, lr, betas)
 
 
+def masked_logits(logits: torch.Tensor, mask: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """``logits`` with the options the boolean ``mask`` forbids set to :data:`MASKED_LOGIT`."""
+    m = mask.to(logits.device) if isinstance(mask, torch.Tensor) else torch.as_tensor(np.asarray(mask, dtype=bool))
+    return torch.where(m, logits, torch.full_like(logits, MASKED_LOGIT))
+
+
 def masked_log_softmax(logits: torch.Tensor, mask: torch.Tensor | np.ndarray) -> torch.Tensor:
     """Log-probabilities over the options allowed by the boolean ``mask`` (others get ~-1e9)."""
-    m = torch.as_tensor(np.asarray(mask, dtype=bool)) if not isinstance(mask, torch.Tensor) else mask
-    return torch.log_softmax(torch.where(m, logits, torch.full_like(logits, MASKED_LOGIT)), dim=-1)
+    return torch.log_softmax(masked_logits(logits, mask), dim=-1)
 
 
-def sample_index(probs: np.ndarray, rng: np.random.Generator) -> int:
-    """One draw from a categorical distribution; options of probability 0 are never returned."""
-    return index_at(probs, rng.random())
+def sample_index(probs: np.ndarray | torch.Tensor, rng: np.random.Generator) -> Any:
+    """One draw from each categorical row of ``probs`` (last axis; unnormalised is fine): an int
+    for one row ``(O,)``, an int64 array of the leading shape for ``(..., O)``. One uniform of
+    ``rng`` per row, in row order; options of probability 0 are never returned. Every agent
+    draws its categorical choices here."""
+    if isinstance(probs, torch.Tensor):
+        probs = probs.detach().cpu().numpy()
+    p = np.asarray(probs)
+    return index_at(p, rng.random() if p.ndim == 1 else rng.random(p.shape[:-1]))
 
 
-def index_at(probs: np.ndarray, u: float) -> int:
-    """The option that the uniform draw ``u`` in [0, 1) selects in :func:`sample_index`: the first
-    whose cumulative probability exceeds ``u`` times the total."""
+def index_at(probs: np.ndarray, u: Any) -> Any:
+    """The option that the uniform draw ``u`` in [0, 1) selects in each row in :func:`sample_index`:
+    the first whose cumulative probability exceeds ``u`` times the row's total."""
     p = np.asarray(probs, dtype=np.float64)
-    c = np.cumsum(p)
-    i = int(np.searchsorted(c, u * c[-1], side="right"))
-    if i >= len(p) or p[i] <= 0.0:  # only at the float edge u == total: take the last possible option
-        i = int(np.flatnonzero(p > 0)[-1])
-    return i
+    c = np.cumsum(p, axis=-1)
+    i = (c <= np.multiply(u, c[..., -1])[..., None]).sum(-1)
+    if np.any(i >= p.shape[-1]):  # only at the float edge u * total == total: the last possible option
+        i = np.minimum(i, p.shape[-1] - 1 - np.argmax(p[..., ::-1] > 0, axis=-1))
+    return int(i) if p.ndim == 1 else i.astype(np.int64)
 
 
 def entropy(logp: torch.Tensor) -> torch.Tensor:

@@ -119,9 +119,9 @@ class PPO:
                 done = bool(terminated or truncated)
                 for k, v in zip(cols, (obs, mask, a, float(logp.numpy()[a]), value, float(reward), done)):
                     cols[k].append(v)
+                if budget.done(log):  # before a reset: an Edit env's reset queries its start
+                    return None, next_obs
                 obs = env.reset()[0] if done else next_obs
-                if budget.done(log):
-                    return None, obs
             last_value = float(value_of(torch.as_tensor(obs, dtype=torch.float32)))
         adv, ret = gae(
             np.array(cols["reward"]), np.array(cols["value"]), np.array(cols["done"]), last_value,

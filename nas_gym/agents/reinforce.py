@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from .base import Budget, SearchResult, new_search, register, search_log
-from .common import MovingAverage, adam, entropy, index_at, masked_log_softmax, seed_all, torch_threads
+from .common import MASKED_LOGIT, MovingAverage, adam, entropy, index_at, masked_log_softmax, seed_all, torch_threads
 
 State = Any  # the policy's recurrent state (None for the categorical policy)
 
@@ -241,7 +241,7 @@ class Reinforce:
         masks: list[np.ndarray] = []
         for t in range(base.space.n_decisions):
             mask = np.asarray(base.action_masks(), dtype=bool)
-            z = np.where(mask, logits_of(t, prev), -np.inf)
+            z = np.where(mask, logits_of(t, prev), MASKED_LOGIT)
             probs = np.exp(z - z.max())
             prev = draw(probs, rng.random(), lambda: torch_probs(policy, choices, mask))
             choices.append(prev)

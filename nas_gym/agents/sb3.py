@@ -14,6 +14,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from ..envs.search_log import QueryLog
 from .base import Budget, SearchResult, new_search
 
 _ALL = ("Seq", "Cont", "Edit")
@@ -46,6 +47,32 @@ def without_log_folder(model: Any) -> Any:
     return model
 
 
+class SpendOnly(gym.Wrapper):
+    """Once ``budget`` is spent, steps and resets answer without reaching the env (no query).
+
+    The callback can stop SB3 only after a step, and SB3 resets an env as soon as its episode
+    ends (an Edit env's reset queries its start architecture): without this guard, a search
+    whose budget ran out at learn()'s first reset, or at the end of an episode, would query once more.
+    """
+
+    def __init__(self, env: gym.Env, budget: Budget, log: QueryLog) -> None:
+        super().__init__(env)
+        self.budget, self.log = budget, log
+        self._obs: Any = None
+
+    def reset(self, **kwargs: Any):
+        if self._obs is not None and self.budget.done(self.log):
+            return self._obs, {}
+        self._obs, info = self.env.reset(**kwargs)
+        return self._obs, info
+
+    def step(self, action: Any):
+        if self.budget.done(self.log):
+            return self._obs, 0.0, True, False, {}
+        self._obs, reward, terminated, truncated, info = self.env.step(action)
+        return self._obs, reward, terminated, truncated, info
+
+
 class SB3Agent:
     """Train ``algo`` (an SB3 or sb3-contrib class name) until the query budget is spent.
 
@@ -75,6 +102,7 @@ class SB3Agent:
             def _on_step(self) -> bool:
                 return not budget.done(log)
 
-        model = without_log_folder(self.model_class()(self.policy, env, seed=seed, verbose=0, **self.hyperparams))
+        guarded = SpendOnly(env, budget, log)
+        model = without_log_folder(self.model_class()(self.policy, guarded, seed=seed, verbose=0, **self.hyperparams))
         model.learn(total_timesteps=self.max_steps, callback=StopAtBudget())
         return SearchResult.from_log(self.name, seed, log, budget, algo=self.algo)

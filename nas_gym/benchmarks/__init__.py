@@ -45,6 +45,26 @@ def benchmark_datasets(name: str) -> tuple[str, ...]:
     return _entry(name)[1]
 
 
+# name -> the data file of its default dataset (FileNotFoundError saying how to get it), found without reading it
+_SOURCES: dict[str, Callable[[], Path]] = {
+    "nb201": lambda: nb201.source_file("cifar10"),
+    "nas-bench-graph": lambda: graph.source_file("cora"),
+    "nas-bench-macro": macro.source_file,
+    "analog-nb201": analog.source_file,
+}
+
+
+def missing_data(name: str) -> str | None:
+    """Why ``load_benchmark(name)`` cannot find its default data here (how to get it), or None
+    when it can; nothing is read, so asking costs microseconds."""
+    _entry(name)
+    try:
+        _SOURCES[name]()
+    except FileNotFoundError as e:
+        return str(e)
+    return None
+
+
 def load_benchmark(
     name: str = "nb201", dataset: str | None = None, path: str | Path | None = None, fidelity: int | None = None
 ) -> TabularBenchmark:
@@ -86,6 +106,7 @@ def _entry(name: str):
 
 
 __all__ = [
-    "FIDELITY_SOURCES", "Fidelity", "Record", "TabularBenchmark", "NOISES", "load_benchmark", "benchmark_names", "benchmark_datasets",
+    "FIDELITY_SOURCES", "Fidelity", "Record", "TabularBenchmark", "NOISES", "load_benchmark", "benchmark_names",
+    "benchmark_datasets", "missing_data",
     "available_benchmarks",
 ]

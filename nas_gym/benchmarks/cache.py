@@ -34,6 +34,25 @@ def cache_root() -> Path:
     return Path(platformdirs.user_cache_dir("nas-gym"))
 
 
+def umask() -> int:
+    """The process's umask, read without changing it where Linux shows it (``/proc/self/status``)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and put back at once
+    os.umask(mask)
+    return mask
+
+
+def share(path: Path) -> None:
+    """Give ``path`` the mode an ordinary new file or folder gets (``0644`` / ``0755`` under the
+    usual umask): ``tempfile`` makes its files and folders private to their owner."""
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask())
+
+
 def checksum(path: Path) -> str:
     """CRC-32 of a file's bytes, read in chunks so that large tables need no second copy in memory."""
     crc = 0
@@ -106,6 +125,7 @@ def _store(folder: Path, source: str, arrays: dict[str, np.ndarray]) -> None:
             meta[name] = {"shape": list(a.shape), "dtype": str(a.dtype), "checksum": checksum(tmp / f"{name}.npy")}
         manifest = {"version": FORMAT_VERSION, "source": source, "arrays": meta}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        share(tmp)
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)

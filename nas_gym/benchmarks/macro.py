@@ -47,14 +47,21 @@ def convert(path: Path, space: MacroSpace) -> dict[str, np.ndarray]:
     return {"val": val, "cost_s": nominal_cost(flops), "params": params, "flops": flops}
 
 
-def load(dataset: str = "cifar10", path: str | Path | None = None) -> TabularBenchmark:
-    """NAS-Bench-Macro from ``path`` (default ``$NAS_GYM_MACRO_PATH``), cached as ``.npy``."""
-    check_dataset("NAS-Bench-Macro", dataset, DATASETS)
+def source_file(path: str | Path | None = None) -> Path:
+    """The JSON file: ``path`` (the file or its folder), else ``$NAS_GYM_MACRO_PATH``;
+    FileNotFoundError saying where to get it."""
     src = user_file(path, ENV_VAR, "NAS-Bench-Macro", WHERE)
     if src.is_dir():
         src = src / FILE_NAME
         if not src.exists():
             raise FileNotFoundError(f"NAS-Bench-Macro: no {FILE_NAME} in {str(src.parent)!r}. Get it from {WHERE}")
+    return src
+
+
+def load(dataset: str = "cifar10", path: str | Path | None = None) -> TabularBenchmark:
+    """NAS-Bench-Macro from ``path`` (default ``$NAS_GYM_MACRO_PATH``), cached as ``.npy``."""
+    check_dataset("NAS-Bench-Macro", dataset, DATASETS)
+    src = source_file(path)
     space = MacroSpace()
     arrays = cached_arrays(path_key("macro", src), fingerprint(src), lambda: convert(src, space))
     return TabularBenchmark(

@@ -37,6 +37,21 @@ def real_number(name: str, value: Any) -> float:
     return float(value)
 
 
+def finite_number(name: str, value: Any, minimum: float | None = None, above: float | None = None,
+                  below: float | None = None) -> float:
+    """``value`` as a float when it is a finite real number within the bounds (``minimum``
+    inclusive, ``above`` and ``below`` exclusive); else ValueError naming ``name`` and the range."""
+    bounds = [f"{op} {b:g}" for op, b in ((">=", minimum), (">", above), ("<", below)) if b is not None]
+    what = " ".join([f"{name} must be a finite number", " and ".join(bounds)]).strip()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{what}, got {value!r}")
+    if (minimum is not None and value < minimum) or (above is not None and value <= above) or (
+        below is not None and value >= below
+    ):
+        raise ValueError(f"{what}, got {value!r}")
+    return float(value)
+
+
 def integer_action(action: Any, n_actions: int) -> int:
     """A Seq or Edit action as an int (see the module docstring); ValueError for a non-integer."""
     if type(action) is int or isinstance(action, np.integer):  # what samplers and policies give: no checks needed
@@ -67,11 +82,18 @@ def integer_actions(actions: Any, n_envs: int, n_actions: int) -> np.ndarray:
 
 
 def cont_action(action: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """A Cont action as a float32 array of exactly ``shape`` (NaN allowed: the env reads it as -1)."""
+    """A Cont action as a float32 array of exactly ``shape`` (NaN allowed: the env reads it as -1).
+
+    Complex values are refused rather than cast (numpy would drop the imaginary part with only
+    a warning); so are strings and other non-numbers.
+    """
     try:
-        a = np.asarray(action, dtype=np.float32)
+        a = np.asarray(action)
+        if a.dtype.kind not in "fiub":
+            raise TypeError
+        a = a.astype(np.float32, copy=False)
     except (TypeError, ValueError):
-        raise ValueError(f"action must be a float array of shape {shape}, got {action!r}") from None
+        raise ValueError(f"action must be a real float array of shape {shape}, got {action!r}") from None
     if a.shape != shape:
         raise ValueError(f"action must have shape {shape} (one value per option of each decision), got shape {a.shape}")
     return a

@@ -4,7 +4,10 @@ Action: ``Box(-1, 1, (E*O,))``, rescaled to alpha in [0, 1] and discretised by t
 per decision for NB201, the thesis's Algorithm 3). Observation: the mean one-hot of the ``top_k``
 best architectures of the episode so far (CADAM's state, ``obs="topk"``) or the one-hot of the
 previous architecture (DDAS, ``obs="previous"``); zeros before the first query. One episode is
-one search of ``budget`` queries and ends with ``terminated=True``.
+one search of ``budget`` queries and ends with ``terminated=True``. With ``budget_in_obs=True``
+the observation ends with one more entry, the share of the budget left (1 at reset, 0 once
+spent), so that a policy can see the end coming; the default leaves it out, the state the
+thesis's agents (CADAM, DDAS) were defined on.
 """
 
 from __future__ import annotations
@@ -22,17 +25,26 @@ from .topk import SingleTopK
 OBS_MODES = ("topk", "previous")
 
 
-def check_cont_args(budget: int, top_k: int, obs: str) -> tuple[int, int]:
+def check_cont_args(budget: int, top_k: int, obs: str, budget_in_obs: bool = False) -> tuple[int, int]:
     """``(budget, top_k)`` checked (shared with the vector env); ValueError for a bad keyword.
 
     K is capped at the budget: a search never holds more than ``budget`` architectures, so a
-    larger K gives the same state and would only allocate memory for slots that stay empty.
+    larger K gives the same state. Neither allocates memory up front: the top-K state grows with
+    the architectures it holds (:mod:`.topk`).
     """
     if obs not in OBS_MODES:
         raise ValueError(f"unknown obs {obs!r}; valid: {list(OBS_MODES)}")
+    if not isinstance(budget_in_obs, bool):
+        raise ValueError(f"budget_in_obs must be True or False, got {budget_in_obs!r}")
     budget = whole_number("budget", budget, meaning="queries per episode")
     top_k = whole_number("top_k", top_k, meaning="architectures in the top-K state")
     return budget, min(top_k, budget)
+
+
+def with_budget_left(obs: np.ndarray, t: np.ndarray, budget: int) -> np.ndarray:
+    """``(n, d)`` observations with a last column, the share of the budget left after ``t`` queries."""
+    left = (1.0 - t / budget).astype(np.float32)[:, None]
+    return np.concatenate([obs, left], axis=1)
 
 
 class ContEnv(NasEnv):
@@ -44,12 +56,14 @@ class ContEnv(NasEnv):
     yields an all-skip cell), the step earns the reward of 0% validation without a query.
     """
 
-    def __init__(self, budget: int = 500, top_k: int = 64, obs: str = "topk", **kwargs: Any) -> None:
-        budget, top_k = check_cont_args(budget, top_k, obs)
+    def __init__(
+        self, budget: int = 500, top_k: int = 64, obs: str = "topk", budget_in_obs: bool = False, **kwargs: Any
+    ) -> None:
+        budget, top_k = check_cont_args(budget, top_k, obs, budget_in_obs)
         super().__init__(**kwargs)
-        self.budget, self.top_k, self.obs_mode = budget, top_k, obs
+        self.budget, self.top_k, self.obs_mode, self.budget_in_obs = budget, top_k, obs, budget_in_obs
         n = self._E * self._O
-        self.observation_space = spaces.Box(0.0, 1.0, (n,), dtype=np.float32)
+        self.observation_space = spaces.Box(0.0, 1.0, (n + int(budget_in_obs),), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, (n,), dtype=np.float32)
         self._discretise = discretiser(self.space)
         self._top = SingleTopK(self.top_k, self._E, self._O)
@@ -66,8 +80,12 @@ class ContEnv(NasEnv):
 
     def _obs(self) -> np.ndarray:
         if self.obs_mode == "previous":
-            return one_hot_rows(self.codes[None], self._O)[0] * float(self.t > 0)
-        return self._top.mean_one_hot()
+            obs = one_hot_rows(self.codes[None], self._O)[0] * float(self.t > 0)
+        else:
+            obs = self._top.mean_one_hot()
+        if self.budget_in_obs:
+            return with_budget_left(obs[None], np.array([self.t]), self.budget)[0]
+        return obs
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)

@@ -64,6 +64,22 @@ def arch_string(space: Space, index: int) -> str:
     return space.to_string(index)
 
 
+def unanswered_string(space: Space, index: int) -> str:
+    """The string of an architecture the backend has no result for: its canonical string, or,
+    where the space has none for it (an invalid DARTS cell), the generic ``decision=option`` form."""
+    try:
+        return arch_string(space, index)
+    except ValueError:
+        return Space.to_string(space, index)
+
+
+def info_index(space: Space, index: int) -> int | str:
+    """``index`` as ``info`` reports it: the int, or its decimal string in spaces whose indices
+    exceed int64 (DARTS), which no int64 array could hold when a vector env stacks the infos;
+    ``int(info["arch_index"])`` gives the index back."""
+    return str(index) if space.big else index
+
+
 @dataclass(frozen=True, eq=False)
 class Problem:
     """One search problem: the backend (and its space), the training-seed noise and the reward.
@@ -301,10 +317,10 @@ class NasEnv(gym.Env):
         rec, reward = self.problem.query_index(index, self.np_random, self.last_record)
         self.last_record = rec
         if rec is None:
-            return reward, {"arch": arch_string(self.space, index), "no_result": True}
+            return reward, {"arch": unanswered_string(self.space, index), "no_result": True}
         return reward, {
             "arch": arch_string(self.space, rec.arch_index),
-            "arch_index": rec.arch_index,
+            "arch_index": info_index(self.space, rec.arch_index),
             "val": rec.val,
             "cost_s": rec.cost_s,
         }

@@ -5,6 +5,7 @@ queries the new architecture; the reward is the change of the named reward. Obse
 current architecture's one-hot, its last validation accuracy (fraction) and the share of the
 episode left. An episode is ``budget`` edits from a uniformly random start (or the architecture
 given as ``reset(options={"arch": ...})``, e.g. one sampled from a top-K), queried at reset.
+Every ``info`` carries ``action_masks()`` of the new state as ``info["action_mask"]``.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class EditEnv(NasEnv):
         self._obs_buf[self._offsets + self.codes] = 1.0
         self._r, info = self.query_index(self._index)
         self._val = info["val"]
+        info["action_mask"] = self.action_masks()
         return self._obs(), info
 
     def _sample_answerable(self) -> int:
@@ -88,11 +90,11 @@ class EditEnv(NasEnv):
         done = self.t >= self.budget
         e, o = divmod(a, self._O)
         if not (0 <= a < self._n) or not self._real[a] or self.codes[e] == o:
-            return self._obs(), 0.0, done, False, {}
+            return self._obs(), 0.0, done, False, {"action_mask": self.action_masks()}
         old = int(self.codes[e])
         target = self._index + (o - old) * self._steps[e]
         if not self.problem.reach.answerable(target):
-            return self._obs(), 0.0, done, False, {}
+            return self._obs(), 0.0, done, False, {"action_mask": self.action_masks()}
         self.codes = self.codes.copy()
         self.codes[e] = o
         self._index = target
@@ -100,4 +102,5 @@ class EditEnv(NasEnv):
         self._obs_buf[a] = 1.0
         r, info = self.query_index(target)
         reward, self._val, self._r = r - self._r, info["val"], r
+        info["action_mask"] = self.action_masks()
         return self._obs(), reward, done, False, info

@@ -4,7 +4,8 @@ At ``reset`` a task is drawn from the ``split`` classes (meta-test by default); 
 observation is its support set, normalised, class-major (row r has label ``r // shots``). The
 one action is the architecture for this task: ``Box(-1, 1, (28 * 7,))`` rescaled by
 ``alpha_scale`` to DARTS logits over the seven real ops of the 28 edges (normal cell, then
-reduction cell). The step adapts the meta-learned weights and that alpha to the support set
+reduction cell); values outside [-1, 1] are clipped and NaN counts as -1, as in the Cont envs,
+and an action of another shape raises ValueError. The step adapts the meta-learned weights and that alpha to the support set
 for ``adapt_steps`` steps of the learner's task loss and returns the query accuracy as a
 fraction; the episode ends there (a contextual bandit: the task is the context). The
 meta-learning itself (many tasks per update, Reptile over them) is not one episode's worth of
@@ -24,6 +25,8 @@ import torch
 
 from ..fewshot.tasks import SPLITS, TaskSampler, load_fewshot
 from ..meta.lamanas import MetaConfig, MetaLearner
+from ..supernets.forking import one_thread_after_fork
+from .checks import cont_action, whole_number
 from .core import RenderModes, check_keywords, constructor_keywords
 
 FEWSHOT_ID = "NasGym/FewShot-v0"
@@ -39,6 +42,7 @@ class FewShotEnv(gym.Env):
         shots: int = 5, queries: int = 5, adapt_steps: int = 10, alpha_scale: float = 3.0, meta_epochs: int = 0,
         learner: MetaLearner | None = None, seed: int = 0, **config: Any,
     ) -> None:
+        one_thread_after_fork()  # Gymnasium's async vector env forks workers after building one env here
         check_keywords(type(self), config, constructor_keywords(type(self)) | {f.name for f in fields(MetaConfig)})
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; valid: {list(SPLITS)}")
@@ -46,6 +50,7 @@ class FewShotEnv(gym.Env):
             raise ValueError(f"adapt_steps must be a non-negative integer, got {adapt_steps!r}")
         if not isinstance(alpha_scale, (int, float)) or not np.isfinite(alpha_scale) or alpha_scale <= 0:
             raise ValueError(f"alpha_scale must be a finite number > 0, got {alpha_scale!r}")
+        meta_epochs = whole_number("meta_epochs", meta_epochs, minimum=0, meaning="meta-training epochs of the env's learner")
         splits = load_fewshot(data, path)
         self.sampler = TaskSampler(splits.pool(split), ways, shots, queries)
         if learner is None:
@@ -82,9 +87,7 @@ class FewShotEnv(gym.Env):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._task is None:
             raise RuntimeError("call reset() before step()")
-        a = np.clip(np.nan_to_num(np.asarray(action, dtype=np.float32).reshape(-1)), -1.0, 1.0)
-        if a.shape != self.action_space.shape:
-            raise ValueError(f"action must have shape {self.action_space.shape}, got {np.shape(action)}")
+        a = np.clip(np.nan_to_num(cont_action(action, self.action_space.shape), nan=-1.0), -1.0, 1.0)
         learner, meta_alpha = self.learner, self.learner.alpha
         try:
             learner.alpha = torch.as_tensor(a * self.alpha_scale, device=learner.device).view_as(meta_alpha)

@@ -31,6 +31,7 @@ class Reach:
         self._radix = space.n_options
         self._real = space.option_mask  # (E, O): real, not padded, options
         self.ok: np.ndarray | None = None  # None: no scan (see structural)
+        self._fixed: np.ndarray | None = None
         self.space = space
         # no scan: the valid architectures of the space are the answerable ones
         self.structural = getattr(space, "big", False) or space.size > MAX_SCAN or not hasattr(backend, "query_batch")
@@ -57,12 +58,29 @@ class Reach:
         for each prefix ``codes[:, :t]`` of a batch ``(n, >= t)``."""
         if self.structural:
             return self.space.prefix_mask(codes, t)
-        real = np.broadcast_to(self._real[t], (len(codes), len(self._real[t])))
         if self.ok is None:
-            return real.copy()
+            return np.repeat(self._real[t][None], len(codes), axis=0)
+        real = np.broadcast_to(self._real[t], (len(codes), len(self._real[t])))
         base = np.ravel_multi_index(tuple(codes[:, :t].T), self._radix[:t]) if t else np.zeros(len(codes), np.int64)
         options = np.minimum(np.arange(real.shape[1]), self._radix[t] - 1)
         return real & self._prefix[t][base[:, None] * self._radix[t] + options]
+
+    @property
+    def fixed_seq_masks(self) -> np.ndarray | None:
+        """``(E + 1, O)``: Seq's mask at each position when it depends on nothing else (every
+        architecture answerable, no structural rule), the last row (a finished episode) all
+        True; None otherwise."""
+        if self.ok is not None or self.structural:
+            return None
+        if self._fixed is None:
+            self._fixed = np.vstack([self._real, np.ones((1, self._real.shape[1]), dtype=bool)])
+        return self._fixed
+
+    def seq_mask_one(self, codes: np.ndarray, t: int) -> np.ndarray:
+        """:meth:`seq_mask` of one prefix ``codes[:t]`` (a Seq env asks at every step: no batch of one)."""
+        if self.ok is None and not self.structural:
+            return self._real[t].copy()
+        return self.seq_mask(codes[None], t)[0]
 
     def edit_mask(self, codes: np.ndarray, index: int) -> np.ndarray:
         """``(E * O,)``: the one-decision edits of the architecture ``codes`` (dense ``index``)

@@ -53,12 +53,33 @@ class QueryLog:
 # collectors need one key set throughout); the values stand for "no query" / "no best yet".
 INFO_DEFAULTS: dict[str, Any] = {
     "arch": "", "arch_index": -1, "val": -math.inf, "cost_s": 0.0, "no_result": False,
-    "n_queries": 0, "sim_time_s": 0.0, "best_val": -math.inf, "best_arch": "",
+    "n_queries": 0, "sim_time_s": 0.0, "best_val": -math.inf, "best_arch": "", "best_index": -1,
 }
+# the entries that are strings (and, in spaces whose indices exceed int64, the indices too)
+STRING_KEYS = ("arch", "best_arch")
+INDEX_KEYS = ("arch_index", "best_index")
+
+
+def info_defaults(big: bool = False, oracle: bool = False, strings: bool = True) -> dict[str, Any]:
+    """:data:`INFO_DEFAULTS` as an env reports them: indices as decimal strings where the space's
+    indices exceed int64 (``big``), ``regret`` (inf) when ``oracle``, no strings unless ``strings``."""
+    out = dict(INFO_DEFAULTS)
+    if big:
+        out.update({key: "-1" for key in INDEX_KEYS})
+    if oracle:
+        out["regret"] = math.inf
+    for key in dropped_keys(big, strings):
+        del out[key]
+    return out
+
+
+def dropped_keys(big: bool, strings: bool) -> tuple[str, ...]:
+    """The keys ``info_strings=False`` leaves out: the string entries (with the indices, where they are strings)."""
+    return () if strings else STRING_KEYS + (INDEX_KEYS if big else ())
 
 
 class SearchLog(gym.Wrapper):
-    """Adds ``n_queries``, ``sim_time_s``, ``best_val`` and ``best_arch`` (and, opted in, ``regret``) to ``info``.
+    """Adds ``n_queries``, ``sim_time_s``, ``best_val``, ``best_arch``, ``best_index`` (and, opted in, ``regret``) to ``info``.
 
     ``best_val`` is the best validation value the search observed (one training seed per query
     under ``noise="seed"``); ``regret`` is the table's optimum minus the seed-mean validation of
@@ -66,30 +87,39 @@ class SearchLog(gym.Wrapper):
     is never negative. It exists where the backend knows its optimum, and goes into ``info``
     only when ``oracle_info`` is True (see the module docstring).
 
-    Every ``info`` has the same keys, :data:`INFO_DEFAULTS` (plus ``regret`` when opted in):
+    Every ``info`` has the same keys, :data:`INFO_DEFAULTS` (plus ``regret`` when opted in, and
+    the env's own per-step entries such as ``action_mask``):
     a step that makes no query reports ``arch_index`` -1, ``val`` -inf and ``arch`` ``""`` (not
     NaN, which compares unequal to itself and would fail determinism checks); ``best_val`` is
-    -inf and ``regret`` inf before the first query.
+    -inf and ``regret`` inf before the first query. In spaces whose indices exceed int64 (DARTS)
+    ``arch_index`` and ``best_index`` are decimal strings (``"-1"`` for none): no int64 array
+    holds them when a vector env stacks the infos. ``info_strings=False`` leaves every string
+    entry out (``arch``, ``best_arch``, and such indices), for libraries that read each entry
+    into a tensor (TorchRL's vectorised ``GymEnv``).
     A seeded ``reset(seed=...)`` starts a new search (the log is cleared), so that a seeded
     reset reproduces everything, as Gymnasium's checks expect; unseeded resets continue it.
     The log is also reachable from the env itself, as ``env.unwrapped.search_log``.
     """
 
-    def __init__(self, env: gym.Env, oracle_info: bool = False) -> None:
+    def __init__(self, env: gym.Env, oracle_info: bool = False, info_strings: bool = True) -> None:
         super().__init__(env)
-        if not isinstance(oracle_info, bool):
-            raise ValueError(f"oracle_info must be True or False, got {oracle_info!r}")
-        self.oracle_info = oracle_info
-        self._defaults = dict(INFO_DEFAULTS)
-        if oracle_info and getattr(self.env.unwrapped, "optimum", None) is not None:
-            self._defaults["regret"] = math.inf
+        for name, value in (("oracle_info", oracle_info), ("info_strings", info_strings)):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be True or False, got {value!r}")
+        self.oracle_info, self.info_strings = oracle_info, info_strings
+        base = self.env.unwrapped
+        space = getattr(base, "space", None)
+        self._big = space is not None and space.big
+        self._defaults = info_defaults(
+            self._big, oracle_info and getattr(base, "optimum", None) is not None, info_strings
+        )
+        self._drop = dropped_keys(self._big, info_strings)
         self.clear()
 
     def clear(self) -> None:
         """Forget every query: the next one starts a new search (in a new :class:`QueryLog`; the
         old one stays as it was for whoever holds it, e.g. a finished search's result)."""
-        big = getattr(self.env.unwrapped, "space", None) is not None and self.env.unwrapped.space.big
-        self.log = QueryLog(arch_index=[] if big else array("q"))
+        self.log = QueryLog(arch_index=[] if self._big else array("q"))
         self.env.unwrapped.search_log = self.log
         # the search-wide entries as they stand, under every key of an info: each info is a copy
         # of it updated with the env's own entries (a step without a query adds none)
@@ -99,12 +129,22 @@ class SearchLog(gym.Wrapper):
         current = self._current
         if "arch_index" in info:
             log = self.log
-            if log.add(info["arch_index"], info["val"], info["cost_s"]):
-                current["best_val"], current["best_arch"] = log.best_val, info["arch"]
+            index = info["arch_index"]
+            if log.add(int(index) if self._big else index, info["val"], info["cost_s"]):
+                current["best_val"] = log.best_val
+                if not self._drop:
+                    current["best_arch"], current["best_index"] = info["arch"], index
+                elif not self._big:
+                    current["best_index"] = index
                 if "regret" in current:
                     current["regret"] = self.regret
             current["n_queries"], current["sim_time_s"] = len(log), log.sim_time_s
-        return {**current, **info} if info else current.copy()
+        if not info:
+            return current.copy()
+        out = {**current, **info}
+        for key in self._drop:
+            out.pop(key, None)
+        return out
 
     @property
     def regret(self) -> float | None:
@@ -122,5 +162,4 @@ class SearchLog(gym.Wrapper):
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        # most Seq steps make no query and return an empty info: the search-wide entries as they stand
-        return obs, reward, terminated, truncated, self._augment(info) if info else self._current.copy()
+        return obs, reward, terminated, truncated, self._augment(info)

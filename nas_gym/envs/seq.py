@@ -2,8 +2,9 @@
 
 Observation: the one-hot options chosen so far (zeros for decisions not yet made) followed by a
 one-hot of the position. Action: ``Discrete(max options)``; ``action_masks()`` marks the options
-of the current decision. The episode is one architecture: reward 0 until the last decision,
-then the named reward of the queried architecture, and ``terminated=True``.
+of the current decision, and every ``info`` carries the same mask as ``info["action_mask"]``.
+The episode is one architecture: reward 0 until the last decision, then the named reward of
+the queried architecture, and ``terminated=True``.
 """
 
 from __future__ import annotations
@@ -46,10 +47,16 @@ class SeqEnv(NasEnv):
         return self.t
 
     def action_masks(self) -> np.ndarray:
-        """Valid options of the current decision (all False once the episode is over)."""
+        """Valid options of the current decision.
+
+        Once the episode is over no action is taken (the next call is ``reset``, or under a
+        vector env's next-step autoreset the step that resets, which ignores its action), and
+        every option is marked valid, so that a collector that still samples a masked action
+        for that state draws from a well-defined distribution.
+        """
         if self.t >= self._E:
-            return np.zeros(self._O, dtype=bool)
-        return self.problem.reach.seq_mask(self.codes[None], self.t)[0]
+            return np.ones(self._O, dtype=bool)
+        return self.problem.reach.seq_mask_one(self.codes, self.t)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -57,7 +64,7 @@ class SeqEnv(NasEnv):
         self.codes = np.zeros(self._E, dtype=np.int64)
         self.last_record = None
         self._obs = self._layout.buf[0].copy()
-        return self._obs.copy(), {}
+        return self._obs.copy(), {"action_mask": self.action_masks()}
 
     def step(self, action):
         t = self.t
@@ -70,6 +77,7 @@ class SeqEnv(NasEnv):
         obs[chosen], obs[was], obs[now] = 1.0, 0.0, 1.0
         self.t = t = t + 1
         if t < self._E:
-            return obs.copy(), 0.0, False, False, {}
+            return obs.copy(), 0.0, False, False, {"action_mask": self.action_masks()}
         reward, info = self.query(self.codes)
+        info["action_mask"] = np.ones(self._O, dtype=bool)
         return obs.copy(), reward, True, False, info

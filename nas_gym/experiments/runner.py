@@ -5,32 +5,20 @@ searches, scores the result (:mod:`.evaluation`) and writes one results file (:m
 A run depends only on its spec, and runs single-threaded wherever it is, so a grid gives the
 same numbers with any number of workers. A run that raises records its error; the others go on.
 
-``executor="ray"`` runs each run as a Ray task instead (``pip install nas-gym[ray]``): on a
-local Ray started for the grid, or on a running cluster given by ``address``. A task returns
-its payload and the main process writes the results file, so the cluster's machines need
-nas_gym and its benchmarks installed but no shared file system; files, resume and summary are
-those of the local executor.
-
-Ctrl-C (SIGINT) stops a grid at once: workers ignore SIGINT, so only the main process handles
-it; it cancels the queued runs, terminates the running ones (their files are never half
-written) and raises :class:`GridInterrupted`; every run that finished keeps its file, and
-running the grid again resumes. A second Ctrl-C during that clean-up is ignored, so it cannot
-leave workers and the main process waiting on each other.
+Where the runs execute (worker processes, Ray tasks) and how a grid stops (Ctrl-C, a worker
+killed by the system) is :mod:`.executors`'s business; either way every run that finished keeps
+its file, and running the grid again resumes.
 """
 
 from __future__ import annotations
 
-import math
+import os
 import re
-import signal
 import sys
-import threading
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -41,19 +29,15 @@ from ..agents.base import check_family
 from ..agents.kwargs import check_agent_kwargs
 from ..envs.checks import whole_number
 from .evaluation import optimum_class, score
-from .results import read_run, run_path, write_atomic
+from .executors import (
+    GridInterrupted, WorkerDied, execute_parallel, execute_ray, interrupt_once, sigint_handler, worker_start_method,
+)
+from .results import check_folder, check_writable, read_run, run_path, write_atomic
 from .summary import summarise
 
 FAMILY = re.compile(r"-(Seq|Cont|Edit)-")
 EXECUTORS = ("process", "ray")
-
-
-class GridInterrupted(KeyboardInterrupt):
-    """A grid stopped by Ctrl-C; ``finished`` of its ``total`` runs have their results files."""
-
-    def __init__(self, finished: int, total: int) -> None:
-        super().__init__(f"interrupted: {finished} of {total} runs finished")
-        self.finished, self.total = finished, total
+BYTES_PER_QUERY = 256  # peak memory per query of a run (random search on NB201, measured)
 
 
 @dataclass(frozen=True)
@@ -210,7 +194,9 @@ def run_grid(
         raise ValueError(f"address {address!r} is for executor='ray', not {executor!r}")
     agents = list(agents)
     seed_list = check_grid(env_id, agents, seeds, out, workers, agent_kwargs, agent_env_kwargs)
-    text = budget_text(Budget.parse(budget) if not isinstance(budget, str) else parse_budget(budget))
+    parsed = Budget.parse(budget) if not isinstance(budget, str) else parse_budget(budget)
+    check_budget_memory(parsed, min(workers, len(agents) * len(seed_list)) if executor == "process" else 1)
+    text = budget_text(parsed)
     specs = [
         RunSpec(env_id, a, s, text, {**(env_kwargs or {}), **(agent_env_kwargs or {}).get(a, {})},
                 dict((agent_kwargs or {}).get(a, {})))
@@ -219,6 +205,7 @@ def run_grid(
     ]
     for spec in {sp.agent: sp for sp in specs}.values():  # one per agent: a bad keyword fails here, not per run
         check_spec(spec)
+    check_writable(out)
     paths = [run_path(out, sp.agent, sp.seed) for sp in specs]
     todo = [(sp, p) for sp, p in zip(specs, paths) if not (resume and _finished(sp, p))]
     todo.sort(key=lambda job: seed_list.index(job[0].seed))  # seed-major: slow agents spread over the run
@@ -270,9 +257,31 @@ def check_grid(
     if not seed_list:
         raise ValueError("seeds must name at least one seed, got an empty list")
     whole_number("workers", workers, meaning="parallel processes")
-    if Path(out).exists() and not Path(out).is_dir():
-        raise ValueError(f"out {str(out)!r} is a file, not a folder: give a folder for the results")
+    check_folder(out)
     return seed_list
+
+
+def check_budget_memory(budget: Budget, at_once: int) -> None:
+    """ValueError naming the budget when ``at_once`` runs' query logs cannot fit in this machine's memory.
+
+    A run keeps every query it makes (the log, its scored result and the JSON of its file:
+    about :data:`BYTES_PER_QUERY` at the peak), so an absurd query budget would run for hours and
+    then fail; it is refused before it starts. A budget in seconds or epochs cannot be sized here.
+    """
+    if budget.queries is None or not hasattr(os, "sysconf"):
+        return
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return
+    need = budget.queries * BYTES_PER_QUERY * at_once
+    if need > memory:
+        most = memory // (BYTES_PER_QUERY * at_once)
+        raise ValueError(
+            f"budget {budget.queries} queries: each run keeps every query (about {BYTES_PER_QUERY} bytes each), "
+            f"{need / 2**30:.0f} GiB for {at_once} run(s) at once, more than this machine's {memory / 2**30:.0f} GiB; "
+            f"valid here: at most {most:,} queries{' (or fewer workers)' if at_once > 1 else ''}"
+        )
 
 
 def check_spec(spec: RunSpec) -> None:
@@ -305,34 +314,6 @@ def _finished(spec: RunSpec, path: Path) -> bool:
     return True
 
 
-def _ignore_sigint() -> None:
-    """Worker initializer: Ctrl-C is the main process's to handle (see the module docstring)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def interrupt_once(signum: int, frame: Any) -> None:
-    """SIGINT handler: KeyboardInterrupt, unless one is being handled already.
-
-    A second Ctrl-C that arrives while the first one's clean-up runs (in its ``except`` and
-    ``finally`` blocks) is then ignored instead of breaking that clean-up with a traceback.
-    """
-    if not isinstance(sys.exc_info()[1], KeyboardInterrupt):
-        raise KeyboardInterrupt
-
-
-@contextmanager
-def sigint_handler(handler: Any) -> Iterator[None]:
-    """Run the block with ``handler`` for SIGINT (only the main thread may set one; elsewhere as is)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _execute(
     todo: list[tuple[RunSpec, Path]], workers: int, progress: bool, done: int,
     executor: str = "process", address: str | None = None, meanwhile: Callable[[], None] | None = None,
@@ -351,159 +332,23 @@ def _execute(
         bar.update()
         bar.set_postfix(failed=counts["failed"])
 
+    # count the files, not the callbacks: a stop can land after a run wrote its file and before it was counted
+    kept = lambda: done + sum(path.exists() for _, path in todo)  # noqa: E731
     with bar:
         try:
             if executor == "ray":
                 if todo:
-                    _execute_ray(todo, address, finished)
+                    execute_ray(todo, address, run_one, write_atomic, finished)
             elif workers <= 1 or len(todo) <= 1:
                 with sigint_handler(interrupt_once):  # stops the run in progress; it writes no file
                     for spec, path in todo:
                         finished(_run_and_write(spec, path)[0])
             else:
-                _execute_parallel(todo, workers, finished, meanwhile)
+                execute_parallel(todo, workers, _run_and_write, finished, meanwhile)
         except KeyboardInterrupt:
-            # count the files, not the callbacks: Ctrl-C can land after a run wrote its file and before it was counted
-            kept = done + sum(path.exists() for _, path in todo)
-            raise GridInterrupted(kept, len(todo) + done) from None
-
-
-class RunQueue:
-    """The runs still to start, seed by seed; within a seed the agent whose runs took longest so far first.
-
-    Runs of one agent take about as long as each other, and agents differ by orders of magnitude
-    (a random search in milliseconds, Bayesian optimisation in seconds). Starting each seed's
-    slowest runs first leaves the quick ones for the end of the grid, so no worker idles there
-    while another finishes a slow run. An agent that has not finished a run yet counts as slowest.
-    """
-
-    def __init__(self, todo: list[tuple[RunSpec, Path]]) -> None:
-        self._seeds: dict[int, list[tuple[RunSpec, Path]]] = {}  # in the order of todo (seed-major)
-        for job in todo:
-            self._seeds.setdefault(job[0].seed, []).append(job)
-        self._left = len(todo)
-        self._seconds: dict[str, list[float]] = {}
-
-    def __len__(self) -> int:
-        return self._left
-
-    def record(self, agent: str, seconds: float) -> None:
-        """A run of ``agent`` took ``seconds``."""
-        self._seconds.setdefault(agent, []).append(seconds)
-
-    def pop(self) -> tuple[RunSpec, Path]:
-        seed, jobs = next(iter(self._seeds.items()))
-        job = jobs.pop(max(range(len(jobs)), key=lambda k: (self._mean(jobs[k][0].agent), -k)))
-        if not jobs:
-            del self._seeds[seed]
-        self._left -= 1
-        return job
-
-    def _mean(self, agent: str) -> float:
-        seconds = self._seconds.get(agent)
-        return sum(seconds) / len(seconds) if seconds else math.inf
-
-
-def _execute_parallel(
-    todo: list[tuple[RunSpec, Path]], workers: int, finished: Callable[[str], None],
-    meanwhile: Callable[[], None] | None = None,
-) -> None:
-    """Run ``todo`` in ``workers`` processes; on SIGINT stop them all and raise KeyboardInterrupt.
-
-    Runs are handed out one at a time (one waits queued beyond the running ones, so a worker
-    never waits for its next run) in the order of :class:`RunQueue`, which learns how long each
-    agent's runs take. ``meanwhile`` starts in a thread once the workers exist: a fork while a
-    thread imports modules could copy a held import lock into a worker. SIGINT only sets a flag
-    that the loop polls: a KeyboardInterrupt raised at an arbitrary point of the executor's
-    locking can leave its threads waiting on each other.
-    """
-    stop = threading.Event()
-    queue = RunQueue(todo)
-    n_workers = min(workers, len(todo))
-    pool = ProcessPoolExecutor(
-        max_workers=n_workers, mp_context=get_context(worker_start_method()), initializer=_ignore_sigint
-    )
-    helper: threading.Thread | None = None
-    with sigint_handler(lambda signum, frame: stop.set()):
-        try:
-            running: dict[Any, str] = {}
-            while (queue or running) and not stop.is_set():
-                while queue and len(running) <= n_workers:
-                    spec, path = queue.pop()
-                    running[pool.submit(_run_and_write, spec, path)] = spec.agent
-                if meanwhile is not None and helper is None:  # the first submit started every worker
-                    helper = threading.Thread(target=meanwhile, daemon=True)
-                    helper.start()
-                done, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    status, seconds = fut.result()
-                    queue.record(running.pop(fut), seconds)
-                    finished(status)
-        except BaseException:
-            _stop(pool)
-            raise
-        if stop.is_set():
-            _stop(pool)
-            raise KeyboardInterrupt
-    pool.shutdown()
-    if helper is not None:
-        helper.join()
-
-
-def _ray_run_one(spec: RunSpec) -> dict[str, Any]:
-    """A Ray task's body: one run's payload (module-level, so workers import it by name)."""
-    return run_one(spec)
-
-
-def _execute_ray(todo: list[tuple[RunSpec, Path]], address: str | None, finished: Callable[[str], None]) -> None:
-    """Run ``todo`` as Ray tasks; the results files are written here as the tasks finish.
-
-    SIGINT sets a flag that the loop polls (see :func:`_execute_parallel`); then the tasks still
-    running are cancelled and KeyboardInterrupt is raised.
-    """
-    try:
-        import ray
-    except ImportError:
-        raise ValueError("executor='ray' needs Ray: pip install 'nas-gym[ray]'") from None
-    if not ray.is_initialized():
-        # A local Ray when no address is given; the grid's output goes to its own results files.
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    task = ray.remote(num_cpus=1, max_retries=0)(_ray_run_one)
-    stop = threading.Event()
-    with sigint_handler(lambda signum, frame: stop.set()):
-        refs = {task.remote(spec): path for spec, path in todo}
-        pending = list(refs)
-        try:
-            while pending and not stop.is_set():
-                ready, pending = ray.wait(pending, num_returns=1, timeout=0.2)
-                for ref in ready:
-                    payload = ray.get(ref)
-                    write_atomic(refs[ref], payload)
-                    finished(payload["status"])
-        finally:
-            for ref in pending:
-                ray.cancel(ref, force=True)
-        if stop.is_set():
-            raise KeyboardInterrupt
-
-
-def worker_start_method() -> str:
-    """``fork`` on Linux while this process has not imported torch, else ``spawn``.
-
-    Forked workers inherit the imported modules and the loaded tables: for grids of cheap
-    searches, a spawned worker's imports (numpy, gymnasium, scipy, optuna, the tables: seconds of
-    CPU each) cost more than the runs it takes over. Torch's thread pools and CUDA are not safe
-    across a fork, so once torch is loaded (an RL agent was made here) workers are spawned.
-    """
-    return "fork" if sys.platform == "linux" and "torch" not in sys.modules else "spawn"
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Cancel the queued runs and terminate the running ones (finished runs have their files)."""
-    # The executor has no public way to stop running work before Python 3.14.
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in processes:
-        p.terminate()
-    for p in processes:
-        p.join(timeout=10)
+            raise GridInterrupted(kept(), len(todo) + done) from None
+        except WorkerDied as e:
+            raise WorkerDied(
+                f"{e}; {kept()} of {len(todo) + done} runs finished and are kept in {todo[0][1].parent}: run the "
+                "grid again to resume (with fewer workers if memory ran out)"
+            ) from None

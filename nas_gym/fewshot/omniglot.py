@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..supernets.data import reading
 from .tasks import FewShotSplits, make_splits
 
 BACKGROUND, EVALUATION = "images_background", "images_evaluation"
@@ -60,7 +61,7 @@ def read_png(file: Path, image_size: int) -> np.ndarray:
     """One PNG as ``(1, image_size, image_size)`` uint8 greyscale."""
     from PIL import Image  # Pillow comes with matplotlib, a dependency
 
-    with Image.open(file) as im:
+    with reading(file, "an Omniglot PNG"), Image.open(file) as im:
         im = im.convert("L")
         if im.size != (image_size, image_size):
             im = im.resize((image_size, image_size), Image.BILINEAR)

@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..optional import missing_extra, require_extra
+
 # benchmark name -> the space of its network
 SUPERNETS = {"nb201-supernet": "nb201", "darts-supernet": "darts"}
 # keywords of SupernetBackend that an env passes through (besides dataset and path)
@@ -27,6 +29,20 @@ def is_supernet(name: Any) -> bool:
     return isinstance(name, str) and name in SUPERNETS
 
 
+def missing_supernet_data(name: str) -> str | None:
+    """Why a supernet env with its default data (MNIST) cannot be made here (how to fix it), or None."""
+    from .data import mnist_file
+
+    reason = missing_extra("torch")
+    if reason is not None:
+        return f"{name} {reason}"
+    try:
+        mnist_file()
+    except FileNotFoundError as e:
+        return f"{name}'s default data set: {e} (or pick another: data=...)"
+    return None
+
+
 def load_supernet(name: str, dataset: str | None = None, path: str | Path | None = None, **kwargs: Any):
     """The supernet backend ``name`` on ``dataset`` (or ``data``, its synonym), built from ``kwargs``.
 
@@ -35,10 +51,11 @@ def load_supernet(name: str, dataset: str | None = None, path: str | Path | None
     replaced by a fresh one on the next call. A train-mode supernet is built anew for every call,
     since each search trains its own copy.
     """
-    from .backend import SupernetBackend
-
     if name not in SUPERNETS:
         raise ValueError(f"unknown supernet {name!r}; valid: {list(SUPERNETS)}")
+    require_extra("torch", f"the supernet benchmark {name!r}")
+    from .backend import SupernetBackend
+
     unknown = sorted(set(kwargs) - set(SUPERNET_KWARGS))
     if unknown:
         raise ValueError(f"{name}: unknown keyword argument(s) {unknown}; valid: {sorted(SUPERNET_KWARGS)}")
@@ -55,4 +72,4 @@ def load_supernet(name: str, dataset: str | None = None, path: str | Path | None
     return _FROZEN[key]
 
 
-__all__ = ["SUPERNETS", "SUPERNET_KWARGS", "is_supernet", "load_supernet"]
+__all__ = ["SUPERNETS", "SUPERNET_KWARGS", "is_supernet", "load_supernet", "missing_supernet_data"]

@@ -31,9 +31,11 @@ from torch import nn
 
 from ..benchmarks.table import NOISES, Record
 from ..spaces.base import ArchLike, Space
-from .checkpoint import checkpoint_path, read_checkpoint
+from ..envs.checks import finite_number, whole_number
+from .checkpoint import check_spec, checkpoint_path, load_checkpoint
 from .data import DATASETS, load_images, split_halves
 from .darts_net import DARTS_SIZES, DartsSupernet
+from .forking import one_thread_after_fork
 from .loops import (
     DeviceData, bn_state, evaluate as evaluate_net, recalibrate, resolve_device, restore_bn_state, train_step,
 )
@@ -100,33 +102,38 @@ class SupernetBackend:
             raise ValueError(f"unknown size {size!r} for the {space} supernet; valid: {list(sizes)}")
         if dataset not in DATASETS:
             raise ValueError(f"unknown dataset {dataset!r}; valid: {list(DATASETS)}")
+        seed, split_seed = whole_number("seed", seed, minimum=0), whole_number("split_seed", split_seed, minimum=0)
+        n_val = _optional_count("n_val", n_val, "validation images a query measures on")
+        n_train = _optional_count("n_train", n_train, "images of the weight-training half")
+        self.train_batches = whole_number("train_batches", train_batches, meaning="minibatches a train-mode query trains")
+        self.train_lr = finite_number("train_lr", train_lr, above=0.0)
+        self.recal_batches = whole_number("recal_batches", recal_batches, meaning="batches that recalibrate batch norm")
+        self.cache_size = whole_number("cache_size", cache_size, minimum=0, meaning="measurements kept; 0: none")
+        one_thread_after_fork()  # Gymnasium's async vector env forks workers after building one env here
         self.device = resolve_device(device)
         self.mode, self.dataset, self.size = mode, dataset, size
         self.name = f"{space}-supernet"
         self.recipe = _recipe(recipe, epochs, mode)
-        self.train_batches, self.train_lr, self.recal_batches = int(train_batches), float(train_lr), int(recal_batches)
-        self.cache_size = int(cache_size)
 
         images = load_images(dataset, path)
         weight_idx, val_idx = split_halves(len(images.train_y), split_seed)
         order = np.random.default_rng([split_seed, 1]).permutation(len(val_idx))
-        val_idx = val_idx[order[: len(order) if n_val is None else int(n_val)]]
+        val_idx = val_idx[order[:n_val]]  # n_val None: all of them
         if n_train is not None:  # a fixed subset of the weight half: CPU-sized epochs
-            if int(n_train) < 1:
-                raise ValueError(f"n_train must be >= 1 (or None: the whole half of {len(weight_idx)}), got {n_train!r}")
             order = np.random.default_rng([split_seed, 3]).permutation(len(weight_idx))
-            weight_idx = np.sort(weight_idx[order[: int(n_train)]])
+            weight_idx = np.sort(weight_idx[order[:n_train]])
         put = lambda idx: DeviceData.of(images.train_x[idx], images.train_y[idx], images.mean, images.std, self.device)
         self.train_data, self.val_data = put(weight_idx), put(val_idx)
         self._test = (images.test_x, images.test_y, images.mean, images.std)
         # fixed recalibration batches: the same for every query, so frozen queries repeat exactly
         recal = np.random.default_rng([split_seed, 2]).permutation(len(weight_idx))
         bs = self.recipe.batch_size
-        self._recal = [self.train_data.batch(recal[k * bs:(k + 1) * bs]) for k in range(min(recal_batches, len(recal) // bs or 1))]
+        n_recal = min(self.recal_batches, len(recal) // bs or 1)
+        self._recal = [self.train_data.batch(recal[k * bs:(k + 1) * bs]) for k in range(n_recal)]
 
         self.spec = {
             "space": space, "size": size, "dataset": dataset,
-            "data": f"{len(images.train_y)}:{zlib.crc32(np.ascontiguousarray(images.train_y).tobytes()):08x}",
+            "data": _fingerprint(images.train_x, images.train_y),
             "split_seed": int(split_seed), "recipe": self.recipe.as_dict(), "seed": int(seed),
         }
         if n_train is not None:  # only then, so checkpoints of the whole half keep their keys
@@ -142,8 +149,11 @@ class SupernetBackend:
             self.network.to(memory_format=torch.channels_last)
         self.space: Space = self.network.space
         ckpt_file = Path(checkpoint) if checkpoint is not None else checkpoint_path(self.spec)
-        if checkpoint is not None and read_checkpoint(ckpt_file, self.spec) is None:
-            raise FileNotFoundError(f"no readable supernet checkpoint at {str(ckpt_file)!r}")
+        if checkpoint is not None:  # a file the user named: a missing or corrupt one is an error, not rebuilt
+            try:
+                check_spec(load_checkpoint(ckpt_file), ckpt_file, self.spec)
+            except FileNotFoundError:
+                raise FileNotFoundError(f"no supernet checkpoint at {str(ckpt_file)!r}") from None
         ckpt = pretrain(
             self.network, self.train_data, self.recipe, self.spec, ckpt_file, self._sample_path, seed=seed,
             progress=progress,
@@ -169,9 +179,9 @@ class SupernetBackend:
         return single_path(self.space.discretise(rng.random((E, O))))
 
     def uniform_weights(self) -> torch.Tensor:
-        """All alphas equal over the ops a search mixes (DARTS's search omits ``none``, as the thesis)."""
+        """All alphas equal over the ops the network's one-shot model mixes (its ``mixes_none``)."""
         mask = torch.as_tensor(self.space.option_mask, dtype=torch.float32)
-        if self.name.startswith("darts"):
+        if not self.network.mixes_none:
             mask[:, 0] = 0.0
         return (mask / mask.sum(1, keepdim=True)).to(self.device)
 
@@ -275,11 +285,6 @@ class SupernetBackend:
         so the search log's clock counts them."""
         self._pending_s += float(seconds)
 
-    def charge_training(self, codes_or_macs: Any, images: int) -> None:
-        """Charge training ``images`` through a child (its codes) or through ``macs`` per image."""
-        macs = codes_or_macs if np.isscalar(codes_or_macs) else self.network.flops(np.asarray(codes_or_macs))
-        self.charge(simulated_seconds(float(macs), int(images), backward=True))
-
     def weights_changed(self) -> None:
         """Forget cached measurements: call after changing ``network``'s weights outside a query.
         A shared frozen backend so marked is no longer handed to new envs."""
@@ -343,10 +348,31 @@ def train_epochs(
     return k * recipe.batch_size
 
 
+def _optional_count(name: str, value: Any, meaning: str) -> int | None:
+    """None (all of them) or a whole number >= 1; ValueError naming ``name`` otherwise."""
+    return None if value is None else whole_number(name, value, meaning=f"{meaning}; or None for all")
+
+
+def _fingerprint(x: np.ndarray, y: np.ndarray) -> str:
+    """Rows and checksums of the training images and labels: other pixels or labels under the
+    same data set name are other weights, so they get another checkpoint key (~20 ms for 47 MB)."""
+    def crc(a: np.ndarray) -> int:
+        return zlib.crc32(memoryview(np.ascontiguousarray(a)).cast("B"))
+
+    return f"{len(y)}:{crc(y):08x}:{crc(x):08x}"
+
+
 def _recipe(recipe: Recipe | dict[str, Any] | None, epochs: int | None, mode: str) -> Recipe:
     """The recipe from a Recipe, a dict of its fields or the defaults; ``epochs`` overrides."""
+    if epochs is not None:
+        epochs = whole_number("epochs", epochs, minimum=0, meaning="pretraining epochs; or None for the recipe's")
     if isinstance(recipe, Recipe):
         out = recipe
+    elif recipe is not None and not isinstance(recipe, dict):
+        raise ValueError(
+            f"recipe must be a dict of Recipe fields (valid: {sorted(Recipe.__dataclass_fields__)}), "
+            f"a Recipe or None, got {recipe!r}"
+        )
     else:
         fields = dict(recipe or {})
         unknown = sorted(set(fields) - set(Recipe.__dataclass_fields__))
@@ -355,7 +381,7 @@ def _recipe(recipe: Recipe | dict[str, Any] | None, epochs: int | None, mode: st
         fields.setdefault("sampling", "uniform" if mode == "frozen" else "all")
         out = Recipe(**fields)
     if epochs is not None:
-        out = Recipe(**{**out.as_dict(), "epochs": int(epochs)})
+        out = Recipe(**{**out.as_dict(), "epochs": epochs})
     return out
 
 

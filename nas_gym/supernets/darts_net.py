@@ -183,6 +183,8 @@ class DartsSupernet(_DartsBody):
     """Weight-sharing DARTS search network: ``forward(x, path)`` with a (28, 8) path; normal cells
     take rows 0..13, reduction cells rows 14..27. ``image_size``: the resolution :meth:`flops` counts at."""
 
+    mixes_none = False  # DARTS's one-shot model leaves the zero op out of the mixture (as the thesis)
+
     def __init__(
         self, C: int = 16, layers: int = 8, in_channels: int = 3, num_classes: int = 10,
         image_size: int | Sequence[int] = 32,

@@ -18,7 +18,8 @@ Where each set comes from (nothing is downloaded):
 - ``digits``: scikit-learn's bundled 8x8 digits, split 80/20 by a fixed seeded permutation.
 
 Pickles are read with :mod:`nas_gym.benchmarks.unpickle`'s allow-list (containers and numpy
-arrays only), so a data file cannot run code.
+arrays only), so a data file cannot run code. A file that cannot be read (empty, truncated,
+garbled, a corrupt gzip stream, a refused pickle) is a ValueError naming it (:func:`reading`).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ import gzip
 import importlib.metadata
 import os
 import struct
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -179,6 +181,19 @@ def _build(name: str, train_x: np.ndarray, train_y: Any, test_x: np.ndarray, tes
     )
 
 
+@contextmanager
+def reading(file: str | Path, what: str) -> Iterator[None]:
+    """Turn any error of decoding ``file`` in the block into a ValueError naming it and ``what``
+    it should be (the decoders' own errors, such as ``EOFError`` or ``zlib.error``, name neither)."""
+    try:
+        yield
+    except Exception as e:
+        raise ValueError(
+            f"{file}: cannot be read as {what} ({type(e).__name__}: {e}); the file is damaged, truncated or not "
+            "what it should be: get it again"
+        ) from None
+
+
 def _missing(name: str, looked: list[Path] | str) -> FileNotFoundError:
     """The error for a data set not found: where we looked and how to get it."""
     where = looked if isinstance(looked, str) else ", ".join(str(p) for p in looked) or "(nowhere)"
@@ -220,7 +235,7 @@ def mnist_file(path: str | Path | None = None) -> Path:
 def load_mnist(path: str | Path | None = None) -> ImageData:
     """MNIST, 60k training (train + valid of the pickle) and 10k test images, 1x28x28 uint8."""
     file = mnist_file(path)
-    with gzip.open(file, "rb") as f:
+    with reading(file, "a gzipped MNIST pickle"), gzip.open(file, "rb") as f:
         obj = unpickle.load(f, encoding="latin1")  # a Python 2 pickle of numpy arrays
     try:
         (tx, ty), (vx, vy), (sx, sy) = obj
@@ -257,7 +272,7 @@ _IDX_STEMS = {
 def read_idx(file: str | Path) -> np.ndarray:
     """The array in an IDX file (``.gz`` or not): magic ``00 00 type ndim``, big-endian uint32 dims, data."""
     file = Path(file)
-    with (gzip.open(file, "rb") if file.suffix == ".gz" else open(file, "rb")) as f:
+    with reading(file, "an IDX file"), (gzip.open(file, "rb") if file.suffix == ".gz" else open(file, "rb")) as f:
         raw = f.read()
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
         raise ValueError(f"{file}: not an IDX file (magic {raw[:4].hex() or 'missing'}; want 0000 <type> <ndim>)")
@@ -323,7 +338,7 @@ def _cifar_folder(name: str, path: str | Path | None, subdir: str, required: tup
 
 def _read_pickle(file: Path) -> dict:
     """One CIFAR pickle (Python 2, bytes keys) through the allow-list unpickler."""
-    with open(file, "rb") as f:
+    with reading(file, "a CIFAR batch pickle"), open(file, "rb") as f:
         obj = unpickle.load(f, encoding="bytes")
     if not isinstance(obj, dict):
         raise ValueError(f"{file}: want a dict, got {type(obj).__name__}")
@@ -396,6 +411,6 @@ def load_digits() -> ImageData:
 
 __all__ = [
     "DATASETS", "ENV_VARS", "ImageData", "channel_stats", "load_cifar10", "load_cifar100", "load_digits",
-    "load_fashion_mnist", "load_images", "load_mnist", "mnist_file", "normalise", "read_idx", "split_halves",
-    "to_float",
+    "load_fashion_mnist", "load_images", "load_mnist", "mnist_file", "normalise", "read_idx", "reading",
+    "split_halves", "to_float",
 ]

@@ -111,6 +111,8 @@ class NB201Supernet(_NB201Body):
     ``image_size`` is the input resolution :meth:`flops` counts at (a forward takes any size).
     """
 
+    mixes_none = True  # NAS-Bench-201's one-shot model mixes the zero op with the others
+
     def __init__(
         self, C: int = 16, N: int = 5, in_channels: int = 3, num_classes: int = 10, image_size: int | Sequence[int] = 32
     ) -> None:

@@ -8,13 +8,21 @@ cosine learning rate from ``lr`` to ``lr_min`` as in both chapters.
 
 Each epoch draws its batch order and paths from a generator seeded by ``(seed, epoch)`` and
 ends with a checkpoint, so a killed run resumes at its last epoch and ends with the weights an
-uninterrupted run would have had. A file lock keeps two processes from training the same key.
+uninterrupted run would have had. A finished checkpoint is read without a lock (writes are
+atomic renames), so a read-only cache serves its checkpoints; a file lock keeps two processes
+from training the same key. Where the cache folder cannot be written, the network trains in
+memory with a warning, as the table cache does.
+
+A run that cannot train (a batch larger than the data: zero steps per epoch) is refused before
+it starts; one that diverges (a non-finite loss or weight) stops with ValueError, and nothing of
+that epoch is cached.
 """
 
 from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -24,6 +32,7 @@ import torch
 from filelock import FileLock
 from torch import nn
 
+from ..envs.checks import finite_number, whole_number
 from .checkpoint import read_checkpoint, write_checkpoint
 from .loops import DeviceData, train_step
 
@@ -40,14 +49,24 @@ class Recipe:
     lr_min: float = 0.001
     momentum: float = 0.9
     weight_decay: float = 3e-4
-    grad_clip: float = 5.0
+    grad_clip: float | None = 5.0
     sampling: str = "uniform"
 
     def __post_init__(self) -> None:
-        if self.sampling not in SAMPLINGS:
-            raise ValueError(f"unknown sampling {self.sampling!r}; valid: {list(SAMPLINGS)}")
-        if int(self.epochs) < 0 or int(self.batch_size) < 1:
-            raise ValueError(f"epochs must be >= 0 and batch_size >= 1, got {self.epochs}, {self.batch_size}")
+        if not isinstance(self.sampling, str) or self.sampling not in SAMPLINGS:
+            raise ValueError(f"unknown recipe sampling {self.sampling!r}; valid: {list(SAMPLINGS)}")
+        checked = {
+            "epochs": whole_number("recipe epochs", self.epochs, minimum=0, meaning="passes over the weight-training half"),
+            "batch_size": whole_number("recipe batch_size", self.batch_size),
+            "lr": finite_number("recipe lr", self.lr, above=0.0),
+            "lr_min": finite_number("recipe lr_min", self.lr_min, minimum=0.0),
+            "momentum": finite_number("recipe momentum", self.momentum, minimum=0.0, below=1.0),
+            "weight_decay": finite_number("recipe weight_decay", self.weight_decay, minimum=0.0),
+        }
+        if self.grad_clip is not None:  # None or 0: no clipping
+            checked["grad_clip"] = finite_number("recipe grad_clip (0 or None: no clipping)", self.grad_clip, minimum=0.0)
+        for name, value in checked.items():  # plain ints and floats: the checkpoint key hashes them
+            object.__setattr__(self, name, value)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,27 +99,55 @@ def pretrain(
     (``epoch == recipe.epochs``) with ``net`` holding its weights; ``ckpt["trained_steps"]`` is
     the number of steps this call ran (0 when the checkpoint was cached).
     """
-    from tqdm.auto import tqdm
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
-        ckpt = read_checkpoint(path, spec)
+    seen = _identity(path)
+    ckpt = read_checkpoint(path, spec)
+    if ckpt is not None and int(ckpt["epoch"]) >= recipe.epochs:  # finished: no lock, nothing written
+        _load_weights(net, ckpt, path)
+        return {**ckpt, "trained_steps": 0}
+    if recipe.epochs and len(data) < recipe.batch_size:
+        raise ValueError(
+            f"recipe batch_size {recipe.batch_size} exceeds the {len(data)} weight-training images: pretraining "
+            f"would run no step; valid: batch_size <= {len(data)} (or more images: n_train)"
+        )
+    lock = _lock(path)
+    try:
+        if lock is not None and _identity(path) != seen:  # another process wrote it while this one waited
+            ckpt = read_checkpoint(path, spec)
         opt = make_optimizer(net, recipe)
-        start = 0
         if ckpt is not None:
-            net.load_state_dict(ckpt["model"])
-            start = int(ckpt["epoch"])
-            if start < recipe.epochs:
+            _load_weights(net, ckpt, path)
+            if ckpt["epoch"] < recipe.epochs:
                 opt.load_state_dict(ckpt["optimizer"])
         else:
             ckpt = {"spec": spec, "epoch": 0, "seconds": [], "loss": []}
-        steps_per_epoch = len(data) // recipe.batch_size
-        total = steps_per_epoch * recipe.epochs
-        ran = 0
-        bar = tqdm(
-            total=total, initial=start * steps_per_epoch, desc=f"pretrain {spec.get('space', '')}",
-            unit="step", disable=True if start >= recipe.epochs else (None if progress is None else not progress),
-        )  # disable=None: a bar on a terminal only, never carriage returns in a log
+        save = _Saver(path, writable=lock is not None)
+        ckpt, ran = _train(net, data, recipe, ckpt, opt, save, sample_path, seed, progress)
+        if "model" not in ckpt:  # zero epochs: the initial weights are the checkpoint
+            ckpt = {**ckpt, "model": net.state_dict(), "optimizer": opt.state_dict()}
+            save(ckpt)
+    finally:
+        if lock is not None:
+            lock.release()
+    return {**ckpt, "trained_steps": ran}
+
+
+def _train(
+    net: nn.Module, data: DeviceData, recipe: Recipe, ckpt: dict[str, Any], opt: torch.optim.Optimizer,
+    save: Callable[[dict[str, Any]], None], sample_path: Callable[[np.random.Generator], Any], seed: int,
+    progress: bool | None,
+) -> tuple[dict[str, Any], int]:
+    """The epochs from ``ckpt["epoch"]`` to ``recipe.epochs``, each saved; the last checkpoint and the steps run."""
+    from tqdm.auto import tqdm
+
+    start, spec = int(ckpt["epoch"]), ckpt["spec"]
+    steps_per_epoch = len(data) // recipe.batch_size
+    total = steps_per_epoch * recipe.epochs
+    ran = 0
+    bar = tqdm(
+        total=total, initial=start * steps_per_epoch, desc=f"pretrain {spec.get('space', '')}",
+        unit="step", disable=True if start >= recipe.epochs else (None if progress is None else not progress),
+    )  # disable=None: a bar on a terminal only, never carriage returns in a log
+    with bar:
         for epoch in range(start, recipe.epochs):
             rng = np.random.default_rng([seed, epoch])
             t0, losses = time.perf_counter(), []
@@ -109,17 +156,78 @@ def pretrain(
                     g["lr"] = recipe.lr_at(epoch * steps_per_epoch + k, total)
                 losses.append(train_step(net, sample_path(rng), x, y, opt, recipe.grad_clip))
                 ran += 1
+                if not math.isfinite(losses[-1]):
+                    _diverged(f"the loss of step {k + 1} of epoch {epoch + 1} is {losses[-1]}", recipe, save.path)
                 bar.update(1)
                 if k % 20 == 0:
                     bar.set_postfix(epoch=epoch + 1, loss=f"{np.mean(losses[-20:]):.3f}")
+            bad = [name for name, p in net.named_parameters() if not bool(torch.isfinite(p).all())]
+            if bad:
+                _diverged(f"epoch {epoch + 1} left non-finite weights in {bad[:3]}", recipe, save.path)
             ckpt = {
                 "spec": spec, "epoch": epoch + 1, "model": net.state_dict(), "optimizer": opt.state_dict(),
                 "seconds": [*ckpt["seconds"], time.perf_counter() - t0],
-                "loss": [*ckpt["loss"], float(np.mean(losses)) if losses else float("nan")],
+                "loss": [*ckpt["loss"], float(np.mean(losses))],
             }
-            write_checkpoint(path, ckpt)
-        bar.close()
-        if "model" not in ckpt:  # zero epochs: the initial weights are the checkpoint
-            ckpt = {**ckpt, "model": net.state_dict(), "optimizer": opt.state_dict()}
-            write_checkpoint(path, ckpt)
-    return {**ckpt, "trained_steps": ran}
+            save(ckpt)
+    return ckpt, ran
+
+
+class _Saver:
+    """Writes checkpoints to ``path`` while it can; after a failed write (a full disk) it warns
+    once and the training goes on in memory."""
+
+    def __init__(self, path: Path, writable: bool) -> None:
+        self.path, self.writable = path, writable
+
+    def __call__(self, ckpt: dict[str, Any]) -> None:
+        if not self.writable:
+            return
+        try:
+            write_checkpoint(self.path, ckpt)
+        except OSError as e:
+            self.writable = False
+            warnings.warn(f"cannot write supernet checkpoint {str(self.path)!r} ({e}): training on in memory",
+                          stacklevel=2)
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """What tells one version of a file from another (a rename puts a new inode in place)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _load_weights(net: nn.Module, ckpt: dict[str, Any], path: Path) -> None:
+    """Load the checkpoint's weights into ``net``; ValueError naming the file when they do not fit."""
+    try:
+        net.load_state_dict(ckpt["model"])
+    except RuntimeError as e:  # tensors of another size (or names): a file of another network
+        raise ValueError(
+            f"supernet checkpoint {str(path)!r} does not fit this network ({str(e).splitlines()[0]} ...); "
+            "delete it to train again"
+        ) from None
+
+
+def _lock(path: Path) -> FileLock | None:
+    """The held training lock of ``path``, or None (with a warning) when its folder cannot be written."""
+    lock = FileLock(str(path) + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except OSError as e:
+        warnings.warn(
+            f"supernet cache folder {str(path.parent)!r} cannot be written ({e}): training in memory; "
+            "the checkpoint is not saved", stacklevel=3,
+        )
+        return None
+    return lock
+
+
+def _diverged(what: str, recipe: Recipe, path: Path) -> None:
+    raise ValueError(
+        f"supernet pretraining diverged: {what} (recipe lr={recipe.lr:g}, batch_size={recipe.batch_size}); "
+        f"nothing of this epoch was cached in {str(path)!r}: lower the learning rate"
+    )

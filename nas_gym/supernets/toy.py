@@ -7,8 +7,8 @@ goes through its own fixed 4x4 convolution to the output, the mean of the ten. T
 a random architecture a*; the student's squared error against it is zero exactly at a*.
 
 :class:`ToyTask` offers the duck-typed :class:`~nas_gym.agents.oneshot.loop.Supernet` view
-(``net``, ``space``, ``mask``, ``device``, ``loss``, ``charge``) that the one-shot agents'
-``arch_step`` and ``recommend`` use, so the toy runs exactly their code.
+(``net``, ``space``, ``mask``, ``device``, ``loss``, ``reward``) that the one-shot agents'
+``arch_step`` and ``recommend`` use, so the toy runs exactly their code (it has no clock).
 """
 
 from __future__ import annotations
@@ -52,9 +52,7 @@ class ToySpace:
     n_decisions, max_options = EDGES, WIDTH
 
     def discretise(self, alpha: np.ndarray) -> np.ndarray:
-        a = np.array(alpha, dtype=np.float64)
-        a[..., 0] = -np.inf
-        return a.argmax(-1)
+        return np.asarray(alpha)[..., 1:].argmax(-1) + 1  # column 0 (the zero op) is never a choice
 
     def index(self, codes: np.ndarray) -> int:
         return int(np.ravel_multi_index(tuple(np.asarray(codes)), (WIDTH,) * EDGES))
@@ -89,8 +87,10 @@ class ToyTask:
         """Mean squared error of the student on ``path`` against the teacher's outputs ``y``."""
         return ((self.net(x, path) - y) ** 2).mean()
 
-    def charge(self, path: object, images: int, backward: bool = True) -> None:
-        """The toy has no clock."""
+    def reward(self, path: Path, x: Tensor, y: Tensor) -> float:
+        """The paper's reward of a child on a batch: its negative squared error (ENAS's reward here)."""
+        with torch.no_grad():
+            return -float(self.loss(path, x, y))
 
     def test_loss(self, codes: np.ndarray) -> float:
         """Squared error of the one-hot student ``codes`` on the fixed test set."""

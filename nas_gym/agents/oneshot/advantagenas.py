@@ -32,10 +32,9 @@ from torch import Tensor
 
 from ...supernets.paths import Path, gated, single_path
 from ..base import register
-from ..common import MovingAverage
-from .loop import (
-    OneShotAgent, Supernet, arch_parameters, discretise, masked_softmax, one_hot, sample_codes, valid,
-)
+from ..advantage import worst_other
+from ..common import MovingAverage, masked_log_softmax, sample_index
+from .loop import Batch, OneShotAgent, Supernet, arch_parameters, discretise, masked_softmax, one_hot, valid
 
 
 def edge_advantages(d_reward_d_gate: Tensor, codes: np.ndarray) -> Tensor:
@@ -59,29 +58,27 @@ class AdvantageNASSupernet(OneShotAgent):
     def setup(self, sn: Supernet) -> None:
         self.theta, self.a_opt = arch_parameters(sn, self.a_lr, self.a_betas)
         self.avg = MovingAverage(1.0 - self.zero_avg_coef, tuple(sn.mask.shape))
-        self.last = discretise(sn, masked_softmax(self.theta, sn.mask))
 
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
-        return single_path(sample_codes(masked_softmax(self.theta, sn.mask), rng), sn.mask.shape[1])
+        return single_path(sample_index(masked_softmax(self.theta, sn.mask), rng), sn.mask.shape[1])
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float) -> None:
+    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
+                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> np.ndarray:
         probs = masked_softmax(self.theta, sn.mask)
-        codes = sample_codes(probs, rng)
+        codes = sample_index(probs, rng)
         gates = one_hot(codes, tuple(sn.mask.shape), sn.device).requires_grad_()
-        path = gated(gates, active=gates.detach() > 0)
-        reward = -sn.loss(path, x, y)
+        reward = -sn.loss(gated(gates, active=gates.detach() > 0), x, y)
         (d_gate,) = torch.autograd.grad(reward, gates)
-        sn.charge(path, len(y))
         if self.advantage:
             adv = edge_advantages(d_gate, codes).detach().double().cpu().numpy()
             adv = self._zero_op(adv, codes)
         else:
             adv = np.full(len(codes), float(reward.detach()))
-        logp = torch.log(probs.clamp_min(1e-30))[torch.arange(len(codes)), torch.as_tensor(codes)]
+        logp = masked_log_softmax(self.theta, sn.mask)[torch.arange(len(codes)), torch.as_tensor(codes)]
         self.a_opt.zero_grad(set_to_none=True)
         (-(torch.as_tensor(adv, dtype=logp.dtype, device=logp.device) * logp).sum()).backward()
         self.a_opt.step()
-        self.last = codes
+        return codes
 
     def _zero_op(self, adv: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Footnote 4: a sampled zero op gets the worst moving-average advantage of its edge's other ops."""
@@ -89,15 +86,10 @@ class AdvantageNASSupernet(OneShotAgent):
         hit = np.zeros(self.avg.value.shape, dtype=bool)
         hit[np.flatnonzero(~zero), codes[~zero]] = True
         self.avg.update(adv[:, None], where=hit)
-        if zero.any():
-            seen = np.where(np.isnan(self.avg.value), np.inf, self.avg.value)
-            seen[:, 0] = np.inf
-            worst = seen.min(1)
-            adv = np.where(zero, np.where(np.isinf(worst), 0.0, worst), adv)
-        return adv
+        return np.where(zero, worst_other(self.avg.value, np.zeros(len(codes), dtype=np.int64)), adv)
 
-    def propose(self, sn: Supernet, rng: np.random.Generator) -> np.ndarray:
-        return valid(sn, self.last, masked_softmax(self.theta, sn.mask))
+    def propose(self, sn: Supernet, rng: np.random.Generator, sampled: np.ndarray | None) -> np.ndarray:
+        return self.recommend(sn) if sampled is None else valid(sn, sampled, masked_softmax(self.theta, sn.mask))
 
     def recommend(self, sn: Supernet) -> np.ndarray:
         return discretise(sn, masked_softmax(self.theta, sn.mask))

@@ -3,13 +3,15 @@ by REINFORCE from their accuracy on a validation batch under the shared weights.
 
 The controller emits one decision per step: its input is the embedding of the previous choice,
 its output the logits of the current decision's options (masked), bounded as ENAS does by
-``c * tanh(logits)``. Weights train on a child sampled by the controller; an
-architecture step samples another child, takes its validation-batch accuracy as the reward, and
-moves the controller along ``(R - b) grad log p(a) + lambda * entropy`` with an exponential
-moving-average baseline b. Defaults from ENAS's micro search (the authors' code and script):
-a two-layer LSTM of 32 units, no temperature, tanh constant 1.10 reduced by 2.5 for op choices
-(c = 0.44), baseline decay 0.99, entropy weight 1e-4, Adam lr 3.5e-3. ENAS keeps the best child it sampled (the process best, ``reports="process"``); the
-controller's greedy decoding is its recommendation.
+``c * tanh(logits)``. Weights train on a child sampled by the controller; an architecture step
+samples another child and, as the authors' controller, takes as its reward R the child's
+validation-batch accuracy plus ``lambda`` times the entropy of the decisions that sampled it (a
+bonus without gradient), moves the exponential moving-average baseline b (from 0) toward R
+first, and then the controller along ``(R - b) grad log p(a)``. Defaults from ENAS's micro
+search (the authors' code and script): a two-layer LSTM of 32 units, no temperature, tanh
+constant 1.10 reduced by 2.5 for op choices (c = 0.44), baseline decay 0.99, entropy weight
+1e-4, Adam lr 3.5e-3. ENAS keeps the best child it sampled (the process best,
+``reports="process"``); the controller's greedy decoding is its recommendation.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from torch import Tensor, nn
 
 from ...supernets.paths import Path, single_path
 from ..base import register
-from .loop import OneShotAgent, Supernet, valid
+from ..common import entropy, masked_log_softmax, sample_index
+from .loop import Batch, OneShotAgent, Supernet, valid
 
 
 class Controller(nn.Module):
@@ -40,19 +43,17 @@ class Controller(nn.Module):
         self.tanh_c = tanh_c
 
     def forward(self, rng: np.random.Generator | None) -> tuple[np.ndarray, Tensor, Tensor]:
-        """Codes (sampled from ``rng``, or greedy when None), their total log-probability and entropy."""
+        """Codes (sampled from ``rng``, or greedy when None), their total log-probability and the
+        summed entropy of the decisions that drew them."""
         inp, state = self.start, None
         codes, logp, ent = [], torch.zeros(()), torch.zeros(())
         for e, head in enumerate(self.heads):
             out, state = self.lstm(inp, state)
-            logits = self.tanh_c * torch.tanh(head(out[0, 0]))
-            logits = torch.where(self.mask[e], logits, torch.full_like(logits, -1e9))
-            log_probs = torch.log_softmax(logits, -1)
-            p = log_probs.detach().exp().double().numpy()
-            k = int(p.argmax()) if rng is None else int(min((np.cumsum(p) < rng.random() * p.sum()).sum(), len(p) - 1))
+            log_probs = masked_log_softmax(self.tanh_c * torch.tanh(head(out[0, 0])), self.mask[e])
+            k = int(log_probs.argmax()) if rng is None else sample_index(log_probs.exp(), rng)
             codes.append(k)
             logp = logp + log_probs[k]
-            ent = ent - (log_probs.exp() * log_probs).sum()
+            ent = ent + entropy(log_probs)
             inp = self.embed(torch.tensor([[k]]))
         return np.array(codes, dtype=np.int64), logp, ent
 
@@ -75,30 +76,26 @@ class ENAS(OneShotAgent):
     def setup(self, sn: Supernet) -> None:
         self.controller = Controller(sn.mask.cpu(), self.hidden, self.layers, self.tanh_c)
         self.a_opt = torch.optim.Adam(self.controller.parameters(), lr=self.a_lr)
-        self.baseline: float | None = None
-        self.last = self.controller(None)[0]
+        self.baseline = 0.0
 
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
         with torch.no_grad():
             codes = self.controller(rng)[0]
         return single_path(codes, sn.mask.shape[1])
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float) -> None:
+    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
+                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> np.ndarray:
         codes, logp, ent = self.controller(rng)
-        path = single_path(codes, sn.mask.shape[1])
-        with torch.no_grad():
-            sn.net.train()  # batch statistics, as ENAS's child evaluation in training mode
-            reward = float((sn.net(x, path).argmax(1) == y).float().mean())
-        sn.charge(path, len(y), backward=False)
-        b = reward if self.baseline is None else self.baseline
-        self.baseline = self.baseline_decay * b + (1 - self.baseline_decay) * reward
+        # training-mode batch statistics, as ENAS's child evaluation; the entropy is a reward bonus
+        reward = sn.reward(single_path(codes, sn.mask.shape[1]), x, y) + self.entropy_weight * float(ent.detach())
+        self.baseline -= (1 - self.baseline_decay) * (self.baseline - reward)
         self.a_opt.zero_grad(set_to_none=True)
-        (-(reward - b) * logp - self.entropy_weight * ent).backward()
+        (-(reward - self.baseline) * logp).backward()
         self.a_opt.step()
-        self.last = codes
+        return codes
 
-    def propose(self, sn: Supernet, rng: np.random.Generator) -> np.ndarray:
-        return valid(sn, self.last, sn.mask.float())
+    def propose(self, sn: Supernet, rng: np.random.Generator, sampled: np.ndarray | None) -> np.ndarray:
+        return self.recommend(sn) if sampled is None else valid(sn, sampled, sn.mask.float())
 
     def recommend(self, sn: Supernet) -> np.ndarray:
         with torch.no_grad():

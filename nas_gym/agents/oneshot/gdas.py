@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from ...supernets.paths import Path, gated
 from ..base import register
 from .loop import (
-    OneShotAgent, Supernet, arch_parameters, discretise, gumbel_softmax, masked_softmax, straight_through, valid,
+    Batch, OneShotAgent, Supernet, arch_parameters, discretise, gumbel_softmax, masked_softmax, straight_through, valid,
 )
 
 
@@ -40,7 +41,6 @@ class GDAS(OneShotAgent):
 
     def setup(self, sn: Supernet) -> None:
         self.alpha, self.a_opt = arch_parameters(sn, self.a_lr, self.a_betas, self.a_weight_decay, self.init_scale)
-        self.last = discretise(sn, masked_softmax(self.alpha, sn.mask))
 
     def temperature(self, t: float) -> float:
         return self.tau[0] - (self.tau[0] - self.tau[1]) * t
@@ -54,16 +54,16 @@ class GDAS(OneShotAgent):
         path, _ = self.sample(sn, rng, t)
         return gated(path.weights.detach(), path.active)
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float) -> None:
+    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
+                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> np.ndarray:
         path, codes = self.sample(sn, rng, t)
         self.a_opt.zero_grad(set_to_none=True)
         sn.loss(path, x, y).backward()
         self.a_opt.step()
-        sn.charge(path, len(y))
-        self.last = codes
+        return codes
 
-    def propose(self, sn: Supernet, rng: np.random.Generator) -> np.ndarray:
-        return valid(sn, self.last, masked_softmax(self.alpha, sn.mask))
+    def propose(self, sn: Supernet, rng: np.random.Generator, sampled: np.ndarray | None) -> np.ndarray:
+        return self.recommend(sn) if sampled is None else valid(sn, sampled, masked_softmax(self.alpha, sn.mask))
 
     def recommend(self, sn: Supernet) -> np.ndarray:
         return discretise(sn, masked_softmax(self.alpha, sn.mask))

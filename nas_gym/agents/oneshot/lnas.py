@@ -14,29 +14,30 @@ derived child's weights, or both (the report's variants 1, 2 and Algorithm 3, ``
 
 Where there is a retraining (variants 1 and 3, or ``retrain_epochs > 0``), its simulated seconds
 are charged to the clock and the derived cell is queried once more through the env after it (a
-budget in queries keeps one query for this); ``SearchResult.meta["ticket"]`` holds the
+budget in queries keeps one query for this, a budget in seconds what retraining the current cell
+would cost); ``SearchResult.meta["ticket"]`` holds the
 retrained child's validation accuracy after every epoch and its weight sparsity.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 import gymnasium as gym
 import numpy as np
 import torch
 from torch import Tensor
 
-from ...supernets.backend import fresh_child, simulated_seconds
+from ...envs.search_log import QueryLog
+from ...supernets.backend import SupernetBackend, fresh_child, simulated_seconds
 from ...supernets.paths import Path
 from ...supernets.ticket import check_sparsity, kept_fraction, train_ticket
 from ..base import Budget, SearchResult, register, search_log
 from ..common import step_cont, torch_threads
 from .darts import DARTS
-from .loop import Supernet, deterministic_algorithms, discretise, masked_softmax, supernet_of
+from .loop import Batch, Supernet, deterministic_algorithms, discretise, masked_softmax, supernet_of
 
 VARIANTS = (1, 2, 3)
 RETRAIN_EPOCHS = 20  # the report's retraining loop (section 5.1), for the variants that prune weights
@@ -118,9 +119,10 @@ class LNAS(DARTS):
         self._maybe_prune(sn, t)
         return super().weight_path(sn, rng, t)
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float) -> None:
+    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
+                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> None:
         self._maybe_prune(sn, t)
-        super().arch_step(sn, x, y, rng, t)
+        super().arch_step(sn, x, y, rng, t, train=train, w_opt=w_opt)
 
     def _maybe_prune(self, sn: Supernet, t: float) -> None:
         if not self.prunes_alpha:
@@ -150,17 +152,31 @@ class LNAS(DARTS):
     def recommend(self, sn: Supernet) -> np.ndarray:
         return discretise(sn, self.weights(sn))
 
+    def propose(self, sn: Supernet, rng: np.random.Generator, sampled: np.ndarray | None) -> np.ndarray:
+        codes = super().propose(sn, rng, sampled)
+        if self.epochs_retrained:  # what retraining the cell derived now would cost: kept back from a seconds budget
+            self._reserve_s = self._retraining_cost(sn.backend, self.recommend(sn))
+        return codes
+
+    def _retraining_cost(self, backend: SupernetBackend, codes: np.ndarray) -> float:
+        """Simulated seconds of :func:`train_ticket` on ``codes``: every epoch trains on the whole
+        batches of the weight-training half and measures the validation half."""
+        per_epoch = len(backend.train_data) // backend.recipe.batch_size * backend.recipe.batch_size
+        e = self.epochs_retrained
+        return _retrain_seconds(float(backend.network.flops(codes)), e * per_epoch, e * len(backend.val_data))
+
     # ------------------------------------------------- search, then retrain
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
         """The search; then, where there is a retraining, the lottery-ticket retraining of the
         derived cell and one more query of it through the env (which pays the retraining's seconds)."""
         epochs = self.epochs_retrained
         t0 = time.perf_counter()
-        searched = super().search(env, _keep_a_query(budget, self.variant) if epochs else budget, seed)
+        self._reserve_s = 0.0
+        searched = super().search(env, _keep_a_query(budget, self.variant, lambda: self._reserve_s) if epochs else budget, seed)
         searched.meta.update(alpha_pruned=self.pruned_fraction(), search_sim_s=searched.sim_time_s,
                              search_wall_s=time.perf_counter() - t0)
-        if not epochs:
-            return searched
+        if not epochs or (budget.seconds is not None and searched.sim_time_s >= budget.seconds):
+            return searched  # (the search's last round spent the seconds: no query is left for a retrained cell)
         backend = supernet_of(env)
         codes = backend.space.codes(searched.recommended_index)
         t0 = time.perf_counter()
@@ -170,8 +186,7 @@ class LNAS(DARTS):
             ticket = train_ticket(child, backend.train_data, backend.val_data, backend.recipe, epochs, sparsity,
                                   self.rounds_of_weights, seed)
         macs = float(backend.network.flops(codes))  # dense kernels: unstructured zeros save no time
-        retrain_s = (simulated_seconds(macs, ticket.train_images, backward=True)
-                     + simulated_seconds(macs, ticket.eval_images, backward=False))
+        retrain_s = _retrain_seconds(macs, ticket.train_images, ticket.eval_images)
         backend.charge(retrain_s)
         step_cont(env, env.unwrapped.encode(codes))
         return SearchResult.from_log(
@@ -180,13 +195,29 @@ class LNAS(DARTS):
         )
 
 
-def _keep_a_query(budget: Budget, variant: int) -> Budget:
-    """The search's share of ``budget``: all of it but the query of the retrained cell."""
-    if budget.queries is None:
-        return budget
-    if budget.queries < 2:
+def _retrain_seconds(macs: float, train_images: int, eval_images: int) -> float:
+    return simulated_seconds(macs, train_images, backward=True) + simulated_seconds(macs, eval_images, backward=False)
+
+
+@dataclass(frozen=True)
+class _Reserving(Budget):
+    """A budget whose seconds keep ``reserve()`` back: the search ends once its clock plus what
+    retraining its current cell would cost reaches them, so the retrained cell's query is the one
+    that spends the budget."""
+
+    reserve: Callable[[], float] = lambda: 0.0
+
+    def done(self, log: QueryLog, epochs: float | None = None) -> bool:
+        return super().done(log, epochs) or (self.seconds is not None and log.sim_time_s + self.reserve() >= self.seconds)
+
+
+def _keep_a_query(budget: Budget, variant: int, reserve: Callable[[], float]) -> Budget:
+    """The search's share of ``budget``: all of it but the query of the retrained cell and, in
+    simulated seconds, what retraining costs (``reserve()``)."""
+    if budget.queries is not None and budget.queries < 2:
         raise ValueError(
             f"lnas variant {variant} with a retraining needs a budget of at least 2 queries (the search's and the "
             f"retrained cell's), got {budget.queries}"
         )
-    return dataclasses.replace(budget, queries=budget.queries - 1)
+    queries = None if budget.queries is None else budget.queries - 1
+    return _Reserving(queries, budget.seconds, budget.epochs, reserve)

@@ -3,12 +3,14 @@ supernet, and the small pieces several of them use (Gumbel noise, masked softmax
 
 A one-shot agent subclasses :class:`OneShotAgent` and fills in five hooks: ``setup`` (its
 architecture parameters), ``weight_path`` (the path the shared weights train on),
-``arch_step`` (one architecture update on a validation minibatch), ``propose`` (the
-architecture it submits through the env after each round) and ``recommend`` (its argmax
-architecture, or None). The loop trains ``backend.network`` in place with SGD (DARTS's
-defaults), charges the multiply-accumulates of every training pass to the simulated clock
-(:meth:`SupernetBackend.charge`, paid by the next query), and queries one architecture per
-round through ``env.step`` so the search log, the budget and the scores see it.
+``arch_step`` (one architecture update on a validation minibatch; it returns the child it
+sampled, if any), ``propose`` (the architecture it submits through the env after each round,
+given that child) and ``recommend`` (its argmax architecture, or None). What one hook needs from
+another passes through the loop as an argument, not through the agent. The loop trains ``backend.network`` in place with SGD (DARTS's
+defaults) and queries one architecture per round through ``env.step`` so the search log, the
+budget and the scores see it. Hooks run the network only through the :class:`Supernet` view,
+whose forward charges its multiply-accumulates to the simulated clock, and whose backward
+charges itself when it runs (paid by the next query): no agent charges by hand.
 """
 
 from __future__ import annotations
@@ -24,16 +26,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ...supernets.backend import SupernetBackend, simulated_seconds
+from ...supernets.backend import TRAIN_PASSES, SupernetBackend, simulated_seconds
 from ...supernets.loops import autocast
 from ...supernets.paths import Path
 from ..base import Budget, SearchResult, new_search
-from ..common import MASKED_LOGIT, seed_all, step_cont, torch_threads
+from ..common import masked_logits, seed_all, step_cont, torch_threads
+
+Batch = tuple[Tensor, Tensor]  # images and labels
 
 
 @dataclass
 class Supernet:
-    """The white-box view an agent's hooks get: network, space, search mask, device, charging."""
+    """The white-box view an agent's hooks get: network, space, search mask, device, and the
+    only way they run the network: :meth:`logits` (and :meth:`loss`, :meth:`reward` on it),
+    which charge every forward and backward pass to the simulated clock as it happens."""
 
     backend: SupernetBackend
     mask: Tensor  # (E, O) bool: the options the search chooses among (``none`` off by default)
@@ -51,16 +57,27 @@ class Supernet:
     def device(self) -> torch.device:
         return self.backend.device
 
-    def charge(self, path: Path | Any, images: int, backward: bool = True) -> None:
-        """Charge ``images`` through ``path`` (its live multiply-accumulates) to the simulated clock."""
-        self.backend.charge(simulated_seconds(float(self.net.flops(path)), images, backward))
-
-    def loss(self, path: Path, x: Tensor, y: Tensor) -> Tensor:
-        """Mean cross-entropy of ``path`` on a batch, in train mode (batch statistics), with graph."""
+    def logits(self, path: Path, x: Tensor) -> Tensor:
+        """The network's outputs on ``path`` in train mode (batch statistics), with graph where
+        grad is enabled. Charges the forward now and, through a hook on the outputs, each
+        backward pass through them when it runs (``TRAIN_PASSES - 1`` forwards' worth)."""
         self.net.train()
         with autocast(x.device):
-            logits = self.net(x, path)
-        return F.cross_entropy(logits.float(), y)
+            out = self.net(x, path)
+        forward_s = simulated_seconds(float(self.net.flops(path)), len(x), backward=False)
+        self.backend.charge(forward_s)
+        if out.requires_grad:
+            out.register_hook(lambda _: self.backend.charge((TRAIN_PASSES - 1) * forward_s))
+        return out.to(torch.promote_types(out.dtype, torch.float32))
+
+    def loss(self, path: Path, x: Tensor, y: Tensor) -> Tensor:
+        """Mean cross-entropy of ``path`` on a batch (see :meth:`logits`)."""
+        return F.cross_entropy(self.logits(path, x), y)
+
+    def reward(self, path: Path, x: Tensor, y: Tensor) -> float:
+        """ENAS's reward of a child: its accuracy (a fraction) on the batch, without a graph."""
+        with torch.no_grad():
+            return float((self.logits(path, x).argmax(1) == y).float().mean())
 
 
 def search_mask(backend: SupernetBackend, include_none: bool) -> Tensor:
@@ -77,19 +94,19 @@ def search_mask(backend: SupernetBackend, include_none: bool) -> Tensor:
 
 def masked_softmax(logits: Tensor, mask: Tensor, tau: float = 1.0) -> Tensor:
     """Softmax over the allowed options of each row (masked ones exactly 0)."""
-    masked = torch.where(mask.to(logits.device), logits / tau, torch.full_like(logits, MASKED_LOGIT))
-    return torch.softmax(masked, dim=-1)
+    return torch.softmax(masked_logits(logits / tau, mask), dim=-1)
 
 
-def gumbel(shape: tuple[int, ...], rng: np.random.Generator, device: torch.device | str = "cpu") -> Tensor:
-    """Standard Gumbel noise drawn from the agent's numpy RNG (so a seed fixes the search)."""
-    u = rng.random(shape).clip(1e-10, 1.0 - 1e-10)
-    return torch.as_tensor(-np.log(-np.log(u)), dtype=torch.float32, device=device)
+def gumbel(like: Tensor, rng: np.random.Generator) -> Tensor:
+    """Standard Gumbel noise of ``like``'s shape, dtype and device, drawn from the agent's numpy
+    RNG (so a seed fixes the search)."""
+    u = rng.random(tuple(like.shape)).clip(1e-10, 1.0 - 1e-10)
+    return torch.as_tensor(-np.log(-np.log(u)), dtype=like.dtype, device=like.device)
 
 
 def gumbel_softmax(logits: Tensor, mask: Tensor, tau: float, rng: np.random.Generator) -> Tensor:
     """A relaxed sample ``softmax((logits + g) / tau)`` per row over the allowed options."""
-    return masked_softmax(logits + gumbel(tuple(logits.shape), rng, logits.device), mask, tau)
+    return masked_softmax(logits + gumbel(logits, rng), mask, tau)
 
 
 def straight_through(soft: Tensor) -> tuple[Tensor, np.ndarray]:
@@ -98,20 +115,6 @@ def straight_through(soft: Tensor) -> tuple[Tensor, np.ndarray]:
     codes = soft.detach().argmax(1).cpu().numpy().astype(np.int64)
     hard = one_hot(codes, tuple(soft.shape), soft.device)
     return hard - soft.detach() + soft, codes
-
-
-def sample_codes(probs: Tensor, rng: np.random.Generator) -> np.ndarray:
-    """One option per row drawn from the rows of ``probs`` (E, O)."""
-    p = probs.detach().double().cpu().numpy()
-    u = rng.random(len(p))[:, None]
-    codes = (np.cumsum(p, axis=1) / p.sum(1, keepdims=True) < u).sum(1)
-    return np.minimum(codes, p.shape[1] - 1).astype(np.int64)
-
-
-def argmax_codes(logits: Tensor, mask: Tensor) -> np.ndarray:
-    """The allowed option of largest logit in each row."""
-    masked = torch.where(mask.to(logits.device), logits.detach(), torch.full_like(logits, -math.inf))
-    return masked.argmax(1).cpu().numpy().astype(np.int64)
 
 
 def one_hot(codes: np.ndarray, shape: tuple[int, int], device: torch.device | str = "cpu") -> Tensor:
@@ -180,14 +183,16 @@ class OneShotAgent:
 
     Weights: SGD with momentum 0.9, weight decay 3e-4, learning rate cosine-annealed from 0.025
     to 0.001 over the planned steps, gradient norm clipped at 5 (DARTS's search settings, also
-    GDAS's and SNAS's). ``warmup``: the fraction of the planned steps that train weights only
-    (AdvantageNAS fixes theta for the first half). ``include_none``: search the zero op too.
+    GDAS's and SNAS's). Schedules read the progress ``t``: 0 at the first planned step, 1 at the
+    last. ``warmup``: the fraction of the planned steps that train weights only (AdvantageNAS
+    fixes theta for the first half). ``include_none``: search the zero op too.
     """
 
     name: ClassVar[str] = "oneshot"
     families: ClassVar[tuple[str, ...]] = ("Cont",)
     reports: ClassVar[str] = "argmax"  # which architecture the agent's paper reports
     arch_on_val: ClassVar[bool] = True  # False: the architecture learns from the training loss (SNAS)
+    arch_first: ClassVar[bool] = False  # True: the architecture step precedes the weight step (DARTS's code)
 
     steps_per_query: int | None = None  # None: one epoch of the weight-training half per query
     w_lr: float = 0.025
@@ -208,8 +213,11 @@ class OneShotAgent:
         """The path the shared weights train on at progress ``t`` in [0, 1]."""
         raise NotImplementedError
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float) -> None:
-        """One architecture update on the validation batch ``(x, y)``; charge what it runs."""
+    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
+                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> np.ndarray | None:
+        """One architecture update on the validation batch ``(x, y)``; the child it sampled to
+        query (None: none). ``train`` and ``w_opt`` are the round's training batch and the
+        weights' optimiser (DARTS's unrolled step uses them)."""
 
     def train_step(self, sn: Supernet, opt: torch.optim.Optimizer, x: Tensor, y: Tensor,
                    rng: np.random.Generator, t: float) -> None:
@@ -218,10 +226,10 @@ class OneShotAgent:
         opt.zero_grad(set_to_none=True)
         sn.loss(path, x, y).backward()
         clip_and_step(opt, self.grad_clip)
-        sn.charge(path, len(y))
 
-    def propose(self, sn: Supernet, rng: np.random.Generator) -> np.ndarray:
-        """The architecture to query through the env after a round (default: the recommendation)."""
+    def propose(self, sn: Supernet, rng: np.random.Generator, sampled: np.ndarray | None) -> np.ndarray:
+        """The architecture to query through the env after a round, given the child the last
+        architecture step sampled (``sampled``, None before the first); default: the recommendation."""
         rec = self.recommend(sn)
         if rec is None:
             raise NotImplementedError(f"{self.name} must define propose()")
@@ -232,6 +240,22 @@ class OneShotAgent:
         return None
 
     # ------------------------------------------------------------------- loop
+    def weight_lr(self, t: float) -> float:
+        """The weights' learning rate at progress ``t``: cosine from ``w_lr`` to ``w_lr_min``, as DARTS's search."""
+        return self.w_lr_min + 0.5 * (self.w_lr - self.w_lr_min) * (1 + math.cos(math.pi * t))
+
+    def round(self, sn: Supernet, opt: torch.optim.SGD, train: Batch, val: Batch | None,
+              rng: np.random.Generator, t: float) -> np.ndarray | None:
+        """One round: a weight step on ``train`` and, given ``val``, an architecture step on it,
+        in the order of the agent's paper (``arch_first``); the child the architecture step sampled."""
+        sampled = None
+        if val is not None and self.arch_first:
+            sampled = self.arch_step(sn, *val, rng, t, train=train, w_opt=opt)
+        self.train_step(sn, opt, *train, rng, t)
+        if val is not None and not self.arch_first:
+            sampled = self.arch_step(sn, *val, rng, t, train=train, w_opt=opt)
+        return sampled
+
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
         """Train ``env``'s supernet and the agent's architecture parameters until ``budget`` is spent."""
         log = new_search(self, env)
@@ -248,23 +272,22 @@ class OneShotAgent:
                                   weight_decay=self.w_weight_decay)
             self.setup(sn)
             train_it, val_it = backend.train_batches_iter(rng), backend.val_batches_iter(rng)
-            steps = 0
+            steps, sampled = 0, None
             epochs = lambda: steps / per_epoch  # noqa: E731
             while not budget.done(log, epochs()):
                 for _ in range(per_query):
-                    t = min(steps / total, 1.0)
-                    for g in opt.param_groups:  # cosine annealing, as DARTS's search
-                        g["lr"] = self.w_lr_min + 0.5 * (self.w_lr - self.w_lr_min) * (1 + math.cos(math.pi * t))
-                    x, y = next(train_it)
-                    self.train_step(sn, opt, x, y, rng, t)
-                    if self.arch_on_val and t >= self.warmup:
-                        xv, yv = next(val_it)
-                        self.arch_step(sn, xv, yv, rng, t)
+                    t = min(steps / max(total - 1, 1), 1.0)
+                    for g in opt.param_groups:
+                        g["lr"] = self.weight_lr(t)
+                    train = next(train_it)
+                    val = next(val_it) if self.arch_on_val and t >= self.warmup else None
+                    out = self.round(sn, opt, train, val, rng, t)
+                    sampled = sampled if out is None else out
                     steps += 1
                     if budget.epochs is not None and epochs() >= budget.epochs:
                         break
                 backend.weights_changed()  # the weights moved: cached measurements are stale
-                step_cont(env, base.encode(self.propose(sn, rng)))
+                step_cont(env, base.encode(self.propose(sn, rng, sampled)))
             rec = self.recommend(sn)
         space = backend.space
         return SearchResult.from_log(

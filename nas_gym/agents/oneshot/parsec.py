@@ -21,7 +21,8 @@ from torch import Tensor
 
 from ...supernets.paths import Path, single_path
 from ..base import register
-from .loop import OneShotAgent, Supernet, arch_parameters, discretise, masked_softmax, sample_codes, valid
+from ..common import sample_index
+from .loop import Batch, OneShotAgent, Supernet, arch_parameters, discretise, masked_softmax, valid
 
 
 @register("parsec")
@@ -37,20 +38,16 @@ class PARSEC(OneShotAgent):
 
     def setup(self, sn: Supernet) -> None:
         self.pi, self.a_opt = arch_parameters(sn, self.a_lr, self.a_betas)
-        self.last = discretise(sn, masked_softmax(self.pi, sn.mask))
 
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
-        return single_path(sample_codes(masked_softmax(self.pi, sn.mask), rng), sn.mask.shape[1])
+        return single_path(sample_index(masked_softmax(self.pi, sn.mask), rng), sn.mask.shape[1])
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float) -> None:
+    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
+                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> np.ndarray:
         probs = masked_softmax(self.pi, sn.mask)
-        children = [sample_codes(probs, rng) for _ in range(self.samples)]
-        with torch.no_grad():
-            loglik = []
-            for codes in children:
-                path = single_path(codes, sn.mask.shape[1])
-                loglik.append(-float(sn.loss(path, x, y)) * len(y))  # log p(V | a, w), summed over the batch
-                sn.charge(path, len(y), backward=False)
+        children = [sample_index(probs, rng) for _ in range(self.samples)]
+        with torch.no_grad():  # log p(V | a, w), summed over the batch
+            loglik = [-float(sn.loss(single_path(c, sn.mask.shape[1]), x, y)) * len(y) for c in children]
         w = torch.softmax(torch.tensor(loglik, dtype=torch.float64), 0).to(probs.dtype)
         logp = torch.log(probs.clamp_min(1e-30))
         rows = torch.arange(probs.shape[0])
@@ -58,10 +55,10 @@ class PARSEC(OneShotAgent):
         self.a_opt.zero_grad(set_to_none=True)
         (-total).backward()
         self.a_opt.step()
-        self.last = children[int(np.argmax(loglik))]
+        return children[int(np.argmax(loglik))]
 
-    def propose(self, sn: Supernet, rng: np.random.Generator) -> np.ndarray:
-        return valid(sn, self.last, masked_softmax(self.pi, sn.mask))
+    def propose(self, sn: Supernet, rng: np.random.Generator, sampled: np.ndarray | None) -> np.ndarray:
+        return self.recommend(sn) if sampled is None else valid(sn, sampled, masked_softmax(self.pi, sn.mask))
 
     def recommend(self, sn: Supernet) -> np.ndarray:
         return discretise(sn, masked_softmax(self.pi, sn.mask))

@@ -23,7 +23,8 @@ from torch import Tensor
 
 from ...supernets.paths import Path, gated, single_path
 from ..base import register
-from .loop import OneShotAgent, Supernet, arch_parameters, discretise, masked_softmax, one_hot, sample_codes
+from ..common import sample_index
+from .loop import Batch, OneShotAgent, Supernet, arch_parameters, discretise, masked_softmax, one_hot
 
 
 @register("proxyless")
@@ -41,24 +42,20 @@ class ProxylessNAS(OneShotAgent):
         self.alpha, self.a_opt = arch_parameters(sn, self.a_lr, self.a_betas, init_scale=self.init_scale)
 
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
-        return single_path(sample_codes(masked_softmax(self.alpha, sn.mask), rng), sn.mask.shape[1])
+        return single_path(sample_index(masked_softmax(self.alpha, sn.mask), rng), sn.mask.shape[1])
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float) -> None:
-        probs = masked_softmax(self.alpha, sn.mask).detach()
-        p = probs.double().cpu().numpy()
+    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
+                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> None:
+        p = masked_softmax(self.alpha, sn.mask).detach().double().cpu().numpy()
         E, O = p.shape
-        pairs = np.stack([_two_distinct(p[e], rng) for e in range(E)])  # (E, 2) op indices
         rows = np.arange(E)[:, None]
+        pairs = two_distinct(p, rng)  # (E, 2) op indices
         pair_p = p[rows, pairs] / p[rows, pairs].sum(1, keepdims=True)
-        pick = (rng.random(E) >= pair_p[:, 0]).astype(np.int64)  # 0: first of the pair, 1: second
-        chosen = pairs[np.arange(E), pick]
+        chosen = pairs[np.arange(E), sample_index(pair_p, rng)]
         active = torch.zeros(E, O, dtype=torch.bool)
         active[torch.as_tensor(rows), torch.as_tensor(pairs)] = True
         gates = one_hot(chosen, (E, O), sn.device).requires_grad_()
-        path = gated(gates, active)
-        loss = sn.loss(path, x, y)
-        (d_gate,) = torch.autograd.grad(loss, gates)
-        sn.charge(path, len(y))
+        (d_gate,) = torch.autograd.grad(sn.loss(gated(gates, active), x, y), gates)
         d_gate = d_gate.cpu().double().numpy()[rows, pairs]  # (E, 2)
         # eq. 4 over the pair: dL/dalpha_i = sum_j dL/dg_j p_j (delta_ij - p_i)
         grad_pair = pair_p * (d_gate - (d_gate * pair_p).sum(1, keepdims=True))
@@ -78,8 +75,13 @@ class ProxylessNAS(OneShotAgent):
         return discretise(sn, masked_softmax(self.alpha, sn.mask))
 
 
-def _two_distinct(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Two distinct options drawn from ``p`` without replacement (the only one twice if just one is allowed)."""
-    k = min(2, int((p > 0).sum()))
-    out = rng.choice(len(p), size=k, replace=False, p=p / p.sum())
-    return np.resize(out, 2)
+def two_distinct(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Two distinct options per row of ``p`` ``(E, O)``, drawn from ``p`` without replacement
+    (the first from ``p``, the second from the rest renormalised); a row with one allowed option
+    gets it twice."""
+    first = sample_index(p, rng)
+    rest = p.copy()
+    rest[np.arange(len(p)), first] = 0.0
+    alone = rest.sum(1) <= 0
+    rest[alone] = p[alone]  # drawn, then replaced by ``first``: one uniform per row either way
+    return np.stack([first, np.where(alone, first, sample_index(rest, rng))], axis=1)

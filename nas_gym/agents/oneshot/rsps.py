@@ -16,7 +16,8 @@ import numpy as np
 
 from ...supernets.paths import Path, single_path
 from ..base import register
-from .loop import OneShotAgent, Supernet, sample_codes
+from ..common import sample_index
+from .loop import OneShotAgent, Supernet
 
 
 @register("rsps")
@@ -28,11 +29,9 @@ class RSPS(OneShotAgent):
     reports: ClassVar[str] = "process"
 
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
-        uniform = sn.mask.float() / sn.mask.sum(1, keepdim=True)
-        return single_path(sample_codes(uniform, rng), sn.mask.shape[1])
+        return single_path(sample_index(sn.mask.float(), rng), sn.mask.shape[1])
 
-    def propose(self, sn: Supernet, rng: np.random.Generator) -> np.ndarray:
-        uniform = sn.mask.float() / sn.mask.sum(1, keepdim=True)
-        codes = sample_codes(uniform, rng)
+    def propose(self, sn: Supernet, rng: np.random.Generator, sampled: np.ndarray | None) -> np.ndarray:
+        codes = sample_index(sn.mask.float(), rng)  # uniform over the searched ops of each edge
         # a DARTS cell needs exactly two inputs per node: draw from the space's own sampler there
         return codes if sn.space.is_valid(sn.space.index(codes)) else sn.space.sample(rng)

@@ -22,8 +22,9 @@ from torch import Tensor
 
 from ...supernets.paths import Path, mixed
 from ..base import register
+from ..common import masked_log_softmax
 from .loop import (
-    OneShotAgent, Supernet, arch_parameters, clip_and_step, discretise, gumbel_softmax, masked_softmax,
+    Batch, OneShotAgent, Supernet, arch_parameters, clip_and_step, discretise, gumbel_softmax, masked_softmax,
 )
 
 
@@ -49,25 +50,28 @@ class SNAS(OneShotAgent):
 
     def relaxed_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
         """A relaxed sample Z of the architecture, every op weighted by it (differentiable in alpha)."""
-        logp = torch.log(masked_softmax(self.alpha, sn.mask).clamp_min(1e-30))
-        return mixed(gumbel_softmax(logp, sn.mask, self.temperature(t), rng))
+        return mixed(gumbel_softmax(masked_log_softmax(self.alpha, sn.mask), sn.mask, self.temperature(t), rng))
 
     def train_step(self, sn, opt, x, y, rng, t) -> None:
-        path = self.relaxed_path(sn, rng, t)
-        opt.zero_grad(set_to_none=True)
-        self.a_opt.zero_grad(set_to_none=True)
-        sn.loss(path, x, y).backward()
-        clip_and_step(opt, self.grad_clip)
-        self.a_opt.step()
-        sn.charge(path, len(y))
+        self.joint_step(sn, opt, x, y, rng, t)
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float) -> None:
-        """An alpha-only step on ``(x, y)`` (fixed weights, as the toy task; the search never calls it)."""
+    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
+                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> None:
+        """The joint step without a weight update: alpha alone on ``(x, y)`` (the toy task's fixed
+        weights; the search never calls it, as SNAS reads no validation batch)."""
+        self.joint_step(sn, None, x, y, rng, t)
+
+    def joint_step(self, sn: Supernet, opt: torch.optim.Optimizer | None, x: Tensor, y: Tensor,
+                   rng: np.random.Generator, t: float) -> None:
+        """One relaxed sample, one loss, one backward: a step of the weights (``opt``, if given) and of alpha."""
         path = self.relaxed_path(sn, rng, t)
+        if opt is not None:
+            opt.zero_grad(set_to_none=True)
         self.a_opt.zero_grad(set_to_none=True)
         sn.loss(path, x, y).backward()
+        if opt is not None:
+            clip_and_step(opt, self.grad_clip)
         self.a_opt.step()
-        sn.charge(path, len(y))
 
     def recommend(self, sn: Supernet) -> np.ndarray:
         return discretise(sn, masked_softmax(self.alpha, sn.mask))
