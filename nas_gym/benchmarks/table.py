@@ -96,7 +96,7 @@ class TabularBenchmark:
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or int(epochs) not in self.fidelities:
             have = sorted(self.fidelities)
             raise ValueError(
-                f"fidelity={epochs!r}: {self.name}/{self.dataset} ({self.metric}) has "
+                f"fidelity={epochs!r}: {self.name}/{self.dataset} has "
                 + (f"results at {have} epochs; valid: {have}" if have else "no results of shorter training schedules")
                 + f". Fidelities come with tables that hold learning curves: {FIDELITY_SOURCES}"
             )
