@@ -113,6 +113,10 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     results_file = out / "fig32.json"
     runs: dict[str, dict[str, dict]] = json.loads(results_file.read_text())["runs"] if results_file.exists() else {}
+    old = [label for label, r in runs.items() if not isinstance(r, dict)]
+    if old:  # an earlier version kept only the accuracies, not the architectures: those runs are redone
+        print(f"{results_file}: runs of {old} lack the architectures they queried; running them again", flush=True)
+        runs = {label: r for label, r in runs.items() if isinstance(r, dict)}
     shared = {"space": args.space, "env_kwargs": env_kwargs(args), "steps": args.steps, "threads": args.threads}
     jobs = [(label, seed, shared) for seed in range(args.seeds) for label in labels if str(seed) not in runs.get(label, {})]
     if jobs:
