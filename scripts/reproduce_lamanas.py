@@ -76,6 +76,7 @@ def main() -> None:
     ap.add_argument("--phi-steps", type=int, default=MetaConfig.phi_steps, help="Adam steps of phi per task (default: %(default)s)")
     ap.add_argument("--phi-lr", type=float, default=MetaConfig.phi_lr, help="(default: %(default)s)")
     ap.add_argument("--phi-meta-lr", type=float, default=MetaConfig.phi_meta_lr, help="Reptile step of phi (default: %(default)s)")
+    ap.add_argument("--grad-clip", type=float, default=MetaConfig.grad_clip, help="theta's task gradient norm cap, 0: none (default: %(default)s)")
     ap.add_argument("--device", default="cpu"), ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1), ap.add_argument("--out", help="write the results as JSON here")
     args = ap.parse_args()
@@ -106,7 +107,8 @@ def main() -> None:
     for name in args.variants.split(","):
         kw = {**dict(method="lamanas", phi_steps=args.phi_steps, phi_lr=args.phi_lr, phi_meta_lr=args.phi_meta_lr), **VARIANTS[name]}
         cfg = MetaConfig(**kw, ways=ways, shots=shots, queries=queries, size=size, task_steps=args.task_steps,
-                         test_steps=test_steps, meta_epochs=epochs, w_lr=args.w_lr, alpha_lr=args.alpha_lr)
+                         test_steps=test_steps, meta_epochs=epochs, w_lr=args.w_lr, alpha_lr=args.alpha_lr,
+                         grad_clip=args.grad_clip)
         learner = MetaLearner.for_pool(cfg, splits.train, device=args.device, seed=args.seed)
         phi0 = learner.phi_vector()
         t0 = time.process_time()
