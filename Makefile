@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RLLIB_VENV := .venv-rllib
 RLLIB_BIN := $(RLLIB_VENV)/bin
 
-.PHONY: setup demo test test-long test-rllib bench mutants clean
+.PHONY: setup demo test test-long test-rllib bench mutants gpu-check clean
 
 $(BIN)/nas-gym: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: setup
 # realistic bugs in the supernets, one-shot agents and meta-learners, one at a time: the kill rate (tens of minutes)
 mutants: setup
 	$(BIN)/python scripts/mutants.py
+
+# on a machine with a GPU: the GPU tests and the supernet benchmarks on CUDA (about 5 minutes); refuses without CUDA
+gpu-check: setup
+	PY=$(BIN)/python scripts/gpu_check.sh
 
 clean:
 	rm -rf $(VENV) $(RLLIB_VENV) build *.egg-info

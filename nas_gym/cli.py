@@ -106,17 +106,15 @@ def _cmd_supernet_pretrain(args: argparse.Namespace) -> int:
     from .optional import require_extra
 
     require_extra("torch", "nas-gym supernet pretrain")
-    import torch
-
     from .supernets.backend import SupernetBackend
 
-    torch.set_num_threads(args.threads)
-    recipe = {"batch_size": args.batch_size, "lr": args.lr, "sampling": args.sampling}
+    given = {"batch_size": args.batch_size, "lr": args.lr, "sampling": args.sampling}
+    recipe = {k: v for k, v in given.items() if v is not None}  # the rest: the data set's defaults
     t0 = time.perf_counter()
     sn = SupernetBackend(
         space=args.space, dataset=args.data, path=args.path, size=args.size, epochs=args.epochs,
         device=args.device, seed=args.seed, split_seed=args.split_seed, recipe=recipe,
-        progress=not args.no_progress,
+        progress=not args.no_progress, threads=args.threads,
     )
     per_epoch = sn.pretrain_seconds
     print(f"checkpoint: {sn.checkpoint_file}")
@@ -178,15 +176,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "(default: %(default)s)")
     sp.add_argument("--path", help="folder of the image set's files (fashion-mnist, cifar10, cifar100)")
     sp.add_argument("--size", default="tiny", help="network size preset (default: %(default)s)")
-    sp.add_argument("--epochs", type=int, default=10, help="epochs over the weight-training half (default: %(default)s)")
+    sp.add_argument("--epochs", type=int, help="epochs over the weight-training half (default: 10; digits 30)")
     sp.add_argument("--sampling", choices=["uniform", "all"], default="uniform", help="uniform single paths "
                     "(CADAM, frozen envs' default) or all ops mixed (DDAS warm-up, train envs' default) (default: %(default)s)")
-    sp.add_argument("--batch-size", type=int, default=64, help="(default: %(default)s)")
+    sp.add_argument("--batch-size", type=int, help="(default: 64; digits 16)")
     sp.add_argument("--lr", type=float, default=0.025, help="initial learning rate, cosine to 1e-3 (default: %(default)s)")
     sp.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
     sp.add_argument("--seed", type=int, default=0, help="weight initialisation and batch order (default: %(default)s)")
     sp.add_argument("--split-seed", type=int, default=0, help="the train/validation split (default: %(default)s)")
-    sp.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
+    sp.add_argument("--threads", type=int, help="torch CPU threads (default: $NAS_GYM_THREADS, else 1)")
     sp.add_argument("--no-progress", action="store_true", help="no progress bar")
     sp.set_defaults(func=_cmd_supernet_pretrain)
     return p

@@ -95,8 +95,8 @@ MUTANTS = [
            "recalibration runs in eval mode, so no statistic is collected", (DF, SB)),
     Mutant("bn.not-restored", B, "            restore_bn_state(self.network, saved)", "            pass",
            "a frozen query leaves its child's statistics in the shared network", (SB, DF)),
-    Mutant("bn.evaluate-in-train-mode", L, '    """(accuracy %, mean cross-entropy) of ``net`` on ``path`` over all of ``data``, in eval mode."""\n    net.eval()',
-           '    """(accuracy %, mean cross-entropy) of ``net`` on ``path`` over all of ``data``, in eval mode."""\n    net.train()',
+    Mutant("bn.evaluate-in-train-mode", L, '    given ``(input, label)`` batches), in eval mode."""\n    net.eval()',
+           '    given ``(input, label)`` batches), in eval mode."""\n    net.train()',
            "evaluation normalises with batch statistics (and moves the running ones)", (SB, DF)),
     # ---------------------------------------------------------------- training loops and clock
     Mutant("train.no-optimizer-step", L, "        nn.utils.clip_grad_norm_(params, grad_clip)\n    opt.step()",

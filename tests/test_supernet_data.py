@@ -126,6 +126,38 @@ def test_mnist_pickle_file(tmp_path, unit):
         assert d.train_y.tolist() == [0, 1, 2, 3, 4, 5] and d.test_y.tolist() == [6, 7, 8]
 
 
+def test_decoded_images_are_cached_memory_mapped_and_rebuilt_when_the_file_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAS_GYM_CACHE", str(tmp_path / "cache"))
+    decoded = []
+    real = D.read_mnist
+    monkeypatch.setattr(D, "read_mnist", lambda f: decoded.append(f) or real(f))
+    file = tmp_path / "mnist.pkl.gz"
+    pixels = _mnist_pkl(file)
+    first = load_images("mnist", file)
+    again = load_images("mnist", file)
+    assert len(decoded) == 1  # the second load read the cache
+    assert isinstance(again.train_x, np.memmap) and not again.train_x.flags.writeable
+    np.testing.assert_array_equal(again.train_x.reshape(6, 784), pixels[:6])
+    for name in ("train_x", "train_y", "test_x", "test_y", "mean", "std"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
+    assert (again.num_classes, again.classes) == (first.num_classes, first.classes)
+    assert len(list((tmp_path / "cache").glob("images-mnist-*"))) == 1
+
+    changed = _mnist_pkl(file, sizes=(5, 2, 3))  # another file at the same path: decoded anew
+    third = load_images("mnist", file)
+    assert len(decoded) == 2 and third.train_x.shape == (7, 1, 28, 28)
+    np.testing.assert_array_equal(third.train_x.reshape(7, 784), changed[:7])
+
+
+def test_cached_fashion_mnist_keeps_its_class_names(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAS_GYM_CACHE", str(tmp_path / "cache"))
+    _idx_set(tmp_path / "fm")
+    load_images("fashion-mnist", tmp_path / "fm")
+    monkeypatch.setattr(D, "read_idx", None)  # a second load must not decode the files
+    d = load_images("fashion-mnist", tmp_path / "fm")
+    assert isinstance(d.train_x, np.memmap) and d.classes[9] == "Ankle boot" and d.train_x[1, 0, 3, 17] == 201
+
+
 def test_mnist_refuses_code(tmp_path):
     file = tmp_path / "mnist.pkl.gz"
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from nas_gym.supernets import backend as B
 from nas_gym.supernets.backend import SupernetBackend
 
 pytestmark = pytest.mark.gpu
@@ -38,3 +39,15 @@ def test_train_mode_and_child_training_run_in_bf16():
     rec = sn.query(CONV, rng=np.random.default_rng(0))
     assert np.isfinite(rec.loss) and 0 <= rec.val <= 100
     assert 0 <= sn.evaluate(CONV, epochs=1) <= 100
+
+
+def test_cached_stem_gives_the_uncached_numbers_on_cuda(monkeypatch):
+    cells = make().space.sample(np.random.default_rng(1), 3)
+    sn = make()
+    cached = [sn.query(c) for c in cells]
+    assert sn._stem[1] is not None and sn._stem[1][1][0][0].is_cuda
+    monkeypatch.setattr(B, "STEM_CACHE_BYTES", 0)
+    fresh = make()
+    for a, b in zip(cached, (fresh.query(c) for c in cells)):
+        assert a.val == pytest.approx(b.val, abs=100.0 / len(sn.val_data) + 1e-9)
+        assert a.loss == pytest.approx(b.loss, rel=1e-3)

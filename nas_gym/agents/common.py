@@ -7,8 +7,7 @@ the idea of one paper stays in that agent's module.
 from __future__ import annotations
 
 import warnings
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -16,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..supernets.threads import torch_threads  # noqa: F401  (the agents' networks are tiny: one thread is fastest)
 from .adam import Adam
 from .base import Budget
 
@@ -32,24 +32,6 @@ def seed_all(seed: int) -> np.random.Generator:
     """
     torch.manual_seed(seed)
     return np.random.default_rng(seed)
-
-
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` intra-op threads (None: leave as is), then restore the setting.
-
-    The agents' networks are tiny, so one thread is fastest and keeps parallel workers from
-    oversubscribing the cores.
-    """
-    if n is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def mlp(

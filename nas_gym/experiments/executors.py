@@ -212,6 +212,9 @@ def execute_parallel(
 
 def _death_note(processes: Any, running: list["RunSpec"]) -> str:
     """Which worker died and how, and the runs it may have held."""
+    processes = list(processes)
+    for p in processes:  # the pool may not have reaped them yet: an unreaped one has no exit code
+        p.join(timeout=5)
     codes = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
     # the pool terminates the other workers once one died: the odd one out is the first to go
     first = next((c for c in codes if c != -signal.SIGTERM), codes[0] if codes else None)

@@ -32,16 +32,19 @@ from torch import nn
 from ..benchmarks.table import NOISES, Record
 from ..spaces.base import ArchLike, Space
 from ..envs.checks import finite_number, whole_number
+from .cells import hooked
 from .checkpoint import check_spec, checkpoint_path, load_checkpoint
 from .data import DATASETS, load_images, split_halves
 from .darts_net import DARTS_SIZES, DartsSupernet
 from .forking import one_thread_after_fork
 from .loops import (
-    DeviceData, bn_state, evaluate as evaluate_net, recalibrate, resolve_device, restore_bn_state, train_step,
+    EVAL_BATCH, DeviceData, autocast, bn_state, evaluate as evaluate_net, fresh_statistics, recalibrate, resolve_device,
+    restore_bn_state, train_step,
 )
 from .nb201_net import NB201_SIZES, NB201Supernet
 from .paths import mixed, single_path
 from .pretrain import Recipe, make_optimizer, pretrain
+from .threads import on_own_threads, resolve_threads, torch_threads
 
 MODES = ("frozen", "train")
 # name -> (network class, size presets)
@@ -49,6 +52,16 @@ NETWORKS: dict[str, tuple[type[nn.Module], dict[str, dict[str, int]]]] = {
     "nb201": (NB201Supernet, NB201_SIZES),
     "darts": (DartsSupernet, DARTS_SIZES),
 }
+# Recalibration batches per frozen query. Chosen by `scripts/rank_supernet.py --recal`: on two
+# tiny MNIST supernets, 20 cells each, Kendall tau against the cells trained alone did not move
+# with 1 to 32 batches beyond its sampling error, while the estimates stayed 0.18 percentage
+# points from 32 batches' on average with 4 (0.13 with 8, 0.26 with 2, 0.65 with 1).
+RECAL_BATCHES = 4
+STEM_CACHE_BYTES = 256 << 20  # at most this much of stem outputs kept for frozen queries
+# Recipe defaults that differ by data set. digits: its weight-training half holds 718 images, 11
+# steps per epoch at batch 64; at batch 16 and 30 epochs (1,340 steps, ~10 CPU-s at the tiny
+# size) the median child reaches ~90% validation accuracy where 3 epochs at 64 gave 8-23%.
+DATASET_RECIPES: dict[str, dict[str, Any]] = {"digits": {"batch_size": 16, "epochs": 30}}
 MACS_PER_SECOND = 1e12  # the simulated accelerator: a sustained 1 TMAC/s on small convolutions
 TRAIN_PASSES = 3  # a training step costs a forward and a backward of about twice the forward
 
@@ -66,6 +79,8 @@ class SupernetBackend:
     network; ``mode``: ``frozen`` or ``train``. The network is pretrained by ``recipe`` (its
     ``sampling`` defaults to ``uniform`` single paths when frozen and to ``all`` ops, DDAS's
     warm-up, when training) or loaded from the cache, or from ``checkpoint`` when given.
+    ``threads``: torch CPU threads for the backend's own work (default ``$NAS_GYM_THREADS`` or 1;
+    see :mod:`.threads`).
     """
 
     metric = "accuracy"
@@ -87,11 +102,12 @@ class SupernetBackend:
         split_seed: int = 0,
         n_val: int | None = 2000,
         n_train: int | None = None,
-        recal_batches: int = 8,
+        recal_batches: int = RECAL_BATCHES,
         train_batches: int = 25,
         train_lr: float = 1e-3,
         cache_size: int = 1 << 16,
         progress: bool | None = None,
+        threads: int | None = None,
     ) -> None:
         if space not in NETWORKS:
             raise ValueError(f"unknown supernet space {space!r}; valid: {list(NETWORKS)}")
@@ -111,9 +127,10 @@ class SupernetBackend:
         self.cache_size = whole_number("cache_size", cache_size, minimum=0, meaning="measurements kept; 0: none")
         one_thread_after_fork()  # Gymnasium's async vector env forks workers after building one env here
         self.device = resolve_device(device)
+        self.threads = resolve_threads(threads)
         self.mode, self.dataset, self.size = mode, dataset, size
         self.name = f"{space}-supernet"
-        self.recipe = _recipe(recipe, epochs, mode)
+        self.recipe = _recipe(recipe, epochs, mode, dataset)
 
         images = load_images(dataset, path)
         weight_idx, val_idx = split_halves(len(images.train_y), split_seed)
@@ -154,10 +171,11 @@ class SupernetBackend:
                 check_spec(load_checkpoint(ckpt_file), ckpt_file, self.spec)
             except FileNotFoundError:
                 raise FileNotFoundError(f"no supernet checkpoint at {str(ckpt_file)!r}") from None
-        ckpt = pretrain(
-            self.network, self.train_data, self.recipe, self.spec, ckpt_file, self._sample_path, seed=seed,
-            progress=progress,
-        )
+        with torch_threads(self.threads):
+            ckpt = pretrain(
+                self.network, self.train_data, self.recipe, self.spec, ckpt_file, self._sample_path, seed=seed,
+                progress=progress,
+            )
         self.checkpoint_file = ckpt_file
         self.pretrain_seconds: list[float] = list(ckpt.get("seconds", []))
         self.trained_steps = int(ckpt["trained_steps"])  # steps run by this process (0 on a cached checkpoint)
@@ -165,6 +183,8 @@ class SupernetBackend:
         self._measured: OrderedDict[int, tuple[float, float]] = OrderedDict()
         self._pending_s = 0.0
         self._oneshot: tuple[float, float] | None = None
+        self._stem: tuple[tuple, Any] | None = None  # (stem weights' identity, stem outputs or None)
+        self._after_stem = AfterStem(self.network)
         self.modified = False  # weights changed outside queries (a one-shot search trained them)
 
     def __repr__(self) -> str:
@@ -189,6 +209,7 @@ class SupernetBackend:
         return mixed(self.uniform_weights())
 
     # ----------------------------------------------------------------- query
+    @on_own_threads
     def query(self, arch: ArchLike, rng: np.random.Generator | None = None, noise: str = "seed") -> Record:
         """Validation accuracy (%) and loss of one child, as the supernet estimates them.
 
@@ -236,15 +257,53 @@ class SupernetBackend:
                 self._measured.popitem(last=False)
         return out
 
+    @on_own_threads
     def measure(self, path: Any, data: DeviceData | None = None) -> tuple[float, float]:
         """(accuracy %, loss) of ``path`` on ``data`` (the validation half) after recalibrating
         its batch norms; every buffer is put back, so the network does not change."""
         saved = bn_state(self.network)
         try:
-            recalibrate(self.network, path, self._recal)
-            return evaluate_net(self.network, path, self.val_data if data is None else data)
+            stem = self._stem_outputs() if data is None or data is self.val_data else None
+            if stem is None:
+                recalibrate(self.network, path, self._recal)
+                return evaluate_net(self.network, path, self.val_data if data is None else data)
+            recalibrate(self._after_stem, path, stem[0])
+            return evaluate_net(self._after_stem, path, stem[1])
         finally:
             restore_bn_state(self.network, saved)
+
+    def _stem_outputs(self) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], list[tuple[torch.Tensor, torch.Tensor]]] | None:
+        """(recalibration, validation) batches of stem outputs, as a frozen query computes them.
+
+        No path changes the stem, and its batch norm is recalibrated on the same fixed batches
+        in every query, so its outputs are the same for every path: computed once per version
+        of the stem's weights (a one-shot search that trains them makes them stale) and reused,
+        the same numbers as computing them anew. None in train mode (every query trains the
+        stem), where they would take more than :data:`STEM_CACHE_BYTES`, and while a forward
+        hook watches the network (a pass counter or a data-flow trace sees every forward).
+        """
+        if self.mode != "frozen" or not self._recal or hooked(self.network, self.network.stem):
+            return None
+        stem = self.network.stem
+        key = tuple((t.data_ptr(), t._version) for t in stem.parameters())
+        if self._stem is not None and self._stem[0] == key:
+            return self._stem[1]
+        images = len(self.val_data) + sum(len(y) for _, y in self._recal)
+        saved = bn_state(stem)
+        try:
+            with torch.inference_mode(), autocast(self.device):
+                with fresh_statistics(stem):  # train mode: batch statistics, as in a recalibration
+                    recal = [(self.network.stem_output(x), y) for x, y in self._recal]
+                per_image = recal[0][0][0].numel() * recal[0][0].element_size()
+                if images * per_image > STEM_CACHE_BYTES:
+                    out = None
+                else:
+                    stem.eval()
+                    out = (recal, [(self.network.stem_output(x), y) for x, y in self.val_data.in_order(EVAL_BATCH)])
+        finally:
+            restore_bn_state(stem, saved)
+        self._stem = (key, out)
+        return out
 
     def oneshot(self) -> tuple[float, float]:
         """(accuracy %, loss) of the one-shot model, every op mixed with equal alphas: the
@@ -258,6 +317,7 @@ class SupernetBackend:
         x, y, mean, std = self._test
         return DeviceData.of(x, y, mean, std, self.device)
 
+    @on_own_threads
     def evaluate(self, arch: ArchLike, epochs: int = 0, seed: int = 0) -> float:
         """Test accuracy (%) of ``arch``: under the supernet's weights (``epochs=0``, the
         thesis's preliminary test accuracy), or of the child trained alone from scratch for
@@ -304,6 +364,18 @@ class SupernetBackend:
         if self._opt is not None and "optimizer" in snap:
             self._opt.load_state_dict(snap["optimizer"])
         self._measured.clear()
+
+
+class AfterStem(nn.Module):
+    """A supernet from its stem's output on, ``forward(h, path)``, sharing the supernet's modules:
+    what a frozen query runs on cached stem outputs."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, h: torch.Tensor, path: Any) -> torch.Tensor:
+        return self.net.after_stem(h, path)
 
 
 def train_alone(
@@ -362,8 +434,9 @@ def _fingerprint(x: np.ndarray, y: np.ndarray) -> str:
     return f"{len(y)}:{crc(y):08x}:{crc(x):08x}"
 
 
-def _recipe(recipe: Recipe | dict[str, Any] | None, epochs: int | None, mode: str) -> Recipe:
-    """The recipe from a Recipe, a dict of its fields or the defaults; ``epochs`` overrides."""
+def _recipe(recipe: Recipe | dict[str, Any] | None, epochs: int | None, mode: str, dataset: str) -> Recipe:
+    """The recipe from a Recipe, or a dict of its fields over the data set's and the mode's
+    defaults (:data:`DATASET_RECIPES`); ``epochs`` overrides."""
     if epochs is not None:
         epochs = whole_number("epochs", epochs, minimum=0, meaning="pretraining epochs; or None for the recipe's")
     if isinstance(recipe, Recipe):
@@ -378,7 +451,7 @@ def _recipe(recipe: Recipe | dict[str, Any] | None, epochs: int | None, mode: st
         unknown = sorted(set(fields) - set(Recipe.__dataclass_fields__))
         if unknown:
             raise ValueError(f"unknown recipe field(s) {unknown}; valid: {sorted(Recipe.__dataclass_fields__)}")
-        fields.setdefault("sampling", "uniform" if mode == "frozen" else "all")
+        fields = {"sampling": "uniform" if mode == "frozen" else "all", **DATASET_RECIPES.get(dataset, {}), **fields}
         out = Recipe(**fields)
     if epochs is not None:
         out = Recipe(**{**out.as_dict(), "epochs": epochs})

@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 Edge = tuple[int, int]  # (dst, src)
@@ -167,9 +168,124 @@ def trace_macs(net: nn.Module, run: Callable[[Tensor], object], shape: tuple[int
     return macs
 
 
+def hooked(*modules: nn.Module) -> bool:
+    """Whether a forward hook watches these modules (their own hooks, or hooks on every module):
+    fast paths that skip module calls step aside then, so hooks see every call they expect."""
+    everywhere = torch.nn.modules.module
+    if everywhere._global_forward_hooks or everywhere._global_forward_pre_hooks:
+        return True
+    return any(m._forward_hooks or m._forward_pre_hooks for m in modules)
+
+
+class FoldedSequential(nn.Sequential):
+    """``nn.Sequential`` that, in inference (eval mode under ``torch.inference_mode``, what
+    evaluation uses), runs each Conv2d followed by an eval-mode BatchNorm2d as one convolution
+    with the batch norm folded into its weights and bias: the same outputs to float rounding,
+    one pass over the activations fewer. Training, eval with autograd, and modules a forward
+    hook watches (MAC tracing, data-flow tests) run the modules one by one as usual."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.training or not torch.is_inference_mode_enabled():
+            return super().forward(x)
+        mods = list(self)
+        i = 0
+        while i < len(mods):
+            m = mods[i]
+            bn = mods[i + 1] if i + 1 < len(mods) else None
+            if isinstance(m, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and not bn.training and not hooked(m, bn):
+                x = folded_conv_bn(m, bn, x)
+                i += 2
+            else:
+                x = m(x)
+                i += 1
+        return x
+
+
+def folded_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d, x: Tensor) -> Tensor:
+    """``bn(conv(x))`` with ``bn`` in eval mode, as one convolution: W' = W * s, b' = beta + (b - mu) * s,
+    s = gamma / sqrt(var + eps)."""
+    scale = torch.rsqrt(bn.running_var + bn.eps)
+    if bn.weight is not None:
+        scale = scale * bn.weight
+    shift = -bn.running_mean if conv.bias is None else conv.bias - bn.running_mean
+    bias = shift * scale if bn.bias is None else torch.addcmul(bn.bias, shift, scale)
+    weight = (conv.weight * scale.view(-1, 1, 1, 1)).contiguous(memory_format=torch.channels_last)
+    return F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
+
+
+class CountAvgPool2d(nn.Module):
+    """``nn.AvgPool2d(kernel, stride, padding, count_include_pad=False)``: on the CPU a depthwise
+    convolution with weights ``1 / kernel**2``, then the border rows and columns, whose windows
+    hold fewer real (unpadded) pixels, rescaled (the count of real pixels is a product of a
+    row count and a column count, so two passes over the border fix every output).
+
+    oneDNN's channels-last average pooling with these networks' few channels took 1.1-3.7x the
+    CPU time of that convolution at 28x28 and 14x14, about the same at 7x7, and 1.8-3.7x with the
+    backward pass (one thread, torch 2.13; ``scripts/bench_supernet.py --what pool``);
+    values agree to float rounding and autograd's gradient is the pooling's. CUDA keeps the
+    native kernel. No state: checkpoints are those of ``nn.AvgPool2d``.
+    """
+
+    def __init__(self, kernel: int, stride: int, padding: int) -> None:
+        super().__init__()
+        self.kernel, self.stride, self.padding = int(kernel), int(stride), int(padding)
+        self._consts: dict[tuple, tuple] = {}
+
+    def extra_repr(self) -> str:
+        return f"kernel={self.kernel}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.is_cuda:
+            return F.avg_pool2d(x, self.kernel, self.stride, self.padding, count_include_pad=False)
+        return self.as_conv(x)
+
+    def as_conv(self, x: Tensor) -> Tensor:
+        """The pooling as a depthwise convolution (what the CPU runs), on any device."""
+        c, h, w = x.shape[1:]
+        key = (c, h, w, x.dtype, x.device)
+        if key not in self._consts:
+            with torch.inference_mode(False):  # normal tensors: training saves them for the backward pass
+                self._consts[key] = self._constants(c, h, w, x.dtype, x.device)
+        weight, rows, cols, scale = self._consts[key]
+        y = F.conv2d(x, weight, None, self.stride, self.padding, 1, c)
+        if scale is None:
+            return y
+        if torch.is_grad_enabled() and x.requires_grad:  # autograd: one multiply (in-place slices backpropagate slowly)
+            return y.mul_(scale)  # in place: the convolution's backward needs not y
+        for i, f in rows:  # inference: only the border rows and columns, a fraction of the outputs
+            y[:, :, i, :] *= f
+        for j, f in cols:
+            y[:, :, :, j] *= f
+        return y
+
+    def _constants(self, c: int, h: int, w: int, dtype: torch.dtype, device: torch.device) -> tuple:
+        """The kernel, the (index, factor) rescaling of border rows and of columns, and their
+        product as a (1, 1, H', W') map (None when no output needs one)."""
+        weight = torch.full((c, 1, self.kernel, self.kernel), 1.0 / self.kernel**2, dtype=dtype, device=device)
+        rows, cols = self._fixes(h), self._fixes(w)
+        scale = None
+        if rows or cols:
+            fr, fc = torch.ones(self._size(h), dtype=torch.float64), torch.ones(self._size(w), dtype=torch.float64)
+            for i, f in rows:
+                fr[i] = f
+            for j, f in cols:
+                fc[j] = f
+            scale = torch.outer(fr, fc).to(dtype=dtype, device=device)[None, None]
+        return weight.contiguous(memory_format=torch.channels_last), rows, cols, scale
+
+    def _size(self, n: int) -> int:
+        return (n + 2 * self.padding - self.kernel) // self.stride + 1
+
+    def _fixes(self, n: int) -> list[tuple[int, float]]:
+        """(output index, kernel / real pixels) along one axis of ``n`` pixels, where fewer than ``kernel`` are real."""
+        k, s, p = self.kernel, self.stride, self.padding
+        real = [min(i * s - p + k, n) - max(i * s - p, 0) for i in range(self._size(n))]
+        return [(i, k / r) for i, r in enumerate(real) if r < k]
+
+
 def relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int, padding: int, dilation: int = 1, affine: bool = True) -> nn.Sequential:
     """ReLU - Conv (no bias) - BN, the unit of both spaces' convolutions."""
-    return nn.Sequential(
+    return FoldedSequential(
         nn.ReLU(inplace=False),
         nn.Conv2d(c_in, c_out, kernel, stride, padding, dilation=dilation, bias=False),
         nn.BatchNorm2d(c_out, affine=affine, track_running_stats=True),

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..spaces.darts import DARTS_OPS, EDGES, N_NODES, DartsSpace
-from .cells import DagCell, Plan, copy_into, image_hw, make_plan, module_macs, pad_active, relu_conv_bn, trace_macs
+from .cells import CountAvgPool2d, DagCell, FoldedSequential, Plan, copy_into, image_hw, make_plan, module_macs, pad_active, relu_conv_bn, trace_macs
 from .paths import Path, as_path, mixed
 
 DARTS_SIZES: dict[str, dict[str, int]] = {
@@ -61,12 +61,12 @@ def _sep_conv(c: int, k: int, stride: int) -> nn.Sequential:
             nn.Conv2d(c, c, 1, bias=False),
             nn.BatchNorm2d(c, affine=AFFINE, track_running_stats=True),
         ]
-    return nn.Sequential(*layers)
+    return FoldedSequential(*layers)
 
 
 def _dil_conv(c: int, k: int, stride: int) -> nn.Sequential:
     """ReLU - depthwise kxk dilation 2 - pointwise - BN."""
-    return nn.Sequential(
+    return FoldedSequential(
         nn.ReLU(inplace=False),
         nn.Conv2d(c, c, k, stride, k - 1, dilation=2, groups=c, bias=False),
         nn.Conv2d(c, c, 1, bias=False),
@@ -80,7 +80,7 @@ def darts_op(name: str, c: int, stride: int) -> nn.Module:
         return nn.Sequential(nn.MaxPool2d(3, stride, 1), nn.BatchNorm2d(c, affine=False, track_running_stats=True))
     if name == "avg_pool_3x3":
         return nn.Sequential(
-            nn.AvgPool2d(3, stride, 1, count_include_pad=False), nn.BatchNorm2d(c, affine=False, track_running_stats=True)
+            CountAvgPool2d(3, stride, 1), nn.BatchNorm2d(c, affine=False, track_running_stats=True)
         )
     if name == "skip_connect":
         return nn.Identity() if stride == 1 else FactorizedReduce(c, c)
@@ -155,9 +155,15 @@ class _DartsBody(nn.Module):
         self.to(memory_format=torch.channels_last)  # see channels_last in cells.py
 
     def _run(self, x: Tensor, plans: tuple[Plan, Plan], weights: Tensor | None) -> Tensor:
+        return self._after_stem(self.stem_output(x), plans, weights)
+
+    def stem_output(self, x: Tensor) -> Tensor:
+        """The stem's output: what every path starts from."""
+        return self.stem(x.contiguous(memory_format=torch.channels_last))  # see channels_last in cells.py
+
+    def _after_stem(self, h: Tensor, plans: tuple[Plan, Plan], weights: Tensor | None) -> Tensor:
         halves = (None, None) if weights is None else (weights[:N_EDGES], weights[N_EDGES:])
-        x = x.contiguous(memory_format=torch.channels_last)  # see channels_last in cells.py
-        s0 = s1 = self.stem(x)
+        s0 = s1 = h
         for cell in self.cells:
             r = int(cell.reduction)
             s0, s1 = s1, cell(s0, s1, plans[r], halves[r])
@@ -208,11 +214,15 @@ class DartsSupernet(_DartsBody):
         return plans
 
     def forward(self, x: Tensor, path: Path) -> Tensor:
+        return self.after_stem(self.stem_output(x), path)
+
+    def after_stem(self, h: Tensor, path: Path) -> Tensor:
+        """The forward from the stem's output ``h`` on: ``forward(x, path) == after_stem(stem_output(x), path)``."""
         plans = self.plans(path)
         weights = None if path.single else path.weights
         if weights is not None and tuple(weights.shape) != (2 * N_EDGES, len(DARTS_OPS)):
             raise ValueError(f"path weights must be {(2 * N_EDGES, len(DARTS_OPS))}, got {tuple(weights.shape)}")
-        return self._run(x, plans, weights)
+        return self._after_stem(h, plans, weights)
 
     def live(self, path_or_codes: Any) -> np.ndarray:
         """(28, 8) bool: the ops the path runs (active, non-``none``, on a live edge)."""

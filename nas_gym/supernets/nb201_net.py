@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from ..spaces.nb201 import NB201_EDGES, NB201_OPS, NB201Space
-from .cells import DagCell, Plan, copy_into, image_hw, make_plan, pad_active, relu_conv_bn, trace_macs
+from .cells import CountAvgPool2d, DagCell, Plan, copy_into, image_hw, make_plan, pad_active, relu_conv_bn, trace_macs
 from .paths import Path, as_path, mixed
 
 NB201_SIZES: dict[str, dict[str, int]] = {
@@ -35,7 +35,7 @@ def nb201_op(name: str, c: int) -> nn.Module:
     if name == "nor_conv_3x3":
         return relu_conv_bn(c, c, 3, 1, 1)
     if name == "avg_pool_3x3":
-        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+        return CountAvgPool2d(3, stride=1, padding=1)
     raise ValueError(f"unknown NAS-Bench-201 op {name!r}")
 
 
@@ -46,7 +46,7 @@ class ResBlock(nn.Module):
         super().__init__()
         self.conv_a = relu_conv_bn(c_in, c_out, 3, 2, 1)
         self.conv_b = relu_conv_bn(c_out, c_out, 3, 1, 1)
-        self.downsample = nn.Sequential(nn.AvgPool2d(2, 2), nn.Conv2d(c_in, c_out, 1, bias=False))
+        self.downsample = nn.Sequential(CountAvgPool2d(2, 2, 0), nn.Conv2d(c_in, c_out, 1, bias=False))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.downsample(x) + self.conv_b(self.conv_a(x))
@@ -84,8 +84,13 @@ class _NB201Body(nn.Module):
         self.to(memory_format=torch.channels_last)  # see channels_last in cells.py
 
     def _run(self, x: Tensor, plan: Plan, weights: Tensor | None) -> Tensor:
-        x = x.contiguous(memory_format=torch.channels_last)  # see channels_last in cells.py
-        x = self.stem(x)
+        return self._after_stem(self.stem_output(x), plan, weights)
+
+    def stem_output(self, x: Tensor) -> Tensor:
+        """The stem's output: what every path starts from."""
+        return self.stem(x.contiguous(memory_format=torch.channels_last))  # see channels_last in cells.py
+
+    def _after_stem(self, x: Tensor, plan: Plan, weights: Tensor | None) -> Tensor:
         for layer in self.cells:
             x = layer(x, plan, weights) if isinstance(layer, NB201Cell) else layer(x)
         return self.classifier(self.pool(self.lastact(x)).flatten(1))
@@ -137,11 +142,15 @@ class NB201Supernet(_NB201Body):
         return plan
 
     def forward(self, x: Tensor, path: Path) -> Tensor:
+        return self.after_stem(self.stem_output(x), path)
+
+    def after_stem(self, h: Tensor, path: Path) -> Tensor:
+        """The forward from the stem's output ``h`` on: ``forward(x, path) == after_stem(stem_output(x), path)``."""
         plan = self.plan(path)
         weights = None if path.single else path.weights
         if weights is not None and tuple(weights.shape) != (len(NB201_EDGES), len(NB201_OPS)):
             raise ValueError(f"path weights must be {(len(NB201_EDGES), len(NB201_OPS))}, got {tuple(weights.shape)}")
-        return self._run(x, plan, weights)
+        return self._after_stem(h, plan, weights)
 
     def live(self, path_or_codes: Any) -> np.ndarray:
         """(E, O) bool: the ops the path runs (active, non-``none``, on a live edge)."""
