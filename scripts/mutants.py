@@ -216,7 +216,7 @@ MUTANTS = [
            "                _reptile(list(self.loss_net.parameters()), phis, cfg.phi_meta_lr)\n", "                pass\n",
            "LAMANAS's loss network never changes (as in the authors' code)", (META,)),
     Mutant("meta.phi-task-step-missing", "nas_gym/meta/lamanas.py",
-           "            p.grad = g\n        opt.step()\n        return loss_net", "            p.grad = g\n        return loss_net",
+           "                p.grad = g\n            opt.step()\n        return loss_net", "                p.grad = g\n        return loss_net",
            "the proxy's gradient never reaches phi", (META,)),
     Mutant("meta.alpha-not-adapted", "nas_gym/meta/lamanas.py", "            w_opt.step()\n            a_opt.step()",
            "            w_opt.step()", "the task learner never adapts alpha", (META,)),

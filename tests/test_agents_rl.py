@@ -150,6 +150,27 @@ def test_stagnation_bursts():
     assert [det.observe(0) for _ in range(3)] == [False, False, True]
 
 
+def test_ddpg_control_never_trains_and_explores_the_same(nb201_c10, monkeypatch):
+    from nas_gym.agents.ddpg import DDPG
+
+    calls = []
+    train = DDPG._train
+    monkeypatch.setattr(DDPG, "_train", lambda self, *a: (calls.append(1), train(self, *a))[1])
+    runs = {}
+    for learn in (True, False):
+        calls.clear()
+        env = gym.make("NasGym/NB201-Cont-v0", obs="previous", budget=60, noise="mean")
+        runs[learn] = make("ddpg", learn=learn, noise="g", gauss_std=0.0).search(env, Budget(60), 3).arch_index.tolist()
+        # one update per step after the random warm-up (the first third) when learning, none otherwise
+        assert len(calls) == (60 - 20 if learn else 0)
+    assert runs[True][:21] == runs[False][:21]  # the same warm-up, then the actor's own choices
+    # a fixed actor without noise is a fixed map from the previous architecture to the next
+    fixed = runs[False][20:]
+    nxt = {}
+    for prev, arch in zip(fixed, fixed[1:]):
+        assert nxt.setdefault(prev, arch) == arch
+
+
 # ---------------------------------------------------------------------------------- AdvantageNAS
 def test_advantage_sign_on_a_hand_case():
     # edge 0's op matters (removing it drops the reward), edge 1's op hurts (removing it helps)
@@ -171,6 +192,21 @@ def test_advantage_needs_a_none_option():
     with pytest.raises(ValueError, match="advantagenas-reinforce"):
         make("advantagenas").search(env, Budget(10), 0)
     assert make("advantagenas-reinforce").search(env, Budget(10), 0).n_queries == 10
+
+
+def test_compare_refuses_advantagenas_on_nas_bench_graph_before_any_run(tmp_path, capsys):
+    from nas_gym.cli import main
+
+    args = ["compare", "--env", "Graph-Cont-v0", "--dataset", "cora", "--agents", "rs,advantagenas", "--seeds", "1",
+            "--budget", "10", "--workers", "1", "--out", str(tmp_path / "out"), "--no-progress"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    for words in ("advantagenas", "'none' option on every decision", "nas-bench-graph", "advantagenas-reinforce"):
+        assert words in err, (words, err)
+    assert "Traceback" not in err and not (tmp_path / "out" / "runs").exists()  # nothing ran, rs included
+    # the REINFORCE ablation needs no counterfactual and runs there
+    args[args.index("rs,advantagenas")] = "advantagenas-reinforce"
+    assert main(args) == 0
 
 
 def test_advantage_counterfactuals_are_charged(nb201_c10):

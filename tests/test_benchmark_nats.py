@@ -11,12 +11,18 @@ from __future__ import annotations
 import bz2
 import pickle
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
 import nas_gym
+from nas_gym.agents import Budget, SearchResult
+from nas_gym.agents.base import search_log
 from nas_gym.benchmarks import nats
+from nas_gym.cli import main
+from nas_gym.experiments.evaluation import score
+from nas_gym.experiments.results import read_run, run_path
 
 ARCHS = [  # official index -> arch string (the official order is not our dense order)
     "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|",
@@ -33,8 +39,11 @@ SETS = {  # runs -> the evaluation sets their ResultsCount holds
 
 
 def acc(arch: int, dataset: str, setname: str, seed: int, epoch: int, epochs: int) -> float:
-    """A distinct, checkable accuracy for every (arch, dataset, set, seed, epoch)."""
-    base = 50 + 10 * arch + (5 if setname == "ori-test" else 3 if setname == "x-test" else 0)
+    """A distinct, checkable accuracy for every (arch, dataset, set, seed, epoch); the 12-epoch
+    schedule ranks the architectures in reverse, so a search at 12 epochs and a score at 200
+    epochs disagree visibly."""
+    rank = len(ARCHS) - 1 - arch if epochs == 12 else arch
+    base = 50 + 10 * rank + (5 if setname == "ori-test" else 3 if setname == "x-test" else 0)
     return base + 0.01 * list(SETS).index(dataset) + 0.1 * SEEDS.index(seed) + 5.0 * (epoch + 1) / epochs
 
 
@@ -171,3 +180,83 @@ def test_files_cannot_run_code(tmp_path):
     evil.write_bytes(pickle.dumps({"meta_archs": [], "arch2infos": {0: print}}))
     with pytest.raises(pickle.UnpicklingError, match="builtins.print"):
         nats.read_official(evil)
+
+
+def cost12(arch: int) -> float:
+    """What the official APIs charge for a 12-epoch run: 12 epochs' training, one epoch's validation."""
+    return 12 * (2.0 + arch) + 0.5
+
+
+@pytest.mark.parametrize("dataset, runs", [("cifar10", "cifar10-valid"), ("cifar100", "cifar100")])
+def test_fidelity_12_queries_return_and_charge_the_12_epoch_runs(official, dataset, runs):
+    full = nas_gym.load_benchmark("nb201", dataset=dataset, path=official)
+    bench = nas_gym.load_benchmark("nb201", dataset=dataset, path=official, fidelity=12)
+    assert full.summary()["fidelities"] == [12] and bench.fidelity == 12 and bench.final is not None
+    rng = np.random.default_rng(0)
+    for a, text in enumerate(ARCHS):
+        r = bench.row(text)
+        # x-valid after the 12-epoch schedule's last epoch, per seed (not the 200-epoch run at epoch 12)
+        assert bench.val[r].tolist() == [acc(a, runs, "x-valid", s, 11, 12) for s in SEEDS]
+        rec = bench.query(text, rng=rng)
+        assert rec.val in bench.val[r].tolist() and rec.cost_s == pytest.approx(cost12(a))
+        assert rec.curve.shape == (12,) and rec.curve[-1] == pytest.approx(bench.val_mean[r])
+        assert bench.query_batch(np.array([r]), rng=rng)[1][0] == pytest.approx(cost12(a))
+        # what scores a search stays the 200-epoch table
+        assert bench.final.query(text, noise="mean").val == full.query(text, noise="mean").val
+        assert bench.evaluate(text) == full.evaluate(text)
+    # the reversed 12-epoch ranking: the optimum the search sees is the 200-epoch worst
+    assert bench.optimum()[0] == full.space.parse(ARCHS[0]) and full.optimum()[0] == full.space.parse(ARCHS[2])
+
+
+def test_a_search_at_fidelity_12_is_scored_at_200_epochs(official):
+    env = gym.make("NasGym/NB201-Cont-v0", dataset="cifar10", path=official, fidelity=12, noise="mean", budget=3)
+    env.reset(seed=0)
+    base = env.unwrapped
+    for text in ARCHS:
+        env.step(base.encode(base.space.codes(base.space.parse(text))))
+    log = search_log(env)
+    assert np.sum(log.cost_s) == pytest.approx(sum(cost12(a) for a in range(3)))  # 12-epoch time charged
+    result = SearchResult.from_log("by-hand", 0, log, Budget(3))
+    full = nas_gym.load_benchmark("nb201", dataset="cifar10", path=official)
+    scored = score(result, base.backend)
+    # the search returns the best by 12-epoch validation (ARCHS[0], reversed ranking) ...
+    assert scored["best_arch"] == full.space.to_string(full.space.parse(ARCHS[0]))
+    assert scored["best_observed"] == pytest.approx(np.mean([acc(0, "cifar10-valid", "x-valid", s, 11, 12) for s in SEEDS]))
+    # ... and it is scored by its 200-epoch validation and test, against the 200-epoch optimum
+    assert scored["best_val"] == pytest.approx(np.mean([acc(0, "cifar10-valid", "x-valid", s, 199, 200) for s in SEEDS]))
+    assert scored["test"] == pytest.approx(acc(0, "cifar10", "ori-test", 777, 199, 200))
+    assert scored["optimum"] == pytest.approx(full.optimum()[1]) and scored["fidelity"] == 12
+    assert scored["anytime"][-1] == scored["best_val"]
+
+
+def test_compare_runs_the_papers_protocol_with_a_seconds_budget(official, tmp_path, capsys):
+    budget = cost12(2) + cost12(1) + 1  # about three 12-epoch runs; 200-epoch runs would cost 25x more
+    args = ["compare", "--env", "NB201-Seq-v0", "--agents", "reinforce-cat", "--seeds", "1", "--budget", f"{budget}s",
+            "--workers", "1", "--out", str(tmp_path), "--no-progress",
+            "--env-kwargs", f"dataset=cifar10,path={official},fidelity=12"]
+    assert main(args) == 0, capsys.readouterr().err
+    run = read_run(run_path(tmp_path, "reinforce-cat", 0))
+    costs = run["log"]["cost_s"]
+    assert all(any(c == pytest.approx(cost12(a)) for a in range(3)) for c in costs) and len(costs) >= 3
+    full = nas_gym.load_benchmark("nb201", dataset="cifar10", path=official)
+    assert run["result"]["best_val"] == pytest.approx(full.query(run["result"]["best_index"], noise="mean").val)
+
+
+def test_fidelity_needs_a_table_with_curves(official):
+    with pytest.raises(ValueError, match=r"fidelity=12: nb201/cifar10 .*no results of shorter.*official NAS-Bench-201"):
+        nas_gym.load_benchmark("nb201", dataset="cifar10", fidelity=12)
+    with pytest.raises(ValueError, match=r"fidelity=25: .*results at \[12\] epochs; valid: \[12\]"):
+        nas_gym.load_benchmark("nb201", dataset="cifar10", path=official, fidelity=25)
+    with pytest.raises(ValueError, match="fidelity=12: nas-bench-graph/cora"):
+        gym.make("NasGym/Graph-Cont-v0", fidelity=12)
+    with pytest.raises(ValueError, match="whole number of epochs"):
+        gym.make("NasGym/NB201-Cont-v0", path=official, fidelity=12.0)
+
+
+def test_compare_refuses_a_fidelity_the_table_lacks_before_any_run(tmp_path, capsys):
+    args = ["compare", "--env", "NB201-Cont-v0", "--agents", "rs", "--seeds", "1", "--budget", "5", "--workers", "1",
+            "--out", str(tmp_path / "out"), "--no-progress", "--env-kwargs", "fidelity=12"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "fidelity=12" in err and "official NAS-Bench-201" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "runs").exists()

@@ -188,7 +188,7 @@ def _valid_keywords(err: pytest.ExceptionInfo) -> set[str]:
     return set(eval(str(err.value).split("valid: ")[1].split("]")[0] + "]"))
 
 
-TABLE_KEYWORDS = {"benchmark", "dataset", "path", "reward", "noise", "max_params", "max_latency", "penalty",
+TABLE_KEYWORDS = {"benchmark", "dataset", "path", "fidelity", "reward", "noise", "max_params", "max_latency", "penalty",
                   "render_mode", "oracle_info", "info_strings"}
 
 

@@ -21,8 +21,16 @@ scalar reward r(a) in place of every A_i (eq. 4) and no counterfactual queries.
 Defaults: theta = 0 (a uniform start), Adam with learning rate 1e-3 and betas (0.9, 0.999) (the
 paper's section 5.1; its public code uses beta1 = 0.5). The search returns, as every agent, the
 best architecture it queried (the paper's ``process best``) and recommends the policy's argmax
-(its ``argmax``, which the paper reports as the better of the two: ``reports="argmax"``). Spaces without a ``none`` option in every
-decision have no eq.-6 counterfactual, and the advantage variant refuses them.
+(its ``argmax``, which the paper reports as the better of the two: ``reports="argmax"``).
+
+Spaces without a ``none`` option on every decision (NAS-Bench-Graph, NAS-Bench-Macro): the
+paper's counterfactual (s_i, 0) is the network with edge i's output set to zero, which a
+weight-sharing network can always compute (the paper's own NAS-Bench-201 runs removed ``none``
+from the candidates and still zeroed edges in the supernet: ``advantagenas-supernet``). A table
+holds results only for the architectures of its space, and there that network is none of them
+(on NAS-Bench-Graph a node without output cuts the graph), so eq. 6 has nothing to query: the
+advantage variant refuses such envs in ``check_env``, before any query and in
+``nas-gym compare``'s checks, and points to the REINFORCE ablation, which needs no counterfactual.
 """
 
 from __future__ import annotations
@@ -47,8 +55,10 @@ def zero_options(space) -> np.ndarray:
     missing = [d for d, opts in zip(space.decision_names, space.options) if ZERO_OP not in opts]
     if missing:
         raise ValueError(
-            f"advantagenas needs a {ZERO_OP!r} option on every decision for its counterfactuals (eq. 6); "
-            f"space {space.name!r} has none on {missing}. Use advantagenas-reinforce there."
+            f"advantagenas needs a {ZERO_OP!r} option on every decision for its counterfactuals (eq. 6: the "
+            f"architecture with edge i zeroed); space {space.name!r} has none on {missing}, so its table holds "
+            f"no such architecture. Use advantagenas-reinforce there (no counterfactuals), or advantagenas-supernet "
+            f"on a supernet, which can zero any edge."
         )
     return np.array([opts.index(ZERO_OP) for opts in space.options], dtype=np.int64)
 
@@ -84,8 +94,13 @@ class AdvantageNAS:
     zero_avg_coef: float = 0.05  # weight of a new advantage in the zero-op moving average (authors' code)
     threads: int | None = 1
 
+    def check_env(self, env: gym.Env) -> None:
+        """ValueError when the advantage variant has no eq.-6 counterfactual in ``env``'s space."""
+        if self.advantage:
+            zero_options(env.unwrapped.space)
+
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
-        new_search(self, env)  # checks the family, empties the log the budget is counted on
+        new_search(self, env)  # checks the family and the space, empties the log the budget is counted on
         space = env.unwrapped.space
         zero = zero_options(space) if self.advantage else None
         rng = seed_all(seed)

@@ -201,7 +201,9 @@ def new_search(agent: "Agent", env: gym.Env) -> QueryLog:
 
 @runtime_checkable
 class Agent(Protocol):
-    """A search strategy. ``families`` lists the env families (Seq, Cont, Edit) it can drive."""
+    """A search strategy. ``families`` lists the env families (Seq, Cont, Edit) it can drive; an
+    agent that needs more of an env (AdvantageNAS: a zero op on every decision) also has
+    ``check_env(env)``, raising ValueError, which :func:`check_family` calls."""
 
     name: ClassVar[str]
     families: ClassVar[tuple[str, ...]]
@@ -267,10 +269,15 @@ def make(name: str, **kwargs: Any) -> Agent:
 
 
 def check_family(agent: Agent, env: gym.Env) -> str:
-    """The family of ``env``; ValueError when ``agent`` cannot drive it."""
+    """The family of ``env``; ValueError when ``agent`` cannot drive it, by family or by the
+    agent's own ``check_env(env)`` where it has one (what its method needs of the space or
+    backend). ``nas-gym compare`` calls this for every agent and env before any run."""
     family = type(env.unwrapped).__name__.removesuffix("Env")
     if family not in agent.families:
         raise ValueError(f"agent {agent.name!r} drives {list(agent.families)} envs, not {family!r}")
+    check = getattr(agent, "check_env", None)
+    if check is not None:
+        check(env)
     return family
 
 

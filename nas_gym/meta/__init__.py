@@ -3,9 +3,9 @@
 
 from .lamanas import METHODS, History, MetaConfig, MetaLearner, MetaTestResult
 from .loss_net import LOSS_NETS, LossNet
-from .proxy import PROXIES, inner_product_proxy, mse_proxy
+from .proxy import PROXIES, InnerProductProxy, inner_product_proxy, mse_proxy
 
 __all__ = [
-    "LOSS_NETS", "METHODS", "PROXIES", "History", "LossNet", "MetaConfig", "MetaLearner", "MetaTestResult",
+    "LOSS_NETS", "METHODS", "PROXIES", "History", "InnerProductProxy", "LossNet", "MetaConfig", "MetaLearner", "MetaTestResult",
     "inner_product_proxy", "mse_proxy",
 ]

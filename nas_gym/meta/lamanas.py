@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ from ..spaces.darts import DARTS_OPS, DartsSpace
 from ..supernets.darts_net import DARTS_SIZES, N_EDGES, DartsSupernet
 from ..supernets.paths import Path, mixed
 from .loss_net import LOSS_NETS, LossNet
-from .proxy import PROXIES, inner_product_proxy, mse_proxy
+from .proxy import PROXIES, InnerProductProxy, mse_proxy
 
 METHODS = ("metanas", "lamanas")
 # the authors' Omniglot network (init_channels 28, 4 cells) besides the project's DARTS presets
@@ -61,12 +62,13 @@ class MetaConfig:
     w_lr: float = 0.005  # C: task learning rate of theta (lambda_task)
     alpha_lr: float = 0.005  # C: task learning rate of alpha (xi_task)
     phi_lr: float = 0.01  # C: phi_lr (chi_task)
+    phi_steps: int = 5  # ours: Adam steps of phi on the proxy per task (0: phi frozen); see docs/lamanas.md
     grad_clip: float = 5.0  # C: w_grad_clip
     meta_batch: int = 5  # P: 5 tasks per meta batch
     meta_epochs: int = 200  # P: 200 meta epochs (one meta-step each here)
     w_meta_lr: float = 1.0  # C: Reptile step of theta
     a_meta_lr: float = 0.6  # C: Reptile step of alpha
-    phi_meta_lr: float = 0.001  # C: Reptile step of phi
+    phi_meta_lr: float = 1.0  # ours: Reptile step of phi, as theta's (the authors' 0.001 leaves phi where it starts)
 
     def __post_init__(self) -> None:
         for key, valid in (("method", METHODS), ("loss_net", LOSS_NETS), ("proxy", PROXIES), ("size", tuple(META_SIZES))):
@@ -76,7 +78,7 @@ class MetaConfig:
             v = getattr(self, key)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{key} must be a positive integer, got {v!r}")
-        for key in ("test_steps", "meta_epochs"):
+        for key in ("test_steps", "meta_epochs", "phi_steps"):
             v = getattr(self, key)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise ValueError(f"{key} must be a non-negative integer, got {v!r}")
@@ -116,10 +118,14 @@ class MetaTestResult:
 
 @dataclass
 class History:
-    """Meta-validation accuracy (%) after each evaluated meta-epoch (epoch 0: the initialisation)."""
+    """Meta-validation accuracy (%) after each evaluated meta-epoch (epoch 0: the initialisation),
+    the CPU seconds of each meta-step (this process, validation excluded) and, for LAMANAS, how
+    far each meta-step moved phi (norm of the change over the norm before)."""
 
     epochs: list[int] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
+    step_cpu_s: list[float] = field(default_factory=list)
+    phi_change: list[float] = field(default_factory=list)
 
 
 class MetaLearner:
@@ -204,24 +210,60 @@ class MetaLearner:
         return net, alpha.detach()
 
     def update_phi(self, task: Task, net: DartsSupernet, alpha: Tensor) -> LossNet:
-        """phi_i: one step of the configured proxy at the adapted (theta_i, alpha_i) on the support set."""
+        """phi_i: ``phi_steps`` Adam steps of the configured proxy at the adapted (theta_i, alpha_i),
+        on the support set, from a copy of the meta-value phi."""
         assert self.loss_net is not None
         loss_net = copy.deepcopy(self.loss_net)
+        if self.config.phi_steps == 0:
+            return loss_net
+        proxy = self.proxy(task, net, alpha)
+        phis = list(loss_net.parameters())
+        opt = torch.optim.Adam(phis, lr=self.config.phi_lr, betas=(0.0, 0.999))  # the authors' phi optimiser
+        for _ in range(self.config.phi_steps):
+            grads = torch.autograd.grad(proxy(loss_net), phis, allow_unused=True)
+            for p, g in zip(phis, grads):
+                p.grad = g
+            opt.step()
+        return loss_net
+
+    def proxy(self, task: Task, net: DartsSupernet, alpha: Tensor) -> Callable[[nn.Module], Tensor]:
+        """The proxy phi descends on ``task``'s support set at (theta_i = ``net``, ``alpha``), as a
+        function of the loss network: eq. 8 (``inner``) or eq. 7 (``mse``). theta_i and alpha_i
+        stay fixed while phi steps, so the network runs once (see :class:`InnerProductProxy`)."""
         alpha = alpha.clone().requires_grad_(True)
         x, y = self.images(task.support_x), torch.as_tensor(task.support_y, device=self.device)
+        net.train()
         logits = net(x, self.path(alpha))
-        ce, learned = F.cross_entropy(logits, y), loss_net(logits, y)
         if self.config.proxy == "inner":
-            proxy = inner_product_proxy(learned, ce, list(net.parameters()), [alpha], self.config.w_lr, self.config.alpha_lr)
-        else:
-            proxy = mse_proxy(learned, ce)
-        phis = list(loss_net.parameters())
-        grads = torch.autograd.grad(proxy, phis, allow_unused=True)
-        opt = torch.optim.Adam(phis, lr=self.config.phi_lr, betas=(0.0, 0.999))  # the authors' phi optimiser
-        for p, g in zip(phis, grads):
-            p.grad = g
-        opt.step()
-        return loss_net
+            return InnerProductProxy(logits, y, list(net.parameters()), [alpha], self.config.w_lr, self.config.alpha_lr)
+        z, ce = logits.detach(), F.cross_entropy(logits, y).detach()
+        return lambda loss_net: mse_proxy(loss_net(z, y), ce)
+
+    def phi_vector(self) -> Tensor | None:
+        """The loss network's parameters as one vector (None for MetaNAS)."""
+        if self.loss_net is None:
+            return None
+        return torch.cat([p.detach().flatten() for p in self.loss_net.parameters()])
+
+    def alignment(self, task: Task) -> float:
+        """Cosine between the gradients in (theta, alpha) of the learned loss and of cross-entropy
+        on ``task``'s support set at the meta-parameters: 1 when the learned loss steers the task
+        learner as cross-entropy would (the loss network at its initialisation), lower as phi
+        departs from it; NaN for MetaNAS."""
+        if self.loss_net is None:
+            return float("nan")
+        net = self._copy_net()
+        alpha = self.alpha.clone().requires_grad_(True)
+        x, y = self.images(task.support_x), torch.as_tensor(task.support_y, device=self.device)
+        net.train()
+        logits = net(x, self.path(alpha))
+        params = list(net.parameters()) + [alpha]
+        g_phi = torch.autograd.grad(self.loss_net(logits, y), params, retain_graph=True, allow_unused=True)
+        g_ce = torch.autograd.grad(F.cross_entropy(logits, y), params, allow_unused=True)
+        self.release(net)
+        pairs = [(a.flatten(), b.flatten()) for a, b in zip(g_phi, g_ce) if a is not None and b is not None]
+        a, b = torch.cat([p for p, _ in pairs]), torch.cat([q for _, q in pairs])
+        return float(a @ b / (a.norm() * b.norm()).clamp_min(1e-30))
 
     @torch.no_grad()
     def accuracy(self, net: DartsSupernet, alpha: Tensor, x: np.ndarray, y: np.ndarray) -> float:
@@ -283,7 +325,12 @@ class MetaLearner:
         if val is not None and eval_every:
             validate(0)
         for epoch in range(1, epochs + 1):
+            phi = self.phi_vector()
+            t0 = time.process_time()
             self.meta_step([train.sample() for _ in range(self.config.meta_batch)])
+            history.step_cpu_s.append(time.process_time() - t0)
+            if phi is not None:
+                history.phi_change.append(float((self.phi_vector() - phi).norm() / phi.norm()))
             if val is not None and eval_every and epoch % eval_every == 0:
                 validate(epoch)
             report.update(1)
