@@ -101,11 +101,14 @@ def main() -> None:
         print(f"  {name}: meta-validation {[round(v, 1) for v in hist.val_accuracy]} at epochs {hist.epochs}; "
               f"meta-test {test}; {rows[-1]['seconds']:.0f} s", flush=True)
 
-    print(f"\n{'variant':<16} {'ours: meta-test acc %':>24} {'params':>9}   {'paper: test':>11} {'train':>6} {'params':>9}")
+    print(f"\n{'variant':<16} {'ours: meta-test acc %':>24} {'params':>9}   "
+          f"{'paper: test':>11} {'train':>6} {'params':>9}")
     for r in rows:
         p = PAPER[r["variant"]]
-        print(f"{r['variant']:<16} {r['test']:>15.2f} +- {r['ci95']:<5.2f} {r['params']:>9,}   {p[0]:>11.1f} {p[1]:>6.1f} {p[2]:>9,}")
-    print("paper: Omniglot 20-way 5-shot, Vinyals split, 200 meta-epochs of 5 tasks (Table 1; its train/test columns as printed)")
+        print(f"{r['variant']:<16} {r['test']:>15.2f} +- {r['ci95']:<5.2f} {r['params']:>9,}   "
+              f"{p[0]:>11.1f} {p[1]:>6.1f} {p[2]:>9,}")
+    print("paper: Omniglot 20-way 5-shot, Vinyals split, 200 meta-epochs of 5 tasks "
+          "(Table 1; its train/test columns as printed)")
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1, default=str))
 

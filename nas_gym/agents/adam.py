@@ -9,8 +9,8 @@ Where torch has no fused CPU kernel (before 2.4) the step is torch's single-tens
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 import torch
 from torch.optim.adam import adam as single_tensor_adam

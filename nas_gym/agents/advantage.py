@@ -21,8 +21,8 @@ scalar reward r(a) in place of every A_i (eq. 4) and no counterfactual queries.
 Defaults: theta = 0 (a uniform start), Adam with learning rate 1e-3 and betas (0.9, 0.999) (the
 paper's section 5.1; its public code uses beta1 = 0.5). The search returns, as every agent, the
 best architecture it queried (the paper's ``process best``) and recommends the policy's argmax
-(its ``argmax``, which the paper reports as the better of the two: ``reports="argmax"``). Spaces without a ``none`` option in every
-decision have no eq.-6 counterfactual, and the advantage variant refuses them.
+(its ``argmax``, which the paper reports as the better of the two: ``reports="argmax"``).
+Spaces without a ``none`` option in every decision have no eq.-6 counterfactual, and the advantage variant refuses them.
 """
 
 from __future__ import annotations
@@ -36,7 +36,14 @@ import torch
 
 from .base import Budget, SearchResult, new_search, register, search_log
 from .common import (
-    MovingAverage, adam, masked_log_softmax, masked_logits, sample_index, seed_all, step_cont, torch_threads,
+    MovingAverage,
+    adam,
+    masked_log_softmax,
+    masked_logits,
+    sample_index,
+    seed_all,
+    step_cont,
+    torch_threads,
 )
 
 ZERO_OP = "none"

@@ -8,10 +8,11 @@ what a search queried; the budget is checked against it, and the result is read 
 from __future__ import annotations
 
 import math
-from importlib import import_module
 import numbers
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Generator, Protocol, runtime_checkable
+from importlib import import_module
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -63,7 +64,7 @@ class Budget:
         )
 
     @classmethod
-    def parse(cls, value: "Budget | int | float | str") -> "Budget":
+    def parse(cls, value: Budget | int | float | str) -> Budget:
         """``500`` or ``"500"`` -> 500 queries; ``"36000s"`` -> simulated seconds; ``"50ep"`` ->
         epochs of supernet training; several joined by ``+`` (``"2ep+30"``): whichever runs out
         first; a Budget as is."""
@@ -149,7 +150,7 @@ class SearchResult:
     def from_log(
         cls, agent: str, seed: int, log: QueryLog, budget: Budget | None = None, *,
         recommended_index: int | None = None, reports: str = "process", **meta: Any,
-    ) -> "SearchResult":
+    ) -> SearchResult:
         """Result of the queries in ``log``, cut at the query that exhausted ``budget``."""
         if reports not in ("process", "argmax"):
             raise ValueError(f"reports must be 'process' or 'argmax', got {reports!r}")
@@ -188,7 +189,7 @@ def search_log(env: gym.Env) -> QueryLog:
     return _search_log_wrapper(env).log
 
 
-def new_search(agent: "Agent", env: gym.Env) -> QueryLog:
+def new_search(agent: Agent, env: gym.Env) -> QueryLog:
     """Start a search of ``agent`` on ``env``: check the family, empty the log, return it.
 
     Emptying matters when one env serves several searches: the budget is counted on this log.

@@ -89,7 +89,7 @@ class GP:
     upper: np.ndarray | None = None  # L^T likewise
 
     @classmethod
-    def fit(cls, codes: np.ndarray, h: np.ndarray, length: float, noise: float, corr: np.ndarray | None = None) -> "GP":
+    def fit(cls, codes: np.ndarray, h: np.ndarray, length: float, noise: float, corr: np.ndarray | None = None) -> GP:
         """The factor for training ``codes`` with pairwise differing decisions ``h``; ``corr``: ``R``
         if the caller has it (one per length scale serves every noise ratio)."""
         lut = matern52(2.0 * np.arange(codes.shape[1] + 1), length)
@@ -109,7 +109,7 @@ class GP:
     def grown(self) -> bool:
         return self.lower is not None
 
-    def extend(self, codes: np.ndarray, h_row: np.ndarray) -> "GP":
+    def extend(self, codes: np.ndarray, h_row: np.ndarray) -> GP:
         """Add one training point (``h_row``: its differing decisions from every point, itself
         last) in O(n^2), versus O(n^3) for a new fit. Changes this GP and returns it."""
         n = self.n
@@ -147,7 +147,7 @@ class GP:
             raise np.linalg.LinAlgError(f"singular factor (dtrtrs info {info})")
         return x
 
-    def posterior(self, y: np.ndarray) -> "Posterior":
+    def posterior(self, y: np.ndarray) -> Posterior:
         mean, std = float(y.mean()), float(y.std()) or 1.0
         z = (y - mean) / std
         # cho_solve wants one contiguous Fortran-order factor: a grown one is copied (one column block)

@@ -97,7 +97,7 @@ class ManualMLP:
                 grad = torch.ops.aten.threshold_backward(grad, acts[i], 0)
         return grad
 
-    def track(self, source: "ManualMLP", tau: float) -> None:
+    def track(self, source: ManualMLP, tau: float) -> None:
         """Polyak averaging towards ``source``: ``w <- tau * w_source + (1 - tau) * w`` (a target network)."""
         torch._foreach_mul_(self.params, 1.0 - tau)
         torch._foreach_add_(self.params, source.params, alpha=tau)

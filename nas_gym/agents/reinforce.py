@@ -30,8 +30,10 @@ third of the work of keeping every decision's graph.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from functools import partial
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -77,7 +79,7 @@ class LSTMController(nn.Module):
         """The embedding row of choice ``prev`` at decision ``t - 1`` (the start token when None)."""
         return self.embed.num_embeddings - 1 if prev is None else (t - 1) * self.n_options + prev
 
-    def numpy_policy(self) -> "NumpyLSTMController":
+    def numpy_policy(self) -> NumpyLSTMController:
         """This policy's forward in numpy, for sampling (see :func:`draw`)."""
         return NumpyLSTMController(self)
 
@@ -101,7 +103,7 @@ class NumpyLSTMController:
         ]
         self._views = [x.detach().numpy() for x in tensors]
 
-    def episode(self) -> "NumpyLSTMController":
+    def episode(self) -> NumpyLSTMController:
         """Start an episode: the current weights in float64, the zero state."""
         embed, *rest = (v.astype(np.float64) for v in self._views)
         layers = [rest[4 * k : 4 * k + 4] for k in range(self._layers)]
@@ -142,7 +144,7 @@ class CategoricalPolicy(nn.Module):
     def sequence(self, choices: list[int]) -> torch.Tensor:
         return self.logits[: len(choices)]
 
-    def numpy_policy(self) -> "NumpyCategoricalPolicy":
+    def numpy_policy(self) -> NumpyCategoricalPolicy:
         """This policy's forward in numpy, for sampling (see :func:`draw`)."""
         return NumpyCategoricalPolicy(self)
 
@@ -153,7 +155,7 @@ class NumpyCategoricalPolicy:
     def __init__(self, policy: CategoricalPolicy):
         self._view = policy.logits.detach().numpy()
 
-    def episode(self) -> "NumpyCategoricalPolicy":
+    def episode(self) -> NumpyCategoricalPolicy:
         """Start an episode: the current logits in float64."""
         self._logits = self._view.astype(np.float64)
         return self
@@ -241,7 +243,7 @@ class Reinforce:
             mask = np.asarray(base.action_masks(), dtype=bool)
             z = np.where(mask, logits_of(t, prev), MASKED_LOGIT)
             probs = np.exp(z - z.max())
-            prev = draw(probs, rng.random(), lambda: torch_probs(policy, choices, mask))
+            prev = draw(probs, rng.random(), partial(torch_probs, policy, choices, mask))
             choices.append(prev)
             masks.append(mask)
             _, reward, terminated, truncated, _ = env.step(prev)

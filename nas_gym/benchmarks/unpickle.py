@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import collections
 import pickle
-from typing import IO, Any, Iterable
+from collections.abc import Iterable
+from typing import IO, Any
 
 # numpy moved its private modules in 2.0; pickles name either spelling
 _NUMPY = {

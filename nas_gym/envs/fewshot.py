@@ -5,7 +5,8 @@ observation is its support set, normalised, class-major (row r has label ``r // 
 one action is the architecture for this task: ``Box(-1, 1, (28 * 7,))`` rescaled by
 ``alpha_scale`` to DARTS logits over the seven real ops of the 28 edges (normal cell, then
 reduction cell); values outside [-1, 1] are clipped and NaN counts as -1, as in the Cont envs,
-and an action of another shape raises ValueError. The step adapts the meta-learned weights and that alpha to the support set
+and an action of another shape raises ValueError. The step adapts the meta-learned weights and
+that alpha to the support set
 for ``adapt_steps`` steps of the learner's task loss and returns the query accuracy as a
 fraction; the episode ends there (a contextual bandit: the task is the context). The
 meta-learning itself (many tasks per update, Reptile over them) is not one episode's worth of

@@ -22,7 +22,8 @@ spec that declares additional wrappers, and the ids need both.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 

@@ -79,7 +79,8 @@ def dropped_keys(big: bool, strings: bool) -> tuple[str, ...]:
 
 
 class SearchLog(gym.Wrapper):
-    """Adds ``n_queries``, ``sim_time_s``, ``best_val``, ``best_arch``, ``best_index`` (and, opted in, ``regret``) to ``info``.
+    """Adds ``n_queries``, ``sim_time_s``, ``best_val``, ``best_arch``, ``best_index`` (and, opted
+    in, ``regret``) to ``info``.
 
     ``best_val`` is the best validation value the search observed (one training seed per query
     under ``noise="seed"``); ``regret`` is the table's optimum minus the seed-mean validation of

@@ -312,7 +312,7 @@ class NasVectorEnv(VectorEnv):
         setattr(self, name, values)
 
     def render(self) -> tuple[Any, ...] | None:
-        """One entry per env: a line of text (``ansi``) or an RGB image (``rgb_array``), as its single env renders it."""
+        """One entry per env, as its single env renders it: a line of text or an RGB image."""
         if self.render_mode == "ansi":
             return tuple(
                 describe(self.space, c, self._decided(i), None if np.isnan(v) else float(v)) + "\n"

@@ -17,10 +17,11 @@ import re
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import gymnasium as gym
 
@@ -29,11 +30,17 @@ from ..agents.base import check_budget_units, check_family
 from ..agents.kwargs import check_agent_kwargs
 from ..envs.checks import whole_number
 from ..envs.registration import FEWSHOT_ID
-from ..supernets import SUPERNETS
 from ..progress import Progress
+from ..supernets import SUPERNETS
 from .evaluation import optimum_class, score
 from .executors import (
-    GridInterrupted, WorkerDied, execute_parallel, execute_ray, interrupt_once, sigint_handler, worker_start_method,
+    GridInterrupted,
+    WorkerDied,
+    execute_parallel,
+    execute_ray,
+    interrupt_once,
+    sigint_handler,
+    worker_start_method,
 )
 from .results import check_folder, check_writable, read_run, run_path, write_atomic
 from .summary import summarise

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from functools import lru_cache
-from typing import Sequence
+from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 
@@ -95,7 +95,7 @@ def _best_orders(link: Sequence[int]) -> tuple[tuple[int, ...], list[tuple[int, 
     return best, orders
 
 
-@lru_cache(maxsize=None)
+@cache
 def _canonical_codes(ops: tuple[str, ...]) -> np.ndarray:
     """Canonical codes ``(size, 7)`` of every index of the space over ``ops`` (read-only)."""
     space = Space("tmp", tuple(_decision_names()), _decision_options(ops))

@@ -22,24 +22,35 @@ from __future__ import annotations
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..benchmarks.table import NOISES, Record
-from ..spaces.base import ArchLike, Space
 from ..envs.checks import finite_number, whole_number
+from ..spaces.base import ArchLike, Space
 from .cells import hooked
 from .checkpoint import check_spec, checkpoint_path, load_checkpoint
-from .data import DATASETS, load_images, split_halves
 from .darts_net import DARTS_SIZES, DartsSupernet
+from .data import DATASETS, load_images, split_halves
 from .forking import one_thread_after_fork
 from .loops import (
-    EVAL_BATCH, DeviceData, autocast, bn_state, evaluate as evaluate_net, fresh_statistics, recalibrate, resolve_device,
-    restore_bn_state, train_step,
+    EVAL_BATCH,
+    DeviceData,
+    autocast,
+    bn_state,
+    fresh_statistics,
+    recalibrate,
+    resolve_device,
+    restore_bn_state,
+    train_step,
+)
+from .loops import (
+    evaluate as evaluate_net,
 )
 from .nb201_net import NB201_SIZES, NB201Supernet
 from .paths import mixed, single_path
@@ -139,7 +150,9 @@ class SupernetBackend:
         if n_train is not None:  # a fixed subset of the weight half: CPU-sized epochs
             order = np.random.default_rng([split_seed, 3]).permutation(len(weight_idx))
             weight_idx = np.sort(weight_idx[order[:n_train]])
-        put = lambda idx: DeviceData.of(images.train_x[idx], images.train_y[idx], images.mean, images.std, self.device)
+        def put(idx: np.ndarray) -> DeviceData:
+            return DeviceData.of(images.train_x[idx], images.train_y[idx], images.mean, images.std, self.device)
+
         self.train_data, self.val_data = put(weight_idx), put(val_idx)
         self._test = (images.test_x, images.test_y, images.mean, images.std)
         # fixed recalibration batches: the same for every query, so frozen queries repeat exactly

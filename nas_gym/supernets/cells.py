@@ -13,8 +13,8 @@ thread, torch 2.13), and GPUs prefer it too.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import torch

@@ -11,7 +11,8 @@ and outputs their concatenation; global average pool; linear classifier. Cell ba
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,7 +20,19 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..spaces.darts import DARTS_OPS, EDGES, N_NODES, DartsSpace
-from .cells import CountAvgPool2d, DagCell, FoldedSequential, Plan, copy_into, image_hw, make_plan, module_macs, pad_active, relu_conv_bn, trace_macs
+from .cells import (
+    CountAvgPool2d,
+    DagCell,
+    FoldedSequential,
+    Plan,
+    copy_into,
+    image_hw,
+    make_plan,
+    module_macs,
+    pad_active,
+    relu_conv_bn,
+    trace_macs,
+)
 from .paths import Path, as_path, mixed
 
 DARTS_SIZES: dict[str, dict[str, int]] = {

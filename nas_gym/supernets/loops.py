@@ -8,9 +8,10 @@ with channels-last tensors; on the CPU in float32.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,7 +47,7 @@ class DeviceData:
     std: torch.Tensor
 
     @classmethod
-    def of(cls, x: np.ndarray, y: np.ndarray, mean: np.ndarray, std: np.ndarray, device: torch.device) -> "DeviceData":
+    def of(cls, x: np.ndarray, y: np.ndarray, mean: np.ndarray, std: np.ndarray, device: torch.device) -> DeviceData:
         c = x.shape[1]
         x = np.ascontiguousarray(x)
         if not x.flags.writeable:  # a memory-mapped cache file: torch wants memory it may write

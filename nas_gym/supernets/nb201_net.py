@@ -8,7 +8,8 @@ reductions; BN+ReLU, global average pool, linear classifier. Every cell uses the
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch

@@ -22,8 +22,9 @@ retrained child's validation accuracy after every epoch and its weight sparsity.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import gymnasium as gym
 import numpy as np

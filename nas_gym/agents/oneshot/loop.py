@@ -6,7 +6,8 @@ architecture parameters), ``weight_path`` (the path the shared weights train on)
 ``arch_step`` (one architecture update on a validation minibatch; it returns the child it
 sampled, if any), ``propose`` (the architecture it submits through the env after each round,
 given that child) and ``recommend`` (its argmax architecture, or None). What one hook needs from
-another passes through the loop as an argument, not through the agent. The loop trains ``backend.network`` in place with SGD (DARTS's
+another passes through the loop as an argument, not through the agent. The loop trains
+``backend.network`` in place with SGD (DARTS's
 defaults) and queries one architecture per round through ``env.step`` so the search log, the
 budget and the scores see it. Hooks run the network only through the :class:`Supernet` view,
 whose forward charges its multiply-accumulates to the simulated clock, and whose backward
@@ -16,9 +17,10 @@ charges itself when it runs (paid by the next query): no agent charges by hand.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
