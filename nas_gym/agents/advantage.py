@@ -28,7 +28,7 @@ Spaces without a ``none`` option in every decision have no eq.-6 counterfactual,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -93,7 +93,8 @@ class AdvantageNAS:
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
         new_search(self, env)  # checks the family, empties the log the budget is counted on
-        space = env.unwrapped.space
+        base: Any = env.unwrapped
+        space = base.space
         zero = zero_options(space) if self.advantage else None
         rng = seed_all(seed)
         with torch_threads(self.threads):
@@ -127,7 +128,8 @@ class AdvantageNAS:
 
     @staticmethod
     def _query(env: gym.Env, codes: np.ndarray) -> float:
-        return step_cont(env, env.unwrapped.encode(codes))[1]
+        base: Any = env.unwrapped
+        return step_cont(env, base.encode(codes))[1]
 
     def _advantages(
         self, env: gym.Env, budget: Budget, codes: np.ndarray, reward: float, zero: np.ndarray, avg: MovingAverage

@@ -291,7 +291,7 @@ def search_codes(
     ends before the budget is spent (the Cont env's own ``budget``) is reset and the search goes on.
     """
     log = new_search(agent, env)
-    base = env.unwrapped
+    base: Any = env.unwrapped
     env.reset(seed=seed)
     proposals = propose(base.space, base.np_random)
     try:

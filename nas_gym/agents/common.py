@@ -233,7 +233,7 @@ def reward_name(env: gym.Env) -> str | None:
 
 def check_cont(env: gym.Env, budget: Budget, agent: str, obs: str | None = None) -> None:
     """Checks for agents whose state lives in one Cont episode: the observation mode, the episode length."""
-    base = env.unwrapped
+    base: Any = env.unwrapped
     if obs is not None and getattr(base, "obs_mode", None) != obs:
         raise ValueError(
             f"agent {agent!r} needs the Cont env's obs={obs!r} state, got obs={getattr(base, 'obs_mode', None)!r}: "

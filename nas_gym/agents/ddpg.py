@@ -33,7 +33,7 @@ benchmarks the agent learns from the env's named reward.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -119,7 +119,8 @@ class DDPG:
 
     def _search(self, env: gym.Env, budget: Budget, seed: int, rng: np.random.Generator) -> SearchResult:
         n = int(np.prod(env.action_space.shape))
-        n_decisions = env.unwrapped.space.n_decisions
+        base: Any = env.unwrapped
+        n_decisions = base.space.n_decisions
         total = planned_queries(budget, env, 1500)
         n_explore = round(self.explore_frac * total)
         n_exploit = total if self.noise != "4s" else round(self.exploit_frac * total)

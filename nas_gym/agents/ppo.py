@@ -20,7 +20,7 @@ every step is one query and the reward is the change of the named reward.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -104,7 +104,7 @@ class PPO:
         The networks act through :func:`~.common.plain_forward`: per step, module dispatch would
         cost more than the arithmetic.
         """
-        base = env.unwrapped
+        base: Any = env.unwrapped
         log = search_log(env)
         policy, value_of = plain_forward(actor), plain_forward(critic)
         cols: dict[str, list] = {k: [] for k in ("obs", "mask", "action", "logp", "value", "reward", "done")}

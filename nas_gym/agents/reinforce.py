@@ -194,7 +194,7 @@ class Reinforce:
         new_search(self, env)  # checks the family, empties the log the budget is counted on
         rng = seed_all(seed)
         with torch_threads(self.threads):
-            base = env.unwrapped
+            base: Any = env.unwrapped
             policy = self._policy(base.space.n_decisions, int(env.action_space.n))
             sampler = policy.numpy_policy()
             opt = adam(policy.parameters(), self.lr)
@@ -235,7 +235,7 @@ class Reinforce:
         :func:`log_prob_entropy` computes the differentiable terms afterwards in one pass over the
         sequence.
         """
-        base = env.unwrapped
+        base: Any = env.unwrapped
         prev: int | None = None
         choices: list[int] = []
         masks: list[np.ndarray] = []

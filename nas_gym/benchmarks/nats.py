@@ -204,7 +204,7 @@ def load(dataset: str, path: str | Path) -> TabularBenchmark:
                 store_arrays(path_key(f"nats-{ds}", src), source, arrays)
         return tables[name]
 
-    arrays = dict(cached_arrays(path_key(f"nats-{name}", src), source, build))
+    arrays: dict[str, Any] = dict(cached_arrays(path_key(f"nats-{name}", src), source, build))
     curves = {k.removeprefix("curve."): arrays.pop(k) for k in list(arrays) if k.startswith("curve.")}
     return TabularBenchmark(
         name="nb201", dataset=name, space=space, curves=curves,

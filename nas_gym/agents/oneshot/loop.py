@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ...supernets.backend import TRAIN_PASSES, SupernetBackend, simulated_seconds
+from ...supernets.backend import TRAIN_PASSES, SupernetBackend, SupernetNet, simulated_seconds
 from ...supernets.loops import autocast
 from ...supernets.paths import Path
 from ..base import Budget, SearchResult, new_search
@@ -48,7 +48,7 @@ class Supernet:
     batch_size: int
 
     @property
-    def net(self) -> nn.Module:
+    def net(self) -> SupernetNet:
         return self.backend.network
 
     @property
@@ -119,7 +119,7 @@ def straight_through(soft: Tensor) -> tuple[Tensor, np.ndarray]:
     return hard - soft.detach() + soft, codes
 
 
-def one_hot(codes: np.ndarray, shape: tuple[int, int], device: torch.device | str = "cpu") -> Tensor:
+def one_hot(codes: np.ndarray, shape: tuple[int, ...], device: torch.device | str = "cpu") -> Tensor:
     out = torch.zeros(shape, device=device)
     out[torch.arange(shape[0]), torch.as_tensor(codes)] = 1.0
     return out
@@ -263,7 +263,7 @@ class OneShotAgent:
         """Train ``env``'s supernet and the agent's architecture parameters until ``budget`` is spent."""
         log = new_search(self, env)
         backend = supernet_of(env)
-        base = env.unwrapped
+        base: Any = env.unwrapped
         env.reset(seed=seed)
         rng = seed_all(seed)
         with torch_threads(self.threads), deterministic_algorithms(self.deterministic):
