@@ -109,7 +109,7 @@ class AdvantageNAS:
                 probs = logp.detach().exp().numpy()
                 codes = sample_index(probs, rng)
                 reward = self._query(env, codes)
-                if self.advantage:
+                if zero is not None:  # the advantage variant
                     adv = self._advantages(env, budget, codes, reward, zero, avg)
                     if adv is None:  # the budget ran out among the counterfactuals
                         break

@@ -12,7 +12,7 @@ import numbers
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -88,7 +88,8 @@ class Budget:
         if twice:
             raise ValueError(f"bad budget {value!r}: {' and '.join(twice)} given more than once; {usage}")
         try:
-            return cls(**dict(limits))
+            kwargs: dict[str, Any] = dict(limits)  # queries an int, seconds and epochs floats
+            return cls(**kwargs)
         except ValueError as e:
             raise ValueError(f"bad budget {value!r} ({e}); {usage}") from None
 
@@ -204,8 +205,12 @@ def new_search(agent: Agent, env: gym.Env) -> QueryLog:
 class Agent(Protocol):
     """A search strategy. ``families`` lists the env families (Seq, Cont, Edit) it can drive."""
 
-    name: ClassVar[str]
-    families: ClassVar[tuple[str, ...]]
+    # read-only properties: a class attribute or an instance's attribute (SB3Agent's) satisfies them
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def families(self) -> tuple[str, ...]: ...
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult: ...
 

@@ -118,6 +118,7 @@ class GP:
         diag = np.sqrt(max(1.0 + self.noise - float(row @ row), 1e-12))
         if self.lower is None or n + 1 > len(self.lower):
             self._reserve(max(2 * n, n + 1, 16))
+        assert self.lower is not None and self.upper is not None  # grown together by _reserve
         self.lower[n, :n], self.lower[n, n] = row, diag
         self.upper[:n, n], self.upper[n, n] = row, diag
         self.codes = np.vstack([self.codes, codes])
@@ -139,7 +140,7 @@ class GP:
         """``L^-1 b`` for ``b`` of n rows: a fresh factor is solved as is (what scipy's
         ``solve_triangular`` does with LAPACK's Fortran-order output), a grown one as the
         transposed system on ``L^T`` (what it does with a C-order factor)."""
-        if self.lower is None:
+        if self.upper is None:  # (set together with lower)
             x, info = lapack.dtrtrs(self.chol, b, lower=1)
         else:  # the leading n columns: Fortran-contiguous with the buffer's row count as leading dimension
             x, info = lapack.dtrtrs(self.upper[:, : self.n], b, lower=0, trans=1)

@@ -123,7 +123,7 @@ class Cadam:
             return self._search(env, budget, seed, rng)
 
     def _search(self, env: gym.Env, budget: Budget, seed: int, rng: np.random.Generator) -> SearchResult:
-        n = int(np.prod(env.action_space.shape))
+        n = gym.spaces.flatdim(env.action_space)
         # Trained by hand: the floats autograd and torch's Adam give, in a fraction of the time
         actor = ManualMLP(mlp(n, self.hidden, n, out_act=nn.Sigmoid()), self.actor_lr, self.betas)  # alpha in (0, 1)
         critic = ManualMLP(mlp(n, self.hidden, 1), self.critic_lr, self.betas)  # Q(a): the action only (eq. 4.3)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -63,7 +64,7 @@ def plain_forward(net: nn.Sequential) -> Callable[[torch.Tensor], torch.Tensor]:
     calls: list[Callable[[torch.Tensor], torch.Tensor]] = []
     for m in net:
         if isinstance(m, nn.Linear):
-            calls.append(lambda x, w=m.weight, b=m.bias: F.linear(x, w, b))
+            calls.append(partial(F.linear, weight=m.weight, bias=m.bias))
         elif type(m) in _ACTIVATIONS:
             calls.append(_ACTIVATIONS[type(m)])
         else:

@@ -118,7 +118,7 @@ class DDPG:
             return self._search(env, budget, seed, rng)
 
     def _search(self, env: gym.Env, budget: Budget, seed: int, rng: np.random.Generator) -> SearchResult:
-        n = int(np.prod(env.action_space.shape))
+        n = gym.spaces.flatdim(env.action_space)
         base: Any = env.unwrapped
         n_decisions = base.space.n_decisions
         total = planned_queries(budget, env, 1500)

@@ -12,6 +12,7 @@ floats as ``loss.backward(); adam.step()`` on the :func:`~nas_gym.agents.common.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal, overload
 
 import torch
 import torch.nn.functional as F
@@ -74,6 +75,12 @@ class ManualMLP:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward(x)[0]
+
+    @overload
+    def backward(self, acts: list[torch.Tensor], grad: torch.Tensor, weights: Literal[True] = ...) -> None: ...
+
+    @overload
+    def backward(self, acts: list[torch.Tensor], grad: torch.Tensor, weights: Literal[False]) -> torch.Tensor: ...
 
     def backward(self, acts: list[torch.Tensor], grad: torch.Tensor, weights: bool = True) -> torch.Tensor | None:
         """Back-propagate ``grad``, the loss gradient of the output of the batch that gave ``acts``.

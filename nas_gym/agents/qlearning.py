@@ -165,7 +165,7 @@ class QLearning:
         base: Any = env.unwrapped
         n_episodes = budget.queries if budget.queries is not None else sum(n for _, n in self.schedule)
         plan = scaled_schedule(n_episodes, self.schedule)
-        q = QTable(int(env.action_space.n), self.q_init, self.state)
+        q = QTable(gym.spaces.flatdim(env.action_space), self.q_init, self.state)
         memory: list[Trajectory] = []
         log = search_log(env)
         env.reset(seed=seed)

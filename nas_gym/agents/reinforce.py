@@ -164,6 +164,9 @@ class NumpyCategoricalPolicy:
         return self._logits[t]
 
 
+Policy = LSTMController | CategoricalPolicy
+
+
 @register("reinforce")
 @dataclass
 class Reinforce:
@@ -183,7 +186,7 @@ class Reinforce:
     batch_size: int = 1  # m architectures per update
     threads: int | None = 1
 
-    def _policy(self, n_decisions: int, n_options: int) -> nn.Module:
+    def _policy(self, n_decisions: int, n_options: int) -> Policy:
         if self.policy == "lstm":
             return LSTMController(n_decisions, n_options, self.hidden, self.layers, self.init_range)
         if self.policy == "categorical":
@@ -195,7 +198,7 @@ class Reinforce:
         rng = seed_all(seed)
         with torch_threads(self.threads):
             base: Any = env.unwrapped
-            policy = self._policy(base.space.n_decisions, int(env.action_space.n))
+            policy = self._policy(base.space.n_decisions, gym.spaces.flatdim(env.action_space))
             sampler = policy.numpy_policy()
             opt = adam(policy.parameters(), self.lr)
             baseline = MovingAverage(self.baseline_decay)
@@ -225,7 +228,7 @@ class Reinforce:
         return reward if np.isnan(b) else b
 
     def _episode(
-        self, env: gym.Env, policy: nn.Module, logits_of: Callable[[int, int | None], np.ndarray],
+        self, env: gym.Env, policy: Policy, logits_of: Callable[[int, int | None], np.ndarray],
         rng: np.random.Generator,
     ) -> tuple[list[int], np.ndarray, float]:
         """Sample one architecture: its choices, the masks they were drawn under, its reward.
@@ -272,7 +275,7 @@ def draw(probs: np.ndarray, u: float, exact: Callable[[], np.ndarray], margin: f
     return index_at(exact(), u)
 
 
-def torch_probs(policy: nn.Module, choices: list[int], mask: np.ndarray) -> np.ndarray:
+def torch_probs(policy: Policy, choices: list[int], mask: np.ndarray) -> np.ndarray:
     """Probabilities of decision ``len(choices)`` after ``choices``, under ``mask``, as the torch
     forward decision by decision from the start of the episode computes them (float32)."""
     state: State = None
@@ -282,7 +285,7 @@ def torch_probs(policy: nn.Module, choices: list[int], mask: np.ndarray) -> np.n
         return masked_log_softmax(logits, mask).exp().numpy()
 
 
-def log_prob_entropy(policy: nn.Module, choices: list[int], masks: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+def log_prob_entropy(policy: Policy, choices: list[int], masks: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed log-probability of ``choices`` under ``policy`` and summed entropy of its decisions,
     each decision's softmax restricted to its row of ``masks``; differentiable."""
     logp = masked_log_softmax(policy.sequence(choices), masks)

@@ -33,6 +33,7 @@ import bz2
 import io
 import re
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -139,7 +140,7 @@ def _mean(values: list[float | None]) -> float:
     return float(np.mean(v)) if v else np.nan
 
 
-def _fill_rows(rows: dict[int, np.ndarray], n: int) -> np.ndarray:
+def _fill_rows(rows: Mapping[int, Sequence[float] | np.ndarray], n: int) -> np.ndarray:
     """Dense ``(n, width)`` NaN-padded array from variable-length rows."""
     width = max((len(r) for r in rows.values()), default=1) or 1
     out = np.full((n, width), np.nan)

@@ -57,6 +57,8 @@ class ContEnv(NasEnv):
     yields an all-skip cell), the step earns the reward of 0% validation without a query.
     """
 
+    action_space: spaces.Box
+
     def __init__(
         self, budget: int = 500, top_k: int = 64, obs: str = "topk", budget_in_obs: bool = False, **kwargs: Any
     ) -> None:

@@ -24,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from ..fewshot.tasks import SPLITS, TaskSampler, load_fewshot
+from ..fewshot.tasks import SPLITS, Task, TaskSampler, load_fewshot
 from ..meta.lamanas import MetaConfig, MetaLearner
 from ..supernets.forking import one_thread_after_fork
 from .checks import cont_action, whole_number
@@ -37,6 +37,7 @@ class FewShotEnv(gym.Env):
     """One few-shot task per episode; the action picks its architecture logits (see the module doc)."""
 
     metadata = {"render_modes": RenderModes()}
+    action_space: gym.spaces.Box
 
     def __init__(
         self, data: str = "digits", path: str | Path | None = None, split: str = "test", ways: int = 3,
@@ -75,15 +76,16 @@ class FewShotEnv(gym.Env):
         high = float(np.max((1 - pool.mean) / pool.std)) + 1e-4
         self.observation_space = gym.spaces.Box(low, high, (n, c, h, w), np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (int(learner.alpha.numel()),), np.float32)
-        self._task = None
+        self._task: Task | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        self._task = self.sampler.sample(self.np_random)
-        return self._obs(), {"classes": self._task.classes}
+        task = self._task = self.sampler.sample(self.np_random)
+        return self._obs(), {"classes": task.classes}
 
     def _obs(self) -> np.ndarray:
-        return self.learner.images(self._task.support_x).cpu().numpy().astype(np.float32)  # type: ignore[union-attr]
+        assert self._task is not None  # drawn by reset()
+        return self.learner.images(self._task.support_x).cpu().numpy().astype(np.float32)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._task is None:

@@ -13,7 +13,7 @@ images (a class belongs to one meta-split, so the original train/test split has 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,7 +130,7 @@ def _stats(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), np.where(std > 1e-6, std, 1.0).astype(np.float32)
 
 
-def make_splits(name: str, classes: Sequence[np.ndarray], names: Sequence[str], split: dict[str, Sequence[int]]) -> FewShotSplits:
+def make_splits(name: str, classes: Sequence[np.ndarray], names: Sequence[str], split: Mapping[str, Sequence[int] | np.ndarray]) -> FewShotSplits:
     """Pools of ``classes`` (images per class) by ``split`` (meta-split -> class indices); the
     normalisation comes from the meta-train classes only."""
     if set(split) != set(SPLITS):
