@@ -1,8 +1,7 @@
 """Train MaskablePPO to build NAS-Bench-201 cells one edge at a time; print the best cell found."""
+import nas_gym  # noqa: F401  (registers the NasGym/... ids with Gymnasium)
 from sb3_contrib import MaskablePPO
 from stable_baselines3.common.env_util import make_vec_env
-
-import nas_gym  # noqa: F401  (registers the NasGym/... ids with Gymnasium)
 
 env = make_vec_env("NasGym/NB201-Seq-v0", n_envs=4, seed=0, env_kwargs={"dataset": "cifar10"})
 model = MaskablePPO("MlpPolicy", env, n_steps=64, batch_size=64, learning_rate=3e-3, seed=0)

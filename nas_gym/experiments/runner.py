@@ -273,7 +273,7 @@ def check_grid(
         if stray:
             raise ValueError(f"{what} given for {stray}, which are not among the agents {agents}")
     if isinstance(seeds, bool) or not isinstance(seeds, int):
-        seed_list = [whole_number("seed", s, minimum=0) for s in cast(Iterable[Any], seeds)]  # a bool: TypeError
+        seed_list = [whole_number("seed", s, minimum=0) for s in cast(Iterable[Any], seeds)]  # a bool is not a count
     else:
         seed_list = list(range(whole_number("seeds", seeds, meaning="how many seeds, 0..seeds-1")))
     if not seed_list:
