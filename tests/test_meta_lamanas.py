@@ -11,7 +11,15 @@ import pytest
 import torch
 
 from nas_gym.fewshot import TaskSampler, image_set_splits
-from nas_gym.meta import InnerProductProxy, LossNet, MetaConfig, MetaLearner, MetaTestResult, inner_product_proxy, mse_proxy
+from nas_gym.meta import (
+    InnerProductProxy,
+    LossNet,
+    MetaConfig,
+    MetaLearner,
+    MetaTestResult,
+    inner_product_proxy,
+    mse_proxy,
+)
 
 torch.set_num_threads(1)
 

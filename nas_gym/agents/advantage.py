@@ -104,7 +104,8 @@ class AdvantageNAS:
     def check_env(self, env: gym.Env) -> None:
         """ValueError when the advantage variant has no eq.-6 counterfactual in ``env``'s space."""
         if self.advantage:
-            zero_options(env.unwrapped.space)
+            base: Any = env.unwrapped
+            zero_options(base.space)
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
         new_search(self, env)  # checks the family and the space, empties the log the budget is counted on

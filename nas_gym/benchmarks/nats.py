@@ -145,8 +145,8 @@ def _valid_time(run: dict, setname: str) -> float | None:
     """One epoch's evaluation time of ``setname``: its summed ``eval_times`` over the epochs, per epoch."""
     times = run.get("eval_times") or {}
     epochs = int(run["epochs"])
-    t = [times.get(f"{setname}@{e}") for e in range(epochs)]
-    return None if any(x is None for x in t) else float(sum(t)) / epochs
+    t = [float(x) for x in (times.get(f"{setname}@{e}") for e in range(epochs)) if x is not None]
+    return float(np.sum(t)) / epochs if len(t) == epochs else None
 
 
 def _run_cost(run: dict, setname: str) -> float | None:

@@ -330,8 +330,9 @@ class MetaLearner:
             t0 = time.process_time()
             self.meta_step([train.sample() for _ in range(self.config.meta_batch)])
             history.step_cpu_s.append(time.process_time() - t0)
-            if phi is not None:
-                history.phi_change.append(float((self.phi_vector() - phi).norm() / phi.norm()))
+            phi_after = self.phi_vector()
+            if phi is not None and phi_after is not None:
+                history.phi_change.append(float((phi_after - phi).norm() / phi.norm()))
             if val is not None and eval_every and epoch % eval_every == 0:
                 validate(epoch)
             report.update(1)
