@@ -61,7 +61,7 @@ def train(
                 if info["val"][i] > best[0]:
                     best = (float(info["val"][i]), info["arch"][i])
         # returns: episodes end at the last decision, so undiscounted returns to the episode's end
-        ret, advantage = [], []
+        ret = []
         with torch.no_grad():
             next_val = critic(torch.as_tensor(obs)).squeeze(-1) * torch.as_tensor(~ended)
         running = next_val

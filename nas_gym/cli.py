@@ -124,7 +124,8 @@ def _cmd_supernet_pretrain(args: argparse.Namespace) -> int:
           f"{args.data}, {sn.recipe.epochs} epochs of {len(sn.train_data):,} images on {sn.device}; "
           f"this run trained {sn.trained_steps} steps in {time.perf_counter() - t0:.1f} s")
     if per_epoch:
-        print(f"seconds per epoch: mean {sum(per_epoch) / len(per_epoch):.2f} (first {per_epoch[0]:.2f}, last {per_epoch[-1]:.2f})")
+        print(f"seconds per epoch: mean {sum(per_epoch) / len(per_epoch):.2f} "
+              f"(first {per_epoch[0]:.2f}, last {per_epoch[-1]:.2f})")
     acc, loss = sn.oneshot()
     print(f"one-shot model (all ops mixed): validation accuracy {acc:.2f}%, loss {loss:.3f}")
     return 0
@@ -147,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--dataset", help="the benchmark's dataset (the env's default when omitted)")
     c.add_argument("--agents", default="rs,re,ls,bo,tpe", help="comma-separated agent names (default: %(default)s)")
     c.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default: %(default)s)")
-    c.add_argument("--budget", default="500", help="queries (500), simulated seconds (36000s) or supernet epochs (50ep), '+' for several (default: %(default)s)")
+    c.add_argument("--budget", default="500", help="queries (500), simulated seconds (36000s) or supernet epochs (50ep), "
+                   "'+' for several (default: %(default)s)")
     c.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
     c.add_argument("--executor", default="process", choices=["process", "ray"],
                    help="process: --workers local processes; ray: one Ray task per run (pip install 'nas-gym[ray]')")

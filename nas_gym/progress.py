@@ -82,7 +82,7 @@ class Progress:
                 self._lines, self._every = True, interval_s()
                 self._line()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc: Any) -> None:

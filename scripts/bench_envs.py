@@ -23,16 +23,15 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker
 
 import nas_gym
-from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker
-from nas_gym.envs.search_log import SearchLog
 from nas_gym.envs.registration import BENCHMARKS, FAMILIES
-
+from nas_gym.envs.search_log import SearchLog
 
 ROUNDS = 5
 
@@ -158,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         n_steps = max(1, args.steps // args.num_envs) * 4
         r = vector_env(ids[family], args.num_envs, n_steps, **kwargs)
-        print(f"{family + f' (make_vec, {args.num_envs} envs)':<28} {r:>12,.0f} env-steps/s {bare / r:5.2f}x bare (time per env-step)")
+        label = f"{family} (make_vec, {args.num_envs} envs)"
+        print(f"{label:<28} {r:>12,.0f} env-steps/s {bare / r:5.2f}x bare (time per env-step)")
         r = vector_env(ids[family], args.num_envs, max(1, n_steps // 8), vectorization_mode="sync", **kwargs)
         print(f"{family + ' (sync, same info)':<28} {r:>12,.0f} env-steps/s {bare / r:5.2f}x bare (time per env-step)")
     return 0

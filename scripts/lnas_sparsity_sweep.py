@@ -213,8 +213,10 @@ def main() -> None:
         "# LNAS: validation accuracy after retraining against sparsity",
         "Made by `python scripts/lnas_sparsity_sweep.py " + " ".join(_argv(args)) + "` "
         f"({sum(c['wall_s'] for c in cells):.0f} s of wall time over the cells, one torch thread). "
-        f"Validation accuracy (%) of the derived child after retraining; mean ± std over seeds where there are several. "
-        f"The report's search took {PAPER_SEARCH_H[1]} h (variant 1) and {PAPER_SEARCH_H[2]} h (variant 2) on a K80.",
+        "Validation accuracy (%) of the derived child after retraining; "
+        "mean ± std over seeds where there are several. "
+        f"The report's search took {PAPER_SEARCH_H[1]} h (variant 1) "
+        f"and {PAPER_SEARCH_H[2]} h (variant 2) on a K80.",
         text,
         f"![validation accuracy against sparsity]({Path(args.plot).name})",
         PROTOCOL.format(n_train=args.n_train or "all", n_val=args.n_val, search_epochs=args.search_epochs,

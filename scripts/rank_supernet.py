@@ -117,13 +117,14 @@ def recal_study(make, cells: np.ndarray, ref: Ranking, counts: list[int]) -> lis
         rows.append({"recal_batches": n, "tau": Ranking(cells, est, ref.alone).tau, "estimates": est.tolist(),
                      "cpu_s_per_query": cpu})
     top = np.array(rows[-1]["estimates"])
-    print(f"{'recal batches':>13} {'tau vs alone':>12} {'tau vs ' + str(counts[-1]):>9} {'mean |diff| %':>13} {'CPU-s/query':>11}")
+    print(f"{'recal batches':>13} {'tau vs alone':>12} {'tau vs ' + str(counts[-1]):>9} "
+          f"{'mean |diff| %':>13} {'CPU-s/query':>11}")
     for row in rows:
         est = np.array(row["estimates"])
         row["tau_vs_most"] = float(kendalltau(est, top).statistic)
         row["mean_abs_diff"] = float(np.abs(est - top).mean())
-        print(f"{row['recal_batches']:>13} {row['tau']:>+12.3f} {row['tau_vs_most']:>+9.3f} {row['mean_abs_diff']:>13.2f} "
-              f"{row['cpu_s_per_query']:>11.3f}")
+        print(f"{row['recal_batches']:>13} {row['tau']:>+12.3f} {row['tau_vs_most']:>+9.3f} "
+              f"{row['mean_abs_diff']:>13.2f} {row['cpu_s_per_query']:>11.3f}")
     return rows
 
 

@@ -138,12 +138,14 @@ def main() -> None:
     seeds = [str(s) for s in range(args.seeds)]
     print(f"\n{'variant':<30} {'last-20% mean val':>18} {'best val':>16} {'distinct archs':>16} {'CPU-s/run':>10}"
           "   (mean +- std over seeds)")
+    def sd(x: np.ndarray) -> float:
+        return float(x.std(ddof=1)) if len(x) > 1 else 0.0
+
     for label in labels:
         done = [runs[label][s] for s in seeds]
         tail = np.array([np.mean(r["val"][-max(args.steps // 5, 1):]) for r in done])
         best = np.array([max(r["val"]) for r in done])
         distinct = np.array([len(set(r["arch_index"])) for r in done])
-        sd = (lambda x: x.std(ddof=1) if len(x) > 1 else 0.0)
         print(f"{label:<30} {tail.mean():>10.2f} +- {sd(tail):.2f} {best.mean():>8.2f} +- {sd(best):.2f} "
               f"{distinct.mean():>8.1f} +- {sd(distinct):.1f} {np.mean([r['cpu_s'] for r in done]):>10.0f}")
     print(THESIS)
@@ -154,7 +156,7 @@ def main() -> None:
 class _Serial:
     """The pool interface, in this process (one worker)."""
 
-    def __enter__(self) -> "_Serial":
+    def __enter__(self) -> _Serial:
         return self
 
     def __exit__(self, *exc: object) -> None:

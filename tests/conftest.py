@@ -1,4 +1,5 @@
-"""Shared fixtures: a private cache folder for converted tables, SB3 logs kept in pytest's tmp dir, and the real NB201 tables."""
+"""Shared fixtures: a private cache folder for converted tables, SB3 logs kept in pytest's tmp dir,
+and the real NB201 tables."""
 
 from __future__ import annotations
 

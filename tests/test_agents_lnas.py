@@ -1,6 +1,6 @@
 import gymnasium as gym
-import pytest
 import numpy as np
+import pytest
 import torch
 
 from nas_gym.agents import Budget, make

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from toy_tables import toy_benchmark
 
 from nas_gym.agents import Budget, make
 from nas_gym.agents.advantage import edge_advantages, worst_other, zero_options
@@ -19,8 +20,6 @@ from nas_gym.agents.ppo import clipped_surrogate, gae
 from nas_gym.agents.qlearning import METAQNN_SCHEDULE, QTable, epsilon_at, scaled_schedule
 from nas_gym.envs import ContEnv, EditEnv, SearchLog, SeqEnv
 from nas_gym.spaces import NB201Space
-
-from toy_tables import toy_benchmark
 
 
 # ----------------------------------------------------------------------------- CADAM check loss

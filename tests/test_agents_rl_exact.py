@@ -16,15 +16,12 @@ import pytest
 import torch
 from torch import nn
 
-from nas_gym.agents import Budget, make
+from nas_gym.agents import Budget, make, ppo, reinforce
 from nas_gym.agents.adam import Adam, fused_adam_available
 from nas_gym.agents.cadam import check_loss, check_loss_grad
-from nas_gym.agents import ppo, reinforce
 from nas_gym.agents.common import adam, index_at, masked_log_softmax, mlp, plain_forward
 from nas_gym.agents.manual_mlp import ManualMLP
-from nas_gym.agents.reinforce import (
-    SAFE_MARGIN, CategoricalPolicy, LSTMController, draw, log_prob_entropy, torch_probs
-)
+from nas_gym.agents.reinforce import SAFE_MARGIN, CategoricalPolicy, LSTMController, draw, log_prob_entropy, torch_probs
 
 # CADAM, NB201 CIFAR-10 Cont (reward="cadam"), eps_steps=30 (the actor acts from step ~30 on), seed 2
 CADAM_120 = [

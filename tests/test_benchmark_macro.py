@@ -2,11 +2,10 @@ import json
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 
 import nas_gym
 from nas_gym.benchmarks import macro
-
-from conftest import SHARED_DATA
 
 SHARED_FILE = SHARED_DATA / "nas-bench-macro" / macro.FILE_NAME
 RECORDS = {  # the file's exact format: key -> test_acc per seed, mean_acc, std, params, flops

@@ -77,7 +77,7 @@ def test_skrl_wraps_the_env():
     wrappers = pytest.importorskip("skrl.envs.wrappers.torch")
     env = wrappers.wrap_env(gym.make("NasGym/NB201-Cont-v0", budget=3), wrapper="gymnasium")
     env.reset()
-    for t in range(3):
+    for _ in range(3):
         obs, reward, terminated, truncated, _ = env.step(torch.zeros(1, 30))
     assert obs.shape == (1, 30) and bool(terminated) and 0.0 < float(reward) <= 1.0
 

@@ -7,11 +7,10 @@ import heapq
 import gymnasium as gym
 import numpy as np
 import pytest
+from toy_tables import toy_benchmark
 
 from nas_gym.envs import ContEnv, EditEnv, SeqEnv
 from nas_gym.envs.topk import SingleTopK, TopK
-
-from toy_tables import toy_benchmark
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from toy_tables import held_out_column, toy_benchmark
 
 from nas_gym.agents import search_log
 from nas_gym.envs.registration import FAMILIES
-
-from toy_tables import held_out_column, toy_benchmark
 
 PER_QUERY = {"arch", "arch_index", "val", "cost_s", "no_result"}
 SEARCH_WIDE = {"n_queries", "sim_time_s", "best_val", "best_arch", "best_index"}
@@ -51,7 +50,7 @@ def test_regret_is_measured_on_the_seed_mean_of_the_best_architecture(nb201_c10)
     env.reset(seed=0)
     best_index = nb201_c10.optimum()[0]
     lucky = False
-    for t in range(300):  # keep querying the optimum: some training seeds beat its seed mean
+    for _ in range(300):  # keep querying the optimum: some training seeds beat its seed mean
         _, _, _, _, info = env.step(env.unwrapped.encode(nb201_c10.space.codes(best_index)))
         lucky |= info["best_val"] > optimum
         assert info["best_arch"] == nb201_c10.space.to_string(best_index)

@@ -6,12 +6,11 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from toy_tables import ABSENT, toy_benchmark
 
 import nas_gym
 from nas_gym.envs import ContEnv, ContVectorEnv, EditEnv, SeqEnv, SeqVectorEnv
 from nas_gym.envs.registration import FAMILIES
-
-from toy_tables import ABSENT, toy_benchmark
 
 
 @pytest.fixture(scope="module")

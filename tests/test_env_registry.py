@@ -7,6 +7,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -15,8 +16,6 @@ from nas_gym.envs import ContEnv, ContVectorEnv, EditEnv, QueryLog, SeqEnv, SeqV
 from nas_gym.envs.core import UnknownKeywordError
 from nas_gym.envs.registration import BENCHMARKS, FAMILIES, FEWSHOT_ID, register_envs
 from nas_gym.supernets import SUPERNET_KWARGS
-
-from conftest import SHARED_DATA
 
 MACRO_FILE = SHARED_DATA / "nas-bench-macro" / "nas-bench-macro_cifar10.json"
 

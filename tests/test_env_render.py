@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+from toy_tables import toy_benchmark, toy_space
 
 from nas_gym.envs import SeqEnv
 from nas_gym.envs.render import cell_edges, describe, draw_architecture
 from nas_gym.spaces.nb201 import NB201_EDGES
-
-from toy_tables import toy_benchmark, toy_space
 
 
 def test_ansi_shows_the_architecture_and_its_validation():

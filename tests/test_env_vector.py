@@ -9,10 +9,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode
+from toy_tables import toy_benchmark
 
 from nas_gym.envs import ContVectorEnv, SeqVectorEnv
-
-from toy_tables import toy_benchmark
 
 N = 5
 MODES = {"next_step": AutoresetMode.NEXT_STEP, "same_step": AutoresetMode.SAME_STEP}

@@ -15,9 +15,9 @@ import nas_gym  # noqa: F401  (registers the envs)
 from nas_gym.agents import Budget, SearchResult
 from nas_gym.experiments import RunSpec, run_grid, run_one, summarise
 from nas_gym.experiments.evaluation import incumbents, score
+from nas_gym.experiments.executors import RunQueue
 from nas_gym.experiments.plots import mean_band, pareto_mask
 from nas_gym.experiments.results import load_runs, read_run, run_path
-from nas_gym.experiments.executors import RunQueue
 from nas_gym.experiments.runner import make_env, parse_budget
 from nas_gym.experiments.summary import markdown, summary_rows
 

@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nas_gym.fewshot import IMAGE_SET_SPLIT, TaskSampler, image_set_splits, load_fewshot, load_omniglot, omniglot_split_sizes
+from nas_gym.fewshot import (
+    IMAGE_SET_SPLIT,
+    TaskSampler,
+    image_set_splits,
+    load_fewshot,
+    load_omniglot,
+    omniglot_split_sizes,
+)
 
 
 @pytest.fixture(scope="module")

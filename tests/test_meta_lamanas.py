@@ -11,7 +11,15 @@ import pytest
 import torch
 
 from nas_gym.fewshot import TaskSampler, image_set_splits
-from nas_gym.meta import InnerProductProxy, LossNet, MetaConfig, MetaLearner, MetaTestResult, inner_product_proxy, mse_proxy
+from nas_gym.meta import (
+    InnerProductProxy,
+    LossNet,
+    MetaConfig,
+    MetaLearner,
+    MetaTestResult,
+    inner_product_proxy,
+    mse_proxy,
+)
 
 torch.set_num_threads(1)
 
@@ -81,7 +89,8 @@ def test_meta_test_interval():
 
 def _tiny(method: str, **kw) -> MetaConfig:
     """3-way 5-shot digits on the tiny supernet; task rates 4x the Omniglot defaults so that a few
-    meta-steps show (measured, LAMANAS, 10 meta-steps, 10 validation tasks after one step: 71 -> 87, 77 -> 95 and 71 -> 79 %
+    meta-steps show (measured, LAMANAS, 10 meta-steps, 10 validation tasks after one step:
+    71 -> 87, 77 -> 95 and 71 -> 79 %
     for seeds 0, 1 and 2; 6 meta-steps were not enough, seed 0 went 85 -> 79)."""
     settings = dict(method=method, ways=3, shots=5, queries=5, size="tiny", task_steps=3, meta_batch=2, w_lr=0.02, alpha_lr=0.02)
     return MetaConfig(**{**settings, **kw})

@@ -17,11 +17,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from planted import LinearTask
 
 from nas_gym.agents import Budget, make
 from nas_gym.agents.oneshot.loop import Supernet, search_mask
 from nas_gym.supernets.toy import ToyTask
-from planted import LinearTask
 
 ITERS = 150
 A_LR = 0.05

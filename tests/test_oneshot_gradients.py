@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from planted import LinearTask
 from torch.func import functional_call
 
 from nas_gym.agents import Budget, make
 from nas_gym.agents.oneshot.loop import Supernet, search_mask
 from nas_gym.supernets.paths import Path, gated, mixed
-from planted import LinearTask
 
 
 @pytest.fixture(autouse=True)

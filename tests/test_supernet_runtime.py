@@ -106,7 +106,8 @@ def test_a_new_process_loads_a_cached_supernet_without_training_machinery(tmp_pa
     code = (
         "import json, sys, time, gymnasium as gym, nas_gym\n"
         "t = time.perf_counter()\n"
-        "e = gym.make('NasGym/NB201Supernet-Cont-v0', data='digits', size='tiny', device='cpu', epochs=2, progress=False)\n"
+        "e = gym.make('NasGym/NB201Supernet-Cont-v0', data='digits', size='tiny', device='cpu',\n"
+        "             epochs=2, progress=False)\n"
         "e.reset(seed=0); e.step(e.action_space.sample())\n"
         "print(json.dumps({'steps': e.unwrapped.backend.trained_steps, 'dynamo': 'torch._dynamo' in sys.modules}))\n"
     )

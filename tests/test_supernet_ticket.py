@@ -79,8 +79,10 @@ def test_rewind_restores_the_survivors_to_their_initial_values(backend):
 
 
 def test_bad_settings_name_the_value(backend, raises_naming):
-    run = lambda **kw: train_ticket(child_of(backend), backend.train_data, backend.val_data, backend.recipe,  # noqa: E731
-                                    **{"epochs": 2, "sparsity": 0.5, "rounds": 1, **kw})
+    def run(**kw):
+        return train_ticket(child_of(backend), backend.train_data, backend.val_data, backend.recipe,
+                            **{"epochs": 2, "sparsity": 0.5, "rounds": 1, **kw})
+
     raises_naming(lambda: run(sparsity=1.0), "1.0", "[0, 1)")
     raises_naming(lambda: run(sparsity=-0.1), "-0.1", "[0, 1)")
     raises_naming(lambda: run(rounds=-1), "-1", ">= 0")

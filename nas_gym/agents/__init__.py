@@ -2,9 +2,11 @@
 
 # Importing a module registers its agents; one line per module, alphabetical. Modules that
 # import torch, scipy or optuna are named here and imported when one of their agents is made.
-from . import evolution  # noqa: F401
-from . import local_search  # noqa: F401
-from . import random_search  # noqa: F401
+from . import (
+    evolution,  # noqa: F401
+    local_search,  # noqa: F401
+    random_search,  # noqa: F401
+)
 from .base import Agent, Budget, SearchResult, agent_names, make, register_lazy, search_log
 
 register_lazy("advantage", "advantagenas", "advantagenas-reinforce")

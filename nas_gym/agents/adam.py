@@ -9,8 +9,8 @@ Where torch has no fused CPU kernel (before 2.4) the step is torch's single-tens
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 import torch
 from torch.optim.adam import adam as single_tensor_adam
@@ -54,8 +54,8 @@ class Adam:
     def step(self, grads: list[torch.Tensor] | None = None) -> None:
         """One Adam step on ``grads`` (default: the parameters' ``.grad``, which must all be set)."""
         if grads is None:
-            grads = [p.grad for p in self.params]
-            if any(g is None for g in grads):
+            grads = [p.grad for p in self.params if p.grad is not None]
+            if len(grads) != len(self.params):
                 raise RuntimeError("Adam.step(): a parameter has no gradient (every parameter is stepped)")
         with torch.no_grad():
             if self._fused:

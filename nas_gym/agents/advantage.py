@@ -36,7 +36,7 @@ advantage variant refuses such envs in ``check_env``, before any query and in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -44,7 +44,14 @@ import torch
 
 from .base import Budget, SearchResult, new_search, register, search_log
 from .common import (
-    MovingAverage, adam, masked_log_softmax, masked_logits, sample_index, seed_all, step_cont, torch_threads,
+    MovingAverage,
+    adam,
+    masked_log_softmax,
+    masked_logits,
+    sample_index,
+    seed_all,
+    step_cont,
+    torch_threads,
 )
 
 ZERO_OP = "none"
@@ -97,11 +104,13 @@ class AdvantageNAS:
     def check_env(self, env: gym.Env) -> None:
         """ValueError when the advantage variant has no eq.-6 counterfactual in ``env``'s space."""
         if self.advantage:
-            zero_options(env.unwrapped.space)
+            base: Any = env.unwrapped
+            zero_options(base.space)
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
         new_search(self, env)  # checks the family and the space, empties the log the budget is counted on
-        space = env.unwrapped.space
+        base: Any = env.unwrapped
+        space = base.space
         zero = zero_options(space) if self.advantage else None
         rng = seed_all(seed)
         with torch_threads(self.threads):
@@ -116,7 +125,7 @@ class AdvantageNAS:
                 probs = logp.detach().exp().numpy()
                 codes = sample_index(probs, rng)
                 reward = self._query(env, codes)
-                if self.advantage:
+                if zero is not None:  # the advantage variant
                     adv = self._advantages(env, budget, codes, reward, zero, avg)
                     if adv is None:  # the budget ran out among the counterfactuals
                         break
@@ -135,7 +144,8 @@ class AdvantageNAS:
 
     @staticmethod
     def _query(env: gym.Env, codes: np.ndarray) -> float:
-        return step_cont(env, env.unwrapped.encode(codes))[1]
+        base: Any = env.unwrapped
+        return step_cont(env, base.encode(codes))[1]
 
     def _advantages(
         self, env: gym.Env, budget: Budget, codes: np.ndarray, reward: float, zero: np.ndarray, avg: MovingAverage

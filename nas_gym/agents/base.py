@@ -8,10 +8,11 @@ what a search queried; the budget is checked against it, and the result is read 
 from __future__ import annotations
 
 import math
-from importlib import import_module
 import numbers
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Generator, Protocol, runtime_checkable
+from importlib import import_module
+from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -63,7 +64,7 @@ class Budget:
         )
 
     @classmethod
-    def parse(cls, value: "Budget | int | float | str") -> "Budget":
+    def parse(cls, value: Budget | int | float | str) -> Budget:
         """``500`` or ``"500"`` -> 500 queries; ``"36000s"`` -> simulated seconds; ``"50ep"`` ->
         epochs of supernet training; several joined by ``+`` (``"2ep+30"``): whichever runs out
         first; a Budget as is."""
@@ -87,7 +88,8 @@ class Budget:
         if twice:
             raise ValueError(f"bad budget {value!r}: {' and '.join(twice)} given more than once; {usage}")
         try:
-            return cls(**dict(limits))
+            kwargs: dict[str, Any] = dict(limits)  # queries an int, seconds and epochs floats
+            return cls(**kwargs)
         except ValueError as e:
             raise ValueError(f"bad budget {value!r} ({e}); {usage}") from None
 
@@ -149,7 +151,7 @@ class SearchResult:
     def from_log(
         cls, agent: str, seed: int, log: QueryLog, budget: Budget | None = None, *,
         recommended_index: int | None = None, reports: str = "process", **meta: Any,
-    ) -> "SearchResult":
+    ) -> SearchResult:
         """Result of the queries in ``log``, cut at the query that exhausted ``budget``."""
         if reports not in ("process", "argmax"):
             raise ValueError(f"reports must be 'process' or 'argmax', got {reports!r}")
@@ -188,7 +190,7 @@ def search_log(env: gym.Env) -> QueryLog:
     return _search_log_wrapper(env).log
 
 
-def new_search(agent: "Agent", env: gym.Env) -> QueryLog:
+def new_search(agent: Agent, env: gym.Env) -> QueryLog:
     """Start a search of ``agent`` on ``env``: check the family, empty the log, return it.
 
     Emptying matters when one env serves several searches: the budget is counted on this log.
@@ -205,8 +207,12 @@ class Agent(Protocol):
     agent that needs more of an env (AdvantageNAS: a zero op on every decision) also has
     ``check_env(env)``, raising ValueError, which :func:`check_family` calls."""
 
-    name: ClassVar[str]
-    families: ClassVar[tuple[str, ...]]
+    # read-only properties: a class attribute or an instance's attribute (SB3Agent's) satisfies them
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def families(self) -> tuple[str, ...]: ...
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult: ...
 
@@ -297,7 +303,7 @@ def search_codes(
     ends before the budget is spent (the Cont env's own ``budget``) is reset and the search goes on.
     """
     log = new_search(agent, env)
-    base = env.unwrapped
+    base: Any = env.unwrapped
     env.reset(seed=seed)
     proposals = propose(base.space, base.np_random)
     try:

@@ -89,7 +89,7 @@ class GP:
     upper: np.ndarray | None = None  # L^T likewise
 
     @classmethod
-    def fit(cls, codes: np.ndarray, h: np.ndarray, length: float, noise: float, corr: np.ndarray | None = None) -> "GP":
+    def fit(cls, codes: np.ndarray, h: np.ndarray, length: float, noise: float, corr: np.ndarray | None = None) -> GP:
         """The factor for training ``codes`` with pairwise differing decisions ``h``; ``corr``: ``R``
         if the caller has it (one per length scale serves every noise ratio)."""
         lut = matern52(2.0 * np.arange(codes.shape[1] + 1), length)
@@ -109,7 +109,7 @@ class GP:
     def grown(self) -> bool:
         return self.lower is not None
 
-    def extend(self, codes: np.ndarray, h_row: np.ndarray) -> "GP":
+    def extend(self, codes: np.ndarray, h_row: np.ndarray) -> GP:
         """Add one training point (``h_row``: its differing decisions from every point, itself
         last) in O(n^2), versus O(n^3) for a new fit. Changes this GP and returns it."""
         n = self.n
@@ -118,6 +118,7 @@ class GP:
         diag = np.sqrt(max(1.0 + self.noise - float(row @ row), 1e-12))
         if self.lower is None or n + 1 > len(self.lower):
             self._reserve(max(2 * n, n + 1, 16))
+        assert self.lower is not None and self.upper is not None  # grown together by _reserve
         self.lower[n, :n], self.lower[n, n] = row, diag
         self.upper[:n, n], self.upper[n, n] = row, diag
         self.codes = np.vstack([self.codes, codes])
@@ -139,7 +140,7 @@ class GP:
         """``L^-1 b`` for ``b`` of n rows: a fresh factor is solved as is (what scipy's
         ``solve_triangular`` does with LAPACK's Fortran-order output), a grown one as the
         transposed system on ``L^T`` (what it does with a C-order factor)."""
-        if self.lower is None:
+        if self.upper is None:  # (set together with lower)
             x, info = lapack.dtrtrs(self.chol, b, lower=1)
         else:  # the leading n columns: Fortran-contiguous with the buffer's row count as leading dimension
             x, info = lapack.dtrtrs(self.upper[:, : self.n], b, lower=0, trans=1)
@@ -147,7 +148,7 @@ class GP:
             raise np.linalg.LinAlgError(f"singular factor (dtrtrs info {info})")
         return x
 
-    def posterior(self, y: np.ndarray) -> "Posterior":
+    def posterior(self, y: np.ndarray) -> Posterior:
         mean, std = float(y.mean()), float(y.std()) or 1.0
         z = (y - mean) / std
         # cho_solve wants one contiguous Fortran-order factor: a grown one is copied (one column block)

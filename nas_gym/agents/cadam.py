@@ -21,7 +21,8 @@ NAS-Bench-201 at 500 queries that gives 90.86 +- 0.30 (CIFAR-10, seeds 1-10), 70
 (CIFAR-100, seeds 1-5) and 45.21 +- 0.55 (ImageNet16-120, seeds 1-5), far below Table 4.1
 (91.36 +- 0.19, 72.47 +- 0.74, 46.23 +- 0.28). With the critic's rate, 1e-4 (also DDAS's
 actor rate, section 3.4.2), the same code lands within one reported std of Table 4.1 (see
-``docs/agents.md``), so 1e-4 is the default here; ``actor_lr=1e-8`` gives the literal setting. The DARTS-supernet settings (K = 500, tau = 0.95,
+``docs/agents.md``), so 1e-4 is the default here; ``actor_lr=1e-8`` gives the literal setting.
+The DARTS-supernet settings (K = 500, tau = 0.95,
 |B_R| = 64, xi = 5e-5, C_max = 1, random warm-up W = 3000, a 5k buffer) are the same
 constructor arguments.
 
@@ -122,7 +123,7 @@ class Cadam:
             return self._search(env, budget, seed, rng)
 
     def _search(self, env: gym.Env, budget: Budget, seed: int, rng: np.random.Generator) -> SearchResult:
-        n = int(np.prod(env.action_space.shape))
+        n = gym.spaces.flatdim(env.action_space)
         # Trained by hand: the floats autograd and torch's Adam give, in a fraction of the time
         actor = ManualMLP(mlp(n, self.hidden, n, out_act=nn.Sigmoid()), self.actor_lr, self.betas)  # alpha in (0, 1)
         critic = ManualMLP(mlp(n, self.hidden, 1), self.critic_lr, self.betas)  # Q(a): the action only (eq. 4.3)

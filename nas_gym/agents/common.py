@@ -7,7 +7,9 @@ the idea of one paper stays in that agent's module.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -62,7 +64,7 @@ def plain_forward(net: nn.Sequential) -> Callable[[torch.Tensor], torch.Tensor]:
     calls: list[Callable[[torch.Tensor], torch.Tensor]] = []
     for m in net:
         if isinstance(m, nn.Linear):
-            calls.append(lambda x, w=m.weight, b=m.bias: F.linear(x, w, b))
+            calls.append(partial(F.linear, weight=m.weight, bias=m.bias))
         elif type(m) in _ACTIVATIONS:
             calls.append(_ACTIVATIONS[type(m)])
         else:
@@ -232,7 +234,7 @@ def reward_name(env: gym.Env) -> str | None:
 
 def check_cont(env: gym.Env, budget: Budget, agent: str, obs: str | None = None) -> None:
     """Checks for agents whose state lives in one Cont episode: the observation mode, the episode length."""
-    base = env.unwrapped
+    base: Any = env.unwrapped
     if obs is not None and getattr(base, "obs_mode", None) != obs:
         raise ValueError(
             f"agent {agent!r} needs the Cont env's obs={obs!r} state, got obs={getattr(base, 'obs_mode', None)!r}: "

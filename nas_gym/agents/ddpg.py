@@ -35,7 +35,7 @@ tells what the reward (through learning) adds to the exploration schedule.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -121,8 +121,9 @@ class DDPG:
             return self._search(env, budget, seed, rng)
 
     def _search(self, env: gym.Env, budget: Budget, seed: int, rng: np.random.Generator) -> SearchResult:
-        n = int(np.prod(env.action_space.shape))
-        n_decisions = env.unwrapped.space.n_decisions
+        n = gym.spaces.flatdim(env.action_space)
+        base: Any = env.unwrapped
+        n_decisions = base.space.n_decisions
         total = planned_queries(budget, env, 1500)
         n_explore = round(self.explore_frac * total)
         n_exploit = total if self.noise != "4s" else round(self.exploit_frac * total)

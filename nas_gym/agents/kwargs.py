@@ -11,7 +11,8 @@ import dataclasses
 import inspect
 import types
 import typing
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .base import agent_factory
 

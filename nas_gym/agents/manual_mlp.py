@@ -12,6 +12,7 @@ floats as ``loss.backward(); adam.step()`` on the :func:`~nas_gym.agents.common.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal, overload
 
 import torch
 import torch.nn.functional as F
@@ -75,6 +76,12 @@ class ManualMLP:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward(x)[0]
 
+    @overload
+    def backward(self, acts: list[torch.Tensor], grad: torch.Tensor, weights: Literal[True] = ...) -> None: ...
+
+    @overload
+    def backward(self, acts: list[torch.Tensor], grad: torch.Tensor, weights: Literal[False]) -> torch.Tensor: ...
+
     def backward(self, acts: list[torch.Tensor], grad: torch.Tensor, weights: bool = True) -> torch.Tensor | None:
         """Back-propagate ``grad``, the loss gradient of the output of the batch that gave ``acts``.
 
@@ -97,7 +104,7 @@ class ManualMLP:
                 grad = torch.ops.aten.threshold_backward(grad, acts[i], 0)
         return grad
 
-    def track(self, source: "ManualMLP", tau: float) -> None:
+    def track(self, source: ManualMLP, tau: float) -> None:
         """Polyak averaging towards ``source``: ``w <- tau * w_source + (1 - tau) * w`` (a target network)."""
         torch._foreach_mul_(self.params, 1.0 - tau)
         torch._foreach_add_(self.params, source.params, alpha=tau)

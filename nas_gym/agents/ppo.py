@@ -20,7 +20,7 @@ every step is one query and the reward is the change of the named reward.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -82,8 +82,8 @@ class PPO:
         new_search(self, env)  # checks the family, empties the log the budget is counted on
         rng = seed_all(seed)
         with torch_threads(self.threads):
-            n_obs = int(np.prod(env.observation_space.shape))
-            n_act = int(env.action_space.n)
+            n_obs = gym.spaces.flatdim(env.observation_space)
+            n_act = gym.spaces.flatdim(env.action_space)  # Discrete(n): n
             actor = mlp(n_obs, self.hidden, n_act, act=nn.Tanh)
             critic = mlp(n_obs, self.hidden, 1, act=nn.Tanh)
             opt = adam([*actor.parameters(), *critic.parameters()], self.lr)
@@ -97,14 +97,14 @@ class PPO:
         return SearchResult.from_log(self.name, seed, log, budget)
 
     def _rollout(
-        self, env: gym.Env, obs: np.ndarray, actor: nn.Module, critic: nn.Module, rng: np.random.Generator, budget: Budget
+        self, env: gym.Env, obs: np.ndarray, actor: nn.Sequential, critic: nn.Sequential, rng: np.random.Generator, budget: Budget
     ) -> tuple[dict[str, torch.Tensor] | None, np.ndarray]:
         """``n_steps`` masked transitions (None when the budget ran out first) and the next obs.
 
         The networks act through :func:`~.common.plain_forward`: per step, module dispatch would
         cost more than the arithmetic.
         """
-        base = env.unwrapped
+        base: Any = env.unwrapped
         log = search_log(env)
         policy, value_of = plain_forward(actor), plain_forward(critic)
         cols: dict[str, list] = {k: [] for k in ("obs", "mask", "action", "logp", "value", "reward", "done")}

@@ -29,7 +29,7 @@ the original counts are used.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -162,10 +162,10 @@ class QLearning:
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:
         new_search(self, env)  # checks the family, empties the log the budget is counted on
         rng = seed_all(seed)
-        base = env.unwrapped
+        base: Any = env.unwrapped
         n_episodes = budget.queries if budget.queries is not None else sum(n for _, n in self.schedule)
         plan = scaled_schedule(n_episodes, self.schedule)
-        q = QTable(int(env.action_space.n), self.q_init, self.state)
+        q = QTable(gym.spaces.flatdim(env.action_space), self.q_init, self.state)
         memory: list[Trajectory] = []
         log = search_log(env)
         env.reset(seed=seed)

@@ -32,8 +32,10 @@ third of the work of keeping every decision's graph.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from functools import partial
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -79,7 +81,7 @@ class LSTMController(nn.Module):
         """The embedding row of choice ``prev`` at decision ``t - 1`` (the start token when None)."""
         return self.embed.num_embeddings - 1 if prev is None else (t - 1) * self.n_options + prev
 
-    def numpy_policy(self) -> "NumpyLSTMController":
+    def numpy_policy(self) -> NumpyLSTMController:
         """This policy's forward in numpy, for sampling (see :func:`draw`)."""
         return NumpyLSTMController(self)
 
@@ -103,7 +105,7 @@ class NumpyLSTMController:
         ]
         self._views = [x.detach().numpy() for x in tensors]
 
-    def episode(self) -> "NumpyLSTMController":
+    def episode(self) -> NumpyLSTMController:
         """Start an episode: the current weights in float64, the zero state."""
         embed, *rest = (v.astype(np.float64) for v in self._views)
         layers = [rest[4 * k : 4 * k + 4] for k in range(self._layers)]
@@ -144,7 +146,7 @@ class CategoricalPolicy(nn.Module):
     def sequence(self, choices: list[int]) -> torch.Tensor:
         return self.logits[: len(choices)]
 
-    def numpy_policy(self) -> "NumpyCategoricalPolicy":
+    def numpy_policy(self) -> NumpyCategoricalPolicy:
         """This policy's forward in numpy, for sampling (see :func:`draw`)."""
         return NumpyCategoricalPolicy(self)
 
@@ -155,13 +157,16 @@ class NumpyCategoricalPolicy:
     def __init__(self, policy: CategoricalPolicy):
         self._view = policy.logits.detach().numpy()
 
-    def episode(self) -> "NumpyCategoricalPolicy":
+    def episode(self) -> NumpyCategoricalPolicy:
         """Start an episode: the current logits in float64."""
         self._logits = self._view.astype(np.float64)
         return self
 
     def __call__(self, t: int, prev: int | None) -> np.ndarray:
         return self._logits[t]
+
+
+Policy = LSTMController | CategoricalPolicy
 
 
 @register("reinforce")
@@ -183,7 +188,7 @@ class Reinforce:
     batch_size: int = 1  # m architectures per update
     threads: int | None = 1
 
-    def _policy(self, n_decisions: int, n_options: int) -> nn.Module:
+    def _policy(self, n_decisions: int, n_options: int) -> Policy:
         if self.policy == "lstm":
             return LSTMController(n_decisions, n_options, self.hidden, self.layers, self.init_range)
         if self.policy == "categorical":
@@ -194,8 +199,8 @@ class Reinforce:
         new_search(self, env)  # checks the family, empties the log the budget is counted on
         rng = seed_all(seed)
         with torch_threads(self.threads):
-            base = env.unwrapped
-            policy = self._policy(base.space.n_decisions, int(env.action_space.n))
+            base: Any = env.unwrapped
+            policy = self._policy(base.space.n_decisions, gym.spaces.flatdim(env.action_space))
             sampler = policy.numpy_policy()
             opt = adam(policy.parameters(), self.lr)
             baseline = MovingAverage(self.baseline_decay)
@@ -225,7 +230,7 @@ class Reinforce:
         return reward if np.isnan(b) else b
 
     def _episode(
-        self, env: gym.Env, policy: nn.Module, logits_of: Callable[[int, int | None], np.ndarray],
+        self, env: gym.Env, policy: Policy, logits_of: Callable[[int, int | None], np.ndarray],
         rng: np.random.Generator,
     ) -> tuple[list[int], np.ndarray, float]:
         """Sample one architecture: its choices, the masks they were drawn under, its reward.
@@ -235,7 +240,7 @@ class Reinforce:
         :func:`log_prob_entropy` computes the differentiable terms afterwards in one pass over the
         sequence.
         """
-        base = env.unwrapped
+        base: Any = env.unwrapped
         prev: int | None = None
         choices: list[int] = []
         masks: list[np.ndarray] = []
@@ -243,7 +248,7 @@ class Reinforce:
             mask = np.asarray(base.action_masks(), dtype=bool)
             z = np.where(mask, logits_of(t, prev), MASKED_LOGIT)
             probs = np.exp(z - z.max())
-            prev = draw(probs, rng.random(), lambda: torch_probs(policy, choices, mask))
+            prev = draw(probs, rng.random(), partial(torch_probs, policy, choices, mask))
             choices.append(prev)
             masks.append(mask)
             _, reward, terminated, truncated, _ = env.step(prev)
@@ -272,7 +277,7 @@ def draw(probs: np.ndarray, u: float, exact: Callable[[], np.ndarray], margin: f
     return index_at(exact(), u)
 
 
-def torch_probs(policy: nn.Module, choices: list[int], mask: np.ndarray) -> np.ndarray:
+def torch_probs(policy: Policy, choices: list[int], mask: np.ndarray) -> np.ndarray:
     """Probabilities of decision ``len(choices)`` after ``choices``, under ``mask``, as the torch
     forward decision by decision from the start of the episode computes them (float32)."""
     state: State = None
@@ -282,7 +287,7 @@ def torch_probs(policy: nn.Module, choices: list[int], mask: np.ndarray) -> np.n
         return masked_log_softmax(logits, mask).exp().numpy()
 
 
-def log_prob_entropy(policy: nn.Module, choices: list[int], masks: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+def log_prob_entropy(policy: Policy, choices: list[int], masks: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed log-probability of ``choices`` under ``policy`` and summed entropy of its decisions,
     each decision's softmax restricted to its row of ``masks``; differentiable."""
     logp = masked_log_softmax(policy.sequence(choices), masks)

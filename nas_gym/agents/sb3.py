@@ -90,7 +90,7 @@ class SB3Agent:
     def __repr__(self) -> str:
         return f"SB3Agent(algo={self.algo!r}, policy={self.policy!r}, **{self.hyperparams!r})"
 
-    def model_class(self) -> type:
+    def model_class(self) -> type[Any]:
         return getattr(import_module(ALGOS[self.algo][0]), self.algo)
 
     def search(self, env: gym.Env, budget: Budget, seed: int) -> SearchResult:

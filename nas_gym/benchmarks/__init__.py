@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from . import analog, graph, macro, nats, nb201
 from .table import FIDELITY_SOURCES, NOISES, Fidelity, Record, TabularBenchmark

@@ -18,6 +18,7 @@ latency and parameter count (millions). They hold no learning curves and no trai
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +87,7 @@ def load(dataset: str = "cora") -> TabularBenchmark:
     check_dataset("NAS-Bench-Graph", dataset, DATASETS)
     space = GraphSpace(proteins=dataset == "proteins")
     src = source_file(dataset)
-    arrays = cached_arrays(f"graph-{dataset}", fingerprint(src), lambda: convert(src, space))
+    arrays: dict[str, Any] = cached_arrays(f"graph-{dataset}", fingerprint(src), lambda: convert(src, space))
     metric = "validation ROC-AUC x100" if dataset == "proteins" else "validation accuracy (%)"
     return TabularBenchmark(
         name="nas-bench-graph", dataset=dataset, space=space, metric=metric, cost_note=nominal_cost_note("inference latency"), **arrays

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def load(dataset: str = "cifar10", path: str | Path | None = None) -> TabularBen
     check_dataset("NAS-Bench-Macro", dataset, DATASETS)
     src = source_file(path)
     space = MacroSpace()
-    arrays = cached_arrays(path_key("macro", src), fingerprint(src), lambda: convert(src, space))
+    arrays: dict[str, Any] = cached_arrays(path_key("macro", src), fingerprint(src), lambda: convert(src, space))
     return TabularBenchmark(
         name="nas-bench-macro", dataset=dataset, space=space, metric=METRIC,
         cost_note=nominal_cost_note("FLOPs"), **arrays,

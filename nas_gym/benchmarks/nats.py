@@ -38,6 +38,7 @@ import bz2
 import io
 import re
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -144,8 +145,8 @@ def _valid_time(run: dict, setname: str) -> float | None:
     """One epoch's evaluation time of ``setname``: its summed ``eval_times`` over the epochs, per epoch."""
     times = run.get("eval_times") or {}
     epochs = int(run["epochs"])
-    t = [times.get(f"{setname}@{e}") for e in range(epochs)]
-    return None if any(x is None for x in t) else float(sum(t)) / epochs
+    t = [float(x) for x in (times.get(f"{setname}@{e}") for e in range(epochs)) if x is not None]
+    return float(np.sum(t)) / epochs if len(t) == epochs else None
 
 
 def _run_cost(run: dict, setname: str) -> float | None:
@@ -163,7 +164,7 @@ def _mean(values: list[float | None]) -> float:
     return float(np.mean(v)) if v else np.nan
 
 
-def _fill_rows(rows: dict[int, np.ndarray], n: int) -> np.ndarray:
+def _fill_rows(rows: Mapping[int, Sequence[float] | np.ndarray], n: int) -> np.ndarray:
     """Dense ``(n, width)`` NaN-padded array from variable-length rows."""
     width = max((len(r) for r in rows.values()), default=1) or 1
     out = np.full((n, width), np.nan)
@@ -237,7 +238,7 @@ def load(dataset: str, path: str | Path) -> TabularBenchmark:
                 store_arrays(path_key(f"nats-{ds}", src), source, arrays)
         return tables[name]
 
-    arrays = dict(cached_arrays(path_key(f"nats-{name}", src), source, build))
+    arrays: dict[str, Any] = dict(cached_arrays(path_key(f"nats-{name}", src), source, build))
     curves = {k.removeprefix("curve."): arrays.pop(k) for k in list(arrays) if k.startswith("curve.")}
     fidelities = {}
     if "fid12.val" in arrays:

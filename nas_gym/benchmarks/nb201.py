@@ -9,6 +9,7 @@ no test accuracy, learning curves or FLOPs: import the official file for those (
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,5 +67,5 @@ def load(dataset: str = "cifar10") -> TabularBenchmark:
     name = canonical_dataset(dataset)
     space = NB201Space()
     src = source_file(name)
-    arrays = cached_arrays(f"nb201-{name}", fingerprint(src), lambda: convert(src, space))
+    arrays: dict[str, Any] = cached_arrays(f"nb201-{name}", fingerprint(src), lambda: convert(src, space))
     return TabularBenchmark(name="nb201", dataset=name, space=space, **arrays)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import collections
 import pickle
-from typing import IO, Any, Iterable
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 # numpy moved its private modules in 2.0; pickles name either spelling
 _NUMPY = {
@@ -48,8 +49,17 @@ def _dropped(*args: Any, **kwargs: Any) -> None:
     return None
 
 
+
+class Readable(Protocol):
+    """What unpickling reads from: an open binary file, gzip or not."""
+
+    def read(self, n: int, /) -> bytes: ...
+
+    def readline(self) -> bytes: ...
+
+
 class _Restricted(pickle.Unpickler):
-    def __init__(self, file: IO[bytes], classes: Iterable[tuple[str, str]], drop_torch: bool, encoding: str = "ASCII") -> None:
+    def __init__(self, file: Readable, classes: Iterable[tuple[str, str]], drop_torch: bool, encoding: str = "ASCII") -> None:
         super().__init__(file, encoding=encoding)
         self._classes = set(classes)
         self._drop_torch = drop_torch
@@ -72,7 +82,7 @@ class _Restricted(pickle.Unpickler):
 
 
 def load(
-    file: IO[bytes], classes: Iterable[tuple[str, str]] = (), drop_torch: bool = False, encoding: str = "ASCII"
+    file: Readable, classes: Iterable[tuple[str, str]] = (), drop_torch: bool = False, encoding: str = "ASCII"
 ) -> Any:
     """Unpickle one object from ``file`` with the allow-list above.
 

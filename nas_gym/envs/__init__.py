@@ -1,4 +1,5 @@
-"""The three env families (Seq, Cont, Edit), their rewards, search log, masks in observations, vector envs and registration."""
+"""The three env families (Seq, Cont, Edit), their rewards, search log, masks in observations,
+vector envs and registration."""
 
 from .cont import ContEnv
 from .edit import EditEnv

@@ -13,15 +13,21 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
+
+
+def _real(value: object) -> TypeGuard[float]:
+    """Whether ``value`` is a ``numbers.Real`` (int, float, numpy scalars, Fraction), typed as a float
+    because type checkers do not map the numeric ABCs onto ``int()``, comparisons and arithmetic."""
+    return isinstance(value, numbers.Real)
 
 
 def whole_number(name: str, value: Any, minimum: int = 1, meaning: str = "") -> int:
     """``value`` as an int when it is a whole number >= ``minimum``; else ValueError naming ``name``."""
     what = f"{name} must be an integer >= {minimum}" + (f" ({meaning})" if meaning else "")
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    if isinstance(value, (bool, np.bool_)) or not _real(value):
         raise ValueError(f"{what}, got {value!r}")
     if not math.isfinite(value) or value != int(value):
         raise ValueError(f"{what}, got {value!r}")
@@ -32,7 +38,7 @@ def whole_number(name: str, value: Any, minimum: int = 1, meaning: str = "") -> 
 
 def real_number(name: str, value: Any) -> float:
     """``value`` as a float when it is a real number other than NaN (inf allowed: no limit)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or math.isnan(value):
+    if isinstance(value, (bool, np.bool_)) or not _real(value) or math.isnan(value):
         raise ValueError(f"{name} must be a number (inf for no limit), got {value!r}")
     return float(value)
 
@@ -43,7 +49,7 @@ def finite_number(name: str, value: Any, minimum: float | None = None, above: fl
     inclusive, ``above`` and ``below`` exclusive); else ValueError naming ``name`` and the range."""
     bounds = [f"{op} {b:g}" for op, b in ((">=", minimum), (">", above), ("<", below)) if b is not None]
     what = " ".join([f"{name} must be a finite number", " and ".join(bounds)]).strip()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+    if isinstance(value, (bool, np.bool_)) or not _real(value) or not math.isfinite(value):
         raise ValueError(f"{what}, got {value!r}")
     if (minimum is not None and value < minimum) or (above is not None and value <= above) or (
         below is not None and value >= below
@@ -59,7 +65,7 @@ def integer_action(action: Any, n_actions: int) -> int:
     a = action
     if isinstance(a, np.ndarray) and a.size == 1:
         a = a.reshape(()).item()
-    if isinstance(a, (bool, np.bool_)) or not isinstance(a, numbers.Real) or not math.isfinite(a) or a != int(a):
+    if isinstance(a, (bool, np.bool_)) or not _real(a) or not math.isfinite(a) or a != int(a):
         raise ValueError(f"action must be an integer (valid actions: 0..{n_actions - 1}), got {action!r}")
     return int(a)
 
@@ -74,7 +80,7 @@ def integer_actions(actions: Any, n_envs: int, n_actions: int) -> np.ndarray:
         return a.astype(np.int64, copy=False)
     ok = a.dtype.kind == "f" and bool(np.all(np.isfinite(a))) and bool(np.all(a == np.round(a)))
     if not ok:
-        bad = [v for v in a.tolist() if not (isinstance(v, numbers.Real) and math.isfinite(v) and v == int(v))]
+        bad = [v for v in a.tolist() if not (_real(v) and math.isfinite(v) and v == int(v))]
         raise ValueError(
             f"actions must be integers (valid actions: 0..{n_actions - 1}), got {bad[:3] if bad else a.dtype}"
         )

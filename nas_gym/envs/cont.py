@@ -51,10 +51,13 @@ class ContEnv(NasEnv):
     """A whole architecture per step; one episode = one search of ``budget`` queries.
 
     Invalid actions: values outside [-1, 1] are clipped and NaN counts as -1, so every action
-    of the right shape selects an architecture (another shape raises ValueError) (on ties the first option of a decision wins). Should it be one the
+    of the right shape selects an architecture (another shape raises ValueError) (on ties the
+    first option of a decision wins). Should it be one the
     table lacks (a space's own discretisation normally prevents that: NAS-Bench-Graph's never
     yields an all-skip cell), the step earns the reward of 0% validation without a query.
     """
+
+    action_space: spaces.Box
 
     def __init__(
         self, budget: int = 500, top_k: int = 64, obs: str = "topk", budget_in_obs: bool = False, **kwargs: Any

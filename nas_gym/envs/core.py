@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import inspect
 import operator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Iterable
+from functools import cache, lru_cache
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -29,7 +30,7 @@ from .rewards import Reward, make_reward
 RENDER_MODES = ("ansi", "rgb_array")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached_benchmark(name: str, dataset: str | None, path: str | None, fidelity: int | None = None) -> TabularBenchmark:
     if fidelity is not None:  # the full table is cached once and serves every fidelity
         return _cached_benchmark(name, dataset, path).at_fidelity(fidelity)

@@ -5,7 +5,8 @@ observation is its support set, normalised, class-major (row r has label ``r // 
 one action is the architecture for this task: ``Box(-1, 1, (28 * 7,))`` rescaled by
 ``alpha_scale`` to DARTS logits over the seven real ops of the 28 edges (normal cell, then
 reduction cell); values outside [-1, 1] are clipped and NaN counts as -1, as in the Cont envs,
-and an action of another shape raises ValueError. The step adapts the meta-learned weights and that alpha to the support set
+and an action of another shape raises ValueError. The step adapts the meta-learned weights and
+that alpha to the support set
 for ``adapt_steps`` steps of the learner's task loss and returns the query accuracy as a
 fraction; the episode ends there (a contextual bandit: the task is the context). The
 meta-learning itself (many tasks per update, Reptile over them) is not one episode's worth of
@@ -23,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from ..fewshot.tasks import SPLITS, TaskSampler, load_fewshot
+from ..fewshot.tasks import SPLITS, Task, TaskSampler, load_fewshot
 from ..meta.lamanas import MetaConfig, MetaLearner
 from ..supernets.forking import one_thread_after_fork
 from .checks import cont_action, whole_number
@@ -36,6 +37,7 @@ class FewShotEnv(gym.Env):
     """One few-shot task per episode; the action picks its architecture logits (see the module doc)."""
 
     metadata = {"render_modes": RenderModes()}
+    action_space: gym.spaces.Box
 
     def __init__(
         self, data: str = "digits", path: str | Path | None = None, split: str = "test", ways: int = 3,
@@ -74,15 +76,16 @@ class FewShotEnv(gym.Env):
         high = float(np.max((1 - pool.mean) / pool.std)) + 1e-4
         self.observation_space = gym.spaces.Box(low, high, (n, c, h, w), np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (int(learner.alpha.numel()),), np.float32)
-        self._task = None
+        self._task: Task | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        self._task = self.sampler.sample(self.np_random)
-        return self._obs(), {"classes": self._task.classes}
+        task = self._task = self.sampler.sample(self.np_random)
+        return self._obs(), {"classes": task.classes}
 
     def _obs(self) -> np.ndarray:
-        return self.learner.images(self._task.support_x).cpu().numpy().astype(np.float32)  # type: ignore[union-attr]
+        assert self._task is not None  # drawn by reset()
+        return self.learner.images(self._task.support_x).cpu().numpy().astype(np.float32)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._task is None:

@@ -38,7 +38,7 @@ def dict_obs_keys(dict_obs: Any) -> tuple[str, str] | None:
 
 
 def mask_space(n_actions: int) -> spaces.Box:
-    return spaces.Box(0, 1, (n_actions,), dtype=np.bool_)
+    return spaces.Box(0, 1, (n_actions,), dtype=np.bool_)  # type: ignore[arg-type]  # Box takes bool; its hint omits it
 
 
 class MaskInObservation(gym.Wrapper):

@@ -22,7 +22,8 @@ spec that declares additional wrappers, and the ids need both.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 
@@ -72,7 +73,7 @@ def _logged(cls: type[gym.Env], masked: bool) -> Callable[..., gym.Env]:
         env = SearchLog(cls(**kwargs), **log_kwargs)
         return env if keys is None else MaskInObservation(env, keys)
 
-    make.metadata = cls.metadata  # gym.make reads the render modes from the entry point
+    make.metadata = cls.metadata  # type: ignore[attr-defined]  # gym.make reads the render modes from the entry point
     make.__doc__ = f"{cls.__name__} inside the SearchLog wrapper."
     return make
 
@@ -90,7 +91,7 @@ def make_fewshot(**kwargs: Any) -> gym.Env:
     return FewShotEnv(**kwargs)
 
 
-make_fewshot.metadata = {"render_modes": RenderModes()}  # FewShotEnv's: no render modes
+make_fewshot.metadata = {"render_modes": RenderModes()}  # type: ignore[attr-defined]  # FewShotEnv's: no render modes
 
 
 def env_status() -> dict[str, str]:

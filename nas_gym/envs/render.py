@@ -35,7 +35,7 @@ def cell_edges(space: Space) -> list[tuple[int, int]] | None:
     matches = [_EDGE.match(name) for name in space.decision_names]
     if not all(matches):
         return None
-    return [(int(m.group(1)), int(m.group(2))) for m in matches]
+    return [(int(m.group(1)), int(m.group(2))) for m in matches if m is not None]
 
 
 def draw_architecture(space: Space, codes: np.ndarray, decided: int | None = None) -> np.ndarray:

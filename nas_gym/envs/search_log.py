@@ -79,7 +79,8 @@ def dropped_keys(big: bool, strings: bool) -> tuple[str, ...]:
 
 
 class SearchLog(gym.Wrapper):
-    """Adds ``n_queries``, ``sim_time_s``, ``best_val``, ``best_arch``, ``best_index`` (and, opted in, ``regret``) to ``info``.
+    """Adds ``n_queries``, ``sim_time_s``, ``best_val``, ``best_arch``, ``best_index`` (and, opted
+    in, ``regret``) to ``info``.
 
     ``best_val`` is the best validation value the search observed (one training seed per query
     under ``noise="seed"``); ``regret`` is the table's optimum minus the seed-mean validation of
@@ -107,7 +108,7 @@ class SearchLog(gym.Wrapper):
             if not isinstance(value, bool):
                 raise ValueError(f"{name} must be True or False, got {value!r}")
         self.oracle_info, self.info_strings = oracle_info, info_strings
-        base = self.env.unwrapped
+        base: Any = self.env.unwrapped
         space = getattr(base, "space", None)
         self._big = space is not None and space.big
         self._defaults = info_defaults(
@@ -120,7 +121,8 @@ class SearchLog(gym.Wrapper):
         """Forget every query: the next one starts a new search (in a new :class:`QueryLog`; the
         old one stays as it was for whoever holds it, e.g. a finished search's result)."""
         self.log = QueryLog(arch_index=[] if self._big else array("q"))
-        self.env.unwrapped.search_log = self.log
+        base: Any = self.env.unwrapped
+        base.search_log = self.log
         # the search-wide entries as they stand, under every key of an info: each info is a copy
         # of it updated with the env's own entries (a step without a query adds none)
         self._current = dict(self._defaults)
@@ -149,7 +151,7 @@ class SearchLog(gym.Wrapper):
     @property
     def regret(self) -> float | None:
         """Optimum minus the seed-mean validation of the best architecture so far (None: unknown)."""
-        base = self.env.unwrapped
+        base: Any = self.env.unwrapped
         if base.optimum is None or not len(self.log):
             return None
         return base.optimum - base.problem.mean_val(self.log.best_index)

@@ -21,7 +21,6 @@ import math
 
 import numpy as np
 
-
 FIRST_SLOTS = 64  # slots allocated at first (CADAM's K); more as the searches fill them
 
 

@@ -79,6 +79,7 @@ class SearchTotals:
             won = rows[better]
             c["best_val"][won], c["best_index"][won] = val[better], index[better]
             if "best_arch" in c:
+                assert arch is not None  # given whenever strings are kept
                 c["best_arch"][won] = arch[better]
             if "regret" in c:
                 c["regret"][won] = [regret(int(i)) for i in index[better]]
@@ -159,6 +160,7 @@ class NasVectorEnv(VectorEnv):
 
     def _regret(self, index: int) -> float:
         """Optimum minus the seed-mean validation of the architecture at table row ``index`` (as SearchLog.regret)."""
+        assert self.problem.optimum is not None  # regret is only reported with a known optimum
         return self.problem.optimum - self.problem.mean_val(index)
 
     def _info(self, columns: dict[str, np.ndarray], present: np.ndarray | None = None) -> dict[str, Any]:
@@ -200,7 +202,7 @@ class NasVectorEnv(VectorEnv):
         last = self._obs()
         final_obs = np.full(self.num_envs, None, dtype=object)
         rows = np.flatnonzero(done)
-        for i in rows:
+        for i in rows.tolist():
             final_obs[i] = _row(last, i)
         self._clear(rows)
         for key, value in self._query_defaults.items():  # the reset's info replaces the ended step's
@@ -312,7 +314,7 @@ class NasVectorEnv(VectorEnv):
         setattr(self, name, values)
 
     def render(self) -> tuple[Any, ...] | None:
-        """One entry per env: a line of text (``ansi``) or an RGB image (``rgb_array``), as its single env renders it."""
+        """One entry per env, as its single env renders it: a line of text or an RGB image."""
         if self.render_mode == "ansi":
             return tuple(
                 describe(self.space, c, self._decided(i), None if np.isnan(v) else float(v)) + "\n"

@@ -32,12 +32,13 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .runner import RunSpec
@@ -158,7 +159,7 @@ class RunQueue:
 
 
 def execute_parallel(
-    todo: list[Job], workers: int, run: Callable[["RunSpec", Path], tuple[str, float, str]],
+    todo: list[Job], workers: int, run: Callable[[RunSpec, Path], tuple[str, float, str]],
     finished: Callable[[str, str], None], meanwhile: Callable[[], None] | None = None,
 ) -> None:
     """``run(spec, path)`` for each job of ``todo`` in ``workers`` processes (it writes the file
@@ -211,7 +212,7 @@ def execute_parallel(
         helper.join()
 
 
-def _death_note(processes: Any, running: list["RunSpec"]) -> str:
+def _death_note(processes: Any, running: list[RunSpec]) -> str:
     """Which worker died and how, and the runs it may have held."""
     processes = list(processes)
     for p in processes:  # the pool may not have reaped them yet: an unreaped one has no exit code
@@ -230,7 +231,7 @@ def _death_note(processes: Any, running: list["RunSpec"]) -> str:
 
 
 def execute_ray(
-    todo: list[Job], address: str | None, run: Callable[["RunSpec"], dict[str, Any]],
+    todo: list[Job], address: str | None, run: Callable[[RunSpec], dict[str, Any]],
     write: Callable[[Path, dict[str, Any]], tuple[str, float, str]], finished: Callable[[str, str], None],
 ) -> None:
     """``run(spec)`` for each job of ``todo`` as a Ray task (``run`` must be importable by name);

@@ -17,8 +17,9 @@ import json
 import math
 import numbers
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 RUNS = "runs"
 # a finished run's result: the numbers the summary reads (None where there is none: the writer

@@ -17,10 +17,11 @@ import re
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, cast
 
 import gymnasium as gym
 
@@ -29,11 +30,17 @@ from ..agents.base import check_budget_units, check_family
 from ..agents.kwargs import check_agent_kwargs
 from ..envs.checks import whole_number
 from ..envs.registration import FEWSHOT_ID
-from ..supernets import SUPERNETS
 from ..progress import Progress
+from ..supernets import SUPERNETS
 from .evaluation import optimum_class, score
 from .executors import (
-    GridInterrupted, WorkerDied, execute_parallel, execute_ray, interrupt_once, sigint_handler, worker_start_method,
+    GridInterrupted,
+    WorkerDied,
+    execute_parallel,
+    execute_ray,
+    interrupt_once,
+    sigint_handler,
+    worker_start_method,
 )
 from .results import check_folder, check_writable, read_run, run_path, write_atomic
 from .summary import summarise
@@ -119,7 +126,7 @@ def single_threaded(torch_too: bool) -> Iterator[None]:
     run computes the same floats whether it runs alone or beside others."""
     from threadpoolctl import threadpool_limits
 
-    torch = None
+    old: int | None = None  # torch's thread count, where torch is used
     if torch_too or "torch" in sys.modules:
         import torch
 
@@ -129,7 +136,7 @@ def single_threaded(torch_too: bool) -> Iterator[None]:
         with threadpool_limits(1):
             yield
     finally:
-        if torch is not None:
+        if old is not None:
             torch.set_num_threads(old)
 
 
@@ -149,7 +156,8 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         payload["env"] = env.spec.id if env.spec is not None else spec.env_id
         payload["log"] = {"arch_index": result.arch_index.tolist(), "val": result.val.tolist(),
                           "cost_s": result.cost_s.tolist()}
-        payload["result"] = score(result, env.unwrapped.backend)
+        base: Any = env.unwrapped
+        payload["result"] = score(result, base.backend)
     except Exception as e:  # a failing run is recorded and the grid goes on
         payload.update(status="error", error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
     payload["wall_s"] = time.perf_counter() - start
@@ -265,7 +273,7 @@ def check_grid(
         if stray:
             raise ValueError(f"{what} given for {stray}, which are not among the agents {agents}")
     if isinstance(seeds, bool) or not isinstance(seeds, int):
-        seed_list = [whole_number("seed", s, minimum=0) for s in seeds]
+        seed_list = [whole_number("seed", s, minimum=0) for s in cast(Iterable[Any], seeds)]  # a bool is not a count
     else:
         seed_list = list(range(whole_number("seeds", seeds, meaning="how many seeds, 0..seeds-1")))
     if not seed_list:
@@ -320,7 +328,8 @@ def check_env(spec: RunSpec, agent: Any) -> None:
         env = make_env(spec, agent)
     except (TypeError, ValueError, gym.error.Error) as e:
         raise ValueError(f"env {spec.env_id} with {spec.env_kwargs} (for agent {spec.agent!r}): {e}") from None
-    optimum_class(env.unwrapped.backend)
+    base: Any = env.unwrapped
+    optimum_class(base.backend)
     env.close()
 
 

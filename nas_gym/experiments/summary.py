@@ -15,9 +15,10 @@ architecture an agent recommends (its argmax), with which of the two its paper r
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 

@@ -3,7 +3,14 @@ meta-validation / meta-test classes, an N-way K-shot episode sampler, and the Om
 
 from .omniglot import load_omniglot, omniglot_split_sizes
 from .tasks import (
-    IMAGE_SET_SPLIT, SPLITS, ClassPool, FewShotSplits, Task, TaskSampler, image_set_splits, load_fewshot,
+    IMAGE_SET_SPLIT,
+    SPLITS,
+    ClassPool,
+    FewShotSplits,
+    Task,
+    TaskSampler,
+    image_set_splits,
+    load_fewshot,
 )
 
 __all__ = [

@@ -61,10 +61,10 @@ def read_png(file: Path, image_size: int) -> np.ndarray:
     """One PNG as ``(1, image_size, image_size)`` uint8 greyscale."""
     from PIL import Image  # Pillow comes with matplotlib, a dependency
 
-    with reading(file, "an Omniglot PNG"), Image.open(file) as im:
-        im = im.convert("L")
+    with reading(file, "an Omniglot PNG"), Image.open(file) as png:
+        im = png.convert("L")
         if im.size != (image_size, image_size):
-            im = im.resize((image_size, image_size), Image.BILINEAR)
+            im = im.resize((image_size, image_size), Image.Resampling.BILINEAR)
         return np.asarray(im, dtype=np.uint8)[None]
 
 

@@ -13,9 +13,9 @@ images (a class belongs to one meta-split, so the original train/test split has 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -96,7 +96,8 @@ class TaskSampler:
                 raise ValueError(f"{key} must be a positive integer, got {v!r}")
         if ways > pool.n_classes:
             raise ValueError(
-                f"ways={ways} exceeds the {pool.n_classes} classes of the {pool.split!r} meta-split; valid: 1..{pool.n_classes}"
+                f"ways={ways} exceeds the {pool.n_classes} classes of the {pool.split!r} meta-split; "
+                f"valid: 1..{pool.n_classes}"
             )
         smallest = min(len(x) for x in pool.images)
         if shots + queries > smallest:
@@ -129,7 +130,7 @@ def _stats(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), np.where(std > 1e-6, std, 1.0).astype(np.float32)
 
 
-def make_splits(name: str, classes: Sequence[np.ndarray], names: Sequence[str], split: dict[str, Sequence[int]]) -> FewShotSplits:
+def make_splits(name: str, classes: Sequence[np.ndarray], names: Sequence[str], split: Mapping[str, Sequence[int] | np.ndarray]) -> FewShotSplits:
     """Pools of ``classes`` (images per class) by ``split`` (meta-split -> class indices); the
     normalisation comes from the meta-train classes only."""
     if set(split) != set(SPLITS):

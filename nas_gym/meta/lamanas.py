@@ -24,8 +24,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -88,7 +89,7 @@ class MetaConfig:
                 raise ValueError(f"{key} must be a finite number >= 0, got {v!r}")
 
     @classmethod
-    def from_kwargs(cls, **kwargs: Any) -> "MetaConfig":
+    def from_kwargs(cls, **kwargs: Any) -> MetaConfig:
         """A config from keywords, naming any unknown one and the valid ones."""
         names = {f.name for f in fields(cls)}
         bad = sorted(set(kwargs) - names)
@@ -106,7 +107,7 @@ class MetaTestResult:
     ci95: float
 
     @classmethod
-    def of(cls, accs: Sequence[float]) -> "MetaTestResult":
+    def of(cls, accs: Sequence[float]) -> MetaTestResult:
         a = np.asarray(accs, dtype=np.float64)
         # normal approximation, as few-shot papers report: 1.96 standard errors
         half = 1.96 * a.std(ddof=1) / math.sqrt(len(a)) if len(a) > 1 else float("nan")
@@ -150,7 +151,7 @@ class MetaLearner:
         self._spare: list[DartsSupernet] = []
 
     @classmethod
-    def for_pool(cls, config: MetaConfig, pool: ClassPool, device: str = "cpu", seed: int = 0) -> "MetaLearner":
+    def for_pool(cls, config: MetaConfig, pool: ClassPool, device: str = "cpu", seed: int = 0) -> MetaLearner:
         return cls(config, pool.image_shape, pool.mean, pool.std, device, seed)
 
     # ------------------------------------------------------------------ pieces
@@ -329,8 +330,9 @@ class MetaLearner:
             t0 = time.process_time()
             self.meta_step([train.sample() for _ in range(self.config.meta_batch)])
             history.step_cpu_s.append(time.process_time() - t0)
-            if phi is not None:
-                history.phi_change.append(float((self.phi_vector() - phi).norm() / phi.norm()))
+            phi_after = self.phi_vector()
+            if phi is not None and phi_after is not None:
+                history.phi_change.append(float((phi_after - phi).norm() / phi.norm()))
             if val is not None and eval_every and epoch % eval_every == 0:
                 validate(epoch)
             report.update(1)

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -36,9 +36,9 @@ def inner_product_proxy(
     (``theta``, ``alpha``); differentiable in phi. ``lam``, ``xi``: the task learning rates."""
     params = list(theta) + list(alpha)
     g_learned = torch.autograd.grad(learned, params, create_graph=True, allow_unused=True)
-    g_ce = torch.autograd.grad(ce, params, retain_graph=True, allow_unused=True)
+    g_raw = torch.autograd.grad(ce, params, retain_graph=True, allow_unused=True)
     # cross-entropy's gradient is a constant target: only L_phi's gradient depends on phi
-    g_ce = [None if g is None else g.detach() for g in g_ce]
+    g_ce = [None if g is None else g.detach() for g in g_raw]
     n = len(theta)
     proxy = ce.detach()
     for rate, part in ((lam, slice(0, n)), (xi, slice(n, None))):

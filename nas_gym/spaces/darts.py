@@ -13,7 +13,7 @@ done in Python ints and indices serve as names only. Work with codes (``(28,)`` 
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from functools import lru_cache
-from typing import Sequence
+from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 
@@ -95,7 +95,7 @@ def _best_orders(link: Sequence[int]) -> tuple[tuple[int, ...], list[tuple[int, 
     return best, orders
 
 
-@lru_cache(maxsize=None)
+@cache
 def _canonical_codes(ops: tuple[str, ...]) -> np.ndarray:
     """Canonical codes ``(size, 7)`` of every index of the space over ``ops`` (read-only)."""
     space = Space("tmp", tuple(_decision_names()), _decision_options(ops))
@@ -116,8 +116,8 @@ def _canonical_codes(ops: tuple[str, ...]) -> np.ndarray:
         # op lists under each admissible order, as one comparable number (base 10 > 9 ops)
         keys = np.stack([rank[rows][:, order] @ np.array([1000, 100, 10, 1]) for order in orders])
         pick = np.array(orders)[keys.argmin(axis=0)]  # (len(rows), 4)
-        out[np.ix_(rows, OP_DECISIONS)] = np.take_along_axis(op_codes[rows], pick, axis=1)
-        out[np.ix_(rows, LINK_DECISIONS)] = new_link[1:]
+        out[np.ix_(rows, np.array(OP_DECISIONS))] = np.take_along_axis(op_codes[rows], pick, axis=1)
+        out[np.ix_(rows, np.array(LINK_DECISIONS))] = new_link[1:]
     out.setflags(write=False)
     return out
 
@@ -138,6 +138,8 @@ def _decision_options(ops: Sequence[str]) -> tuple[tuple[str, ...], ...]:
 
 class GraphSpace(Space):
     """The NAS-Bench-Graph space over the 9 GNN ops (or the 5 of the proteins benchmark)."""
+
+    ops: tuple[str, ...]  # set in __init__ (the space is frozen)
 
     def __init__(self, proteins: bool = False) -> None:
         ops = PROTEINS_OPS if proteins else GNN_OPS
@@ -202,7 +204,7 @@ class GraphSpace(Space):
         bad = np.flatnonzero(~self._valid_mask(batch))
         if len(bad):
             a = np.asarray(alpha, dtype=np.float64).reshape(-1, self.n_decisions, self.max_options)
-            w = a[np.ix_(bad, OP_DECISIONS)][:, :, : len(self.ops)].copy()  # (n_bad, 4, n_ops)
+            w = a[np.ix_(bad, np.array(OP_DECISIONS))][:, :, : len(self.ops)].copy()  # (n_bad, 4, n_ops)
             w[:, :, self.ops.index("skip")] = -np.inf
             node = w.max(axis=2).argmax(axis=1)
             batch[bad, np.array(OP_DECISIONS)[node]] = w[np.arange(len(bad)), node].argmax(axis=1)

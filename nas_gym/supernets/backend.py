@@ -22,24 +22,35 @@ from __future__ import annotations
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..benchmarks.table import NOISES, Record
-from ..spaces.base import ArchLike, Space
 from ..envs.checks import finite_number, whole_number
+from ..spaces.base import ArchLike, Space
 from .cells import hooked
 from .checkpoint import check_spec, checkpoint_path, load_checkpoint
-from .data import DATASETS, load_images, split_halves
 from .darts_net import DARTS_SIZES, DartsSupernet
+from .data import DATASETS, load_images, split_halves
 from .forking import one_thread_after_fork
 from .loops import (
-    EVAL_BATCH, DeviceData, autocast, bn_state, evaluate as evaluate_net, fresh_statistics, recalibrate, resolve_device,
-    restore_bn_state, train_step,
+    EVAL_BATCH,
+    DeviceData,
+    autocast,
+    bn_state,
+    fresh_statistics,
+    recalibrate,
+    resolve_device,
+    restore_bn_state,
+    train_step,
+)
+from .loops import (
+    evaluate as evaluate_net,
 )
 from .nb201_net import NB201_SIZES, NB201Supernet
 from .paths import mixed, single_path
@@ -48,7 +59,8 @@ from .threads import on_own_threads, resolve_threads, torch_threads
 
 MODES = ("frozen", "train")
 # name -> (network class, size presets)
-NETWORKS: dict[str, tuple[type[nn.Module], dict[str, dict[str, int]]]] = {
+SupernetNet = NB201Supernet | DartsSupernet  # what ``SupernetBackend.network`` holds
+NETWORKS: dict[str, tuple[type[SupernetNet], dict[str, dict[str, int]]]] = {
     "nb201": (NB201Supernet, NB201_SIZES),
     "darts": (DartsSupernet, DARTS_SIZES),
 }
@@ -139,7 +151,9 @@ class SupernetBackend:
         if n_train is not None:  # a fixed subset of the weight half: CPU-sized epochs
             order = np.random.default_rng([split_seed, 3]).permutation(len(weight_idx))
             weight_idx = np.sort(weight_idx[order[:n_train]])
-        put = lambda idx: DeviceData.of(images.train_x[idx], images.train_y[idx], images.mean, images.std, self.device)
+        def put(idx: np.ndarray) -> DeviceData:
+            return DeviceData.of(images.train_x[idx], images.train_y[idx], images.mean, images.std, self.device)
+
         self.train_data, self.val_data = put(weight_idx), put(val_idx)
         self._test = (images.test_x, images.test_y, images.mean, images.std)
         # fixed recalibration batches: the same for every query, so frozen queries repeat exactly
@@ -163,7 +177,7 @@ class SupernetBackend:
             )
         self.network.to(self.device)
         if self.device.type == "cuda":
-            self.network.to(memory_format=torch.channels_last)
+            self.network.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # see nb201_net.py
         self.space: Space = self.network.space
         ckpt_file = Path(checkpoint) if checkpoint is not None else checkpoint_path(self.spec)
         if checkpoint is not None:  # a file the user named: a missing or corrupt one is an error, not rebuilt
@@ -230,6 +244,7 @@ class SupernetBackend:
             path = single_path(codes)
             for _ in range(self.train_batches):
                 x, y = self.train_data.sample(rng, self.recipe.batch_size)
+                assert self._opt is not None  # made in train mode
                 train_step(self.network, path, x, y, self._opt, self.recipe.grad_clip)
             trained = self.train_batches * self.recipe.batch_size
             self._measured.clear()  # the weights moved: earlier measurements are stale
@@ -370,7 +385,7 @@ class AfterStem(nn.Module):
     """A supernet from its stem's output on, ``forward(h, path)``, sharing the supernet's modules:
     what a frozen query runs on cached stem outputs."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: SupernetNet) -> None:
         super().__init__()
         self.net = net
 
@@ -379,7 +394,7 @@ class AfterStem(nn.Module):
 
 
 def train_alone(
-    supernet: nn.Module, codes: np.ndarray, train: DeviceData, test: DeviceData, recipe: Recipe, epochs: int, seed: int = 0
+    supernet: SupernetNet, codes: np.ndarray, train: DeviceData, test: DeviceData, recipe: Recipe, epochs: int, seed: int = 0
 ) -> tuple[float, float]:
     """(test accuracy %, loss) of the child ``codes`` built as a plain network with fresh weights
     and trained alone for ``epochs`` epochs (SGD, cosine schedule of ``recipe``)."""
@@ -388,7 +403,7 @@ def train_alone(
     return evaluate_net(child, None, test)
 
 
-def fresh_child(supernet: nn.Module, codes: np.ndarray, seed: int, device: torch.device) -> nn.Module:
+def fresh_child(supernet: SupernetNet, codes: np.ndarray, seed: int, device: torch.device) -> nn.Module:
     """The child ``codes`` as a plain network with fresh weights drawn from ``seed`` (torch's
     global RNG is left as it was)."""
     with torch.random.fork_rng(devices=[]):
@@ -429,7 +444,7 @@ def _fingerprint(x: np.ndarray, y: np.ndarray) -> str:
     """Rows and checksums of the training images and labels: other pixels or labels under the
     same data set name are other weights, so they get another checkpoint key (~20 ms for 47 MB)."""
     def crc(a: np.ndarray) -> int:
-        return zlib.crc32(memoryview(np.ascontiguousarray(a)).cast("B"))
+        return zlib.crc32(np.ascontiguousarray(a).data.cast("B"))
 
     return f"{len(y)}:{crc(y):08x}:{crc(x):08x}"
 

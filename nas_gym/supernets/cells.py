@@ -13,8 +13,9 @@ thread, torch 2.13), and GPUs prefer it too.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ class Plan:
 def liveness(active: np.ndarray, edges: Sequence[Edge], n_inputs: int, outputs: Sequence[int]) -> np.ndarray:
     """``active`` (E, O) restricted to edges whose source is reachable from an input and whose
     destination reaches an output, through edges with an active non-``none`` op."""
-    on = active[:, 1:].any(axis=1)
+    on = np.any(active[:, 1:], axis=1)
     n_nodes = max(max(d for d, _ in edges), max(outputs)) + 1
     fwd = [i < n_inputs for i in range(n_nodes)]
     order = sorted(range(len(edges)), key=lambda e: edges[e][0])
@@ -50,7 +51,7 @@ def liveness(active: np.ndarray, edges: Sequence[Edge], n_inputs: int, outputs: 
         d, s = edges[e]
         if on[e] and bwd[d]:
             bwd[s] = True
-    edge_live = np.array([bool(on[e] and fwd[s] and bwd[d]) for e, (d, s) in enumerate(edges)], dtype=bool)
+    edge_live = np.array([bool(on[e] and fwd[s] and bwd[d]) for e, (d, s) in enumerate(edges)], dtype=np.bool_)
     live = active & edge_live[:, None]
     live[:, 0] = False
     return live
@@ -63,7 +64,7 @@ def make_plan(
     live = liveness(active, edges, n_inputs, outputs)
     steps = []
     for e in sorted(range(len(edges)), key=lambda e: edges[e][0]):
-        ops = tuple((int(o), op_names[o]) for o in np.flatnonzero(live[e]))
+        ops = tuple((o, op_names[o]) for o in np.flatnonzero(live[e]).tolist())
         if ops:
             steps.append((e, edges[e][0], edges[e][1], ops))
     uses = tuple(any(s == i for _, _, s, _ in steps) for i in range(n_inputs))
@@ -109,7 +110,7 @@ class DagCell(nn.Module):
         """Fill the nodes of ``states`` (inputs given, the rest None) by ``plan``; a node no live
         edge reaches stays None (zero). ``weights`` (E, O) scales each op's output; None: unscaled."""
         for e, dst, src, ops in plan.steps:
-            x, mods = states[src], self.edges[e]
+            x, mods = states[src], cast(nn.ModuleDict, self.edges[e])
             for o, name in ops:
                 y = mods[name](x)
                 if weights is not None:
@@ -121,7 +122,7 @@ class DagCell(nn.Module):
     def op_params(self) -> np.ndarray:
         """(E, O) parameter count of each op (0 for ``none`` and ops not built)."""
         out = np.zeros((len(self.edges), len(self.op_names)), dtype=np.int64)
-        for e, mods in enumerate(self.edges):
+        for e, mods in enumerate(cast(list[nn.ModuleDict], self.edges)):
             for o, name in enumerate(self.op_names):
                 if name in mods:
                     out[e, o] = sum(p.numel() for p in mods[name].parameters())
@@ -130,7 +131,7 @@ class DagCell(nn.Module):
     def op_macs(self, macs: dict[nn.Module, int]) -> np.ndarray:
         """(E, O) multiply-accumulates of each op, from per-module counts of a traced forward."""
         out = np.zeros((len(self.edges), len(self.op_names)), dtype=np.int64)
-        for e, mods in enumerate(self.edges):
+        for e, mods in enumerate(cast(list[nn.ModuleDict], self.edges)):
             for o, name in enumerate(self.op_names):
                 if name in mods:
                     out[e, o] = module_macs(mods[name], macs)
@@ -152,7 +153,7 @@ def trace_macs(net: nn.Module, run: Callable[[Tensor], object], shape: tuple[int
         if isinstance(m, nn.Conv2d):
             k = m.kernel_size[0] * m.kernel_size[1] * (m.in_channels // m.groups)
             macs[m] = macs.get(m, 0) + int(out[0].numel()) * k
-        else:
+        elif isinstance(m, nn.Linear):  # the only other module hooked
             macs[m] = macs.get(m, 0) + int(out[0].numel()) * m.in_features
 
     handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
@@ -204,6 +205,7 @@ class FoldedSequential(nn.Sequential):
 def folded_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d, x: Tensor) -> Tensor:
     """``bn(conv(x))`` with ``bn`` in eval mode, as one convolution: W' = W * s, b' = beta + (b - mu) * s,
     s = gamma / sqrt(var + eps)."""
+    assert bn.running_var is not None and bn.running_mean is not None  # folded only with running statistics
     scale = torch.rsqrt(bn.running_var + bn.eps)
     if bn.weight is not None:
         scale = scale * bn.weight

@@ -11,7 +11,8 @@ and outputs their concatenation; global average pool; linear classifier. Cell ba
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -19,7 +20,19 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..spaces.darts import DARTS_OPS, EDGES, N_NODES, DartsSpace
-from .cells import CountAvgPool2d, DagCell, FoldedSequential, Plan, copy_into, image_hw, make_plan, module_macs, pad_active, relu_conv_bn, trace_macs
+from .cells import (
+    CountAvgPool2d,
+    DagCell,
+    FoldedSequential,
+    Plan,
+    copy_into,
+    image_hw,
+    make_plan,
+    module_macs,
+    pad_active,
+    relu_conv_bn,
+    trace_macs,
+)
 from .paths import Path, as_path, mixed
 
 DARTS_SIZES: dict[str, dict[str, int]] = {
@@ -108,8 +121,8 @@ class DartsCell(DagCell):
 
     def forward(self, s0: Tensor, s1: Tensor, plan: Plan, weights: Tensor | None) -> Tensor:
         states: list[Tensor | None] = [
-            self.preprocess0(s0) if plan.uses[0] else None,
-            self.preprocess1(s1) if plan.uses[1] else None,
+            self.preprocess0(s0) if self.preprocess0 is not None and plan.uses[0] else None,
+            self.preprocess1(s1) if self.preprocess1 is not None and plan.uses[1] else None,
             *([None] * N_NODES),
         ]
         nodes = self.run(states, plan, weights)[2:]
@@ -152,7 +165,8 @@ class _DartsBody(nn.Module):
         self.cells = nn.ModuleList(cells)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_p, num_classes)
-        self.to(memory_format=torch.channels_last)  # see channels_last in cells.py
+        # see channels_last in cells.py; Module.to accepts memory_format, its typed overloads omit it
+        self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     def _run(self, x: Tensor, plans: tuple[Plan, Plan], weights: Tensor | None) -> Tensor:
         return self._after_stem(self.stem_output(x), plans, weights)
@@ -164,7 +178,7 @@ class _DartsBody(nn.Module):
     def _after_stem(self, h: Tensor, plans: tuple[Plan, Plan], weights: Tensor | None) -> Tensor:
         halves = (None, None) if weights is None else (weights[:N_EDGES], weights[N_EDGES:])
         s0 = s1 = h
-        for cell in self.cells:
+        for cell in cast(list[DartsCell], self.cells):
             r = int(cell.reduction)
             s0, s1 = s1, cell(s0, s1, plans[r], halves[r])
         return self.classifier(self.pool(s1).flatten(1))
@@ -173,7 +187,7 @@ class _DartsBody(nn.Module):
 class DartsChild(_DartsBody):
     """One DARTS genotype's network as a plain module: only its live ops, fixed plans, ``forward(x)``."""
 
-    def __init__(self, codes: Sequence[int], C: int = 16, layers: int = 8, in_channels: int = 3, num_classes: int = 10) -> None:
+    def __init__(self, codes: Sequence[int] | np.ndarray, C: int = 16, layers: int = 8, in_channels: int = 3, num_classes: int = 10) -> None:
         codes = np.asarray(codes, dtype=np.int64)
         plans = _plans(_one_hot(codes))
         keep = {bool(r): {(e, ops[0][0]) for e, _, _, ops in plans[r].steps} for r in (0, 1)}
@@ -198,7 +212,7 @@ class DartsSupernet(_DartsBody):
         super().__init__(C, layers, in_channels, num_classes, keep=None, uses=None)
         self.space = DartsSpace()
         self.image_size = image_hw(image_size)
-        self._op_params = np.concatenate([sum(c.op_params() for c in self.cells if c.reduction == r) for r in (False, True)])
+        self._op_params = np.concatenate([sum(c.op_params() for c in cast(list[DartsCell], self.cells) if c.reduction == r) for r in (False, True)])
         self._skeleton_params = sum(p.numel() for p in self.parameters()) - int(self._op_params.sum())
         self._macs: dict[tuple[int, int], tuple[int, np.ndarray, np.ndarray]] = {}
 
@@ -238,7 +252,7 @@ class DartsSupernet(_DartsBody):
         if image_size not in self._macs:
             all_ops = mixed(torch.ones(2 * N_EDGES, len(DARTS_OPS), device=next(self.parameters()).device))
             macs = trace_macs(self, lambda x: self(x, all_ops), (self.in_channels, *image_size))
-            ops = np.concatenate([sum(c.op_macs(macs) for c in self.cells if c.reduction == r) for r in (False, True)])
+            ops = np.concatenate([sum(c.op_macs(macs) for c in cast(list[DartsCell], self.cells) if c.reduction == r) for r in (False, True)])
             pre = np.array([
                 [sum(module_macs(getattr(c, f"preprocess{i}"), macs) for c in self.cells if c.reduction == r) for i in (0, 1)]
                 for r in (False, True)

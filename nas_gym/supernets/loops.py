@@ -8,9 +8,10 @@ with channels-last tensors; on the CPU in float32.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,7 +47,7 @@ class DeviceData:
     std: torch.Tensor
 
     @classmethod
-    def of(cls, x: np.ndarray, y: np.ndarray, mean: np.ndarray, std: np.ndarray, device: torch.device) -> "DeviceData":
+    def of(cls, x: np.ndarray, y: np.ndarray, mean: np.ndarray, std: np.ndarray, device: torch.device) -> DeviceData:
         c = x.shape[1]
         x = np.ascontiguousarray(x)
         if not x.flags.writeable:  # a memory-mapped cache file: torch wants memory it may write
@@ -136,6 +137,12 @@ def batch_norms(net: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
     return [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
 
 
+def _bn_buffers(net: nn.Module) -> list[torch.Tensor]:
+    """Every batch-norm statistic of ``net`` (tracked running statistics: none of them is None)."""
+    bufs = [b for m in batch_norms(net) for b in (m.running_mean, m.running_var, m.num_batches_tracked)]
+    return [b for b in bufs if b is not None]
+
+
 @contextmanager
 def fresh_statistics(net: nn.Module) -> Iterator[None]:
     """``net`` in train mode with every batch norm's running statistics reset and accumulated as a
@@ -170,11 +177,10 @@ def recalibrate(net: nn.Module, path: Any, batches: Sequence[tuple[torch.Tensor,
 
 def bn_state(net: nn.Module) -> list[torch.Tensor]:
     """Copies of every batch-norm buffer, to put back with :func:`restore_bn_state`."""
-    return [b.clone() for m in batch_norms(net) for b in (m.running_mean, m.running_var, m.num_batches_tracked)]
+    return [b.clone() for b in _bn_buffers(net)]
 
 
 @torch.no_grad()
 def restore_bn_state(net: nn.Module, state: list[torch.Tensor]) -> None:
-    bufs = [b for m in batch_norms(net) for b in (m.running_mean, m.running_var, m.num_batches_tracked)]
-    for b, saved in zip(bufs, state):
+    for b, saved in zip(_bn_buffers(net), state):
         b.copy_(saved)

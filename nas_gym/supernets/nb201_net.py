@@ -8,7 +8,8 @@ reductions; BN+ReLU, global average pool, linear classifier. Every cell uses the
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -81,7 +82,8 @@ class _NB201Body(nn.Module):
         self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=False))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c, num_classes)
-        self.to(memory_format=torch.channels_last)  # see channels_last in cells.py
+        # see channels_last in cells.py; Module.to accepts memory_format, its typed overloads omit it
+        self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     def _run(self, x: Tensor, plan: Plan, weights: Tensor | None) -> Tensor:
         return self._after_stem(self.stem_output(x), plan, weights)
@@ -99,7 +101,7 @@ class _NB201Body(nn.Module):
 class NB201Child(_NB201Body):
     """One NB201 cell's network as a plain module: only its live ops, a fixed plan, ``forward(x)``."""
 
-    def __init__(self, codes: Sequence[int], C: int = 16, N: int = 5, in_channels: int = 3, num_classes: int = 10) -> None:
+    def __init__(self, codes: Sequence[int] | np.ndarray, C: int = 16, N: int = 5, in_channels: int = 3, num_classes: int = 10) -> None:
         codes = np.asarray(codes, dtype=np.int64)
         plan = _plan(_one_hot(codes))
         super().__init__(C, N, in_channels, num_classes, keep={(e, s[0][0]) for e, _, _, s in plan.steps})
@@ -126,7 +128,7 @@ class NB201Supernet(_NB201Body):
         self.image_size = image_hw(image_size)
         cells = [m for m in self.cells if isinstance(m, NB201Cell)]
         # per-op parameters summed over the cells that share a path: a count is then O(E)
-        self._op_params = sum(c.op_params() for c in cells)
+        self._op_params = np.sum([c.op_params() for c in cells], axis=0)
         self._skeleton_params = sum(p.numel() for p in self.parameters()) - int(self._op_params.sum())
         self._macs: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
 
@@ -167,7 +169,7 @@ class NB201Supernet(_NB201Body):
             all_ops = mixed(torch.ones(len(NB201_EDGES), len(NB201_OPS), device=next(self.parameters()).device))
             macs = trace_macs(self, lambda x: self(x, all_ops), (self.in_channels, *image_size))
             cells = [m for m in self.cells if isinstance(m, NB201Cell)]
-            ops = sum(c.op_macs(macs) for c in cells)
+            ops = np.sum([c.op_macs(macs) for c in cells], axis=0)
             self._macs[image_size] = (int(sum(macs.values())) - int(ops.sum()), ops)
         return self._macs[image_size]
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -134,7 +135,7 @@ def pretrain(
 
 def _train(
     net: nn.Module, data: DeviceData, recipe: Recipe, ckpt: dict[str, Any], opt: torch.optim.Optimizer,
-    save: Callable[[dict[str, Any]], None], sample_path: Callable[[np.random.Generator], Any], seed: int,
+    save: _Saver, sample_path: Callable[[np.random.Generator], Any], seed: int,
     progress: bool | None,
 ) -> tuple[dict[str, Any], int]:
     """The epochs from ``ckpt["epoch"]`` to ``recipe.epochs``, each saved; the last checkpoint and the steps run."""

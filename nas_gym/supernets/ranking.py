@@ -37,7 +37,8 @@ class Ranking:
 
 def distinct_cells(backend: SupernetBackend, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` cells computing different functions (isomorphic NB201 cells would tie trivially)."""
-    space, out, seen = backend.space, [], set()
+    space, seen = backend.space, set()
+    out: list[np.ndarray] = []
     while len(out) < n:
         codes = space.sample(rng)
         key = space.canonical_index(space.index(codes)) if not space.big else space.index(codes)

@@ -133,7 +133,7 @@ def train_ticket(
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < rounds + 1:
         raise ValueError(f"epochs must be an int >= rounds + 1 = {rounds + 1} (one epoch per segment), got {epochs!r}")
     pairs = prunable(child)
-    total = sum(m.weight.numel() for m, _ in pairs)
+    total = sum(weight_of(m, n).numel() for m, n in pairs)
     params = list(child.parameters())  # the same objects survive pruning (renamed <name>_orig)
     init, init_bn = [p.detach().clone() for p in params], bn_state(child)
     ends = [epochs * (k + 1) // (rounds + 1) for k in range(rounds + 1)]  # segment k ends after epoch ends[k]

@@ -2,12 +2,14 @@
 together through the env's white-box backend, and queries what it evaluates through ``env.step``."""
 
 # Importing a module registers its agents; one line per module, alphabetical.
-from . import advantagenas  # noqa: F401
-from . import darts  # noqa: F401
-from . import enas  # noqa: F401
-from . import gdas  # noqa: F401
-from . import lnas  # noqa: F401
-from . import parsec  # noqa: F401
-from . import proxyless  # noqa: F401
-from . import rsps  # noqa: F401
-from . import snas  # noqa: F401
+from . import (
+    advantagenas,  # noqa: F401
+    darts,  # noqa: F401
+    enas,  # noqa: F401
+    gdas,  # noqa: F401
+    lnas,  # noqa: F401
+    parsec,  # noqa: F401
+    proxyless,  # noqa: F401
+    rsps,  # noqa: F401
+    snas,  # noqa: F401
+)

@@ -31,8 +31,8 @@ import torch
 from torch import Tensor
 
 from ...supernets.paths import Path, gated, single_path
-from ..base import register
 from ..advantage import worst_other
+from ..base import register
 from ..common import MovingAverage, masked_log_softmax, sample_index
 from .loop import Batch, OneShotAgent, Supernet, arch_parameters, discretise, masked_softmax, one_hot, valid
 

@@ -15,7 +15,7 @@ queries the current discretisation; the paper reports that argmax architecture (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 import torch
@@ -85,7 +85,7 @@ class DARTS(OneShotAgent):
         grads = torch.autograd.grad(sn.loss(self.mix(self.weights(sn)), xv, yv), [self.alpha, *params],
                                     allow_unused=True)
         d_alpha, d_w = grads[0], grads[1:]
-        norm = torch.sqrt(sum((g * g).sum() for g in d_w if g is not None))
+        norm = torch.sqrt(cast(Tensor, sum((g * g).sum() for g in d_w if g is not None)))
         eps = 0.01 / (float(norm) + 1e-12)
         hess = []
         for sign in (1.0, -1.0):  # finite-difference Hessian-vector product around w

@@ -32,6 +32,8 @@ from .loop import Batch, OneShotAgent, Supernet, valid
 class Controller(nn.Module):
     """ENAS's sequential sampler: a stacked LSTM over the decisions, one linear head each."""
 
+    mask: Tensor  # (E, O) bool buffer
+
     def __init__(self, mask: Tensor, hidden: int, layers: int, tanh_c: float) -> None:
         super().__init__()
         E, O = mask.shape

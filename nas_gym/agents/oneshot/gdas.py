@@ -22,7 +22,15 @@ from torch import Tensor
 from ...supernets.paths import Path, gated
 from ..base import register
 from .loop import (
-    Batch, OneShotAgent, Supernet, arch_parameters, discretise, gumbel_softmax, masked_softmax, straight_through, valid,
+    Batch,
+    OneShotAgent,
+    Supernet,
+    arch_parameters,
+    discretise,
+    gumbel_softmax,
+    masked_softmax,
+    straight_through,
+    valid,
 )
 
 

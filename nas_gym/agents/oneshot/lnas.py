@@ -22,8 +22,9 @@ retrained child's validation accuracy after every epoch and its weight sparsity.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -178,6 +179,7 @@ class LNAS(DARTS):
         if not epochs or (budget.seconds is not None and searched.sim_time_s >= budget.seconds):
             return searched  # (the search's last round spent the seconds: no query is left for a retrained cell)
         backend = supernet_of(env)
+        assert searched.recommended_index is not None  # recommend() always derives a cell
         codes = backend.space.codes(searched.recommended_index)
         t0 = time.perf_counter()
         with torch_threads(self.threads), deterministic_algorithms(self.deterministic):
@@ -188,7 +190,8 @@ class LNAS(DARTS):
         macs = float(backend.network.flops(codes))  # dense kernels: unstructured zeros save no time
         retrain_s = _retrain_seconds(macs, ticket.train_images, ticket.eval_images)
         backend.charge(retrain_s)
-        step_cont(env, env.unwrapped.encode(codes))
+        base: Any = env.unwrapped
+        step_cont(env, base.encode(codes))
         return SearchResult.from_log(
             self.name, seed, search_log(env), recommended_index=searched.recommended_index, reports=self.reports,
             **searched.meta, ticket=ticket.as_dict(), retrain_sim_s=retrain_s, retrain_wall_s=time.perf_counter() - t0,

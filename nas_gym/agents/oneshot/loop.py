@@ -6,7 +6,8 @@ architecture parameters), ``weight_path`` (the path the shared weights train on)
 ``arch_step`` (one architecture update on a validation minibatch; it returns the child it
 sampled, if any), ``propose`` (the architecture it submits through the env after each round,
 given that child) and ``recommend`` (its argmax architecture, or None). What one hook needs from
-another passes through the loop as an argument, not through the agent. The loop trains ``backend.network`` in place with SGD (DARTS's
+another passes through the loop as an argument, not through the agent. The loop trains
+``backend.network`` in place with SGD (DARTS's
 defaults) and queries one architecture per round through ``env.step`` so the search log, the
 budget and the scores see it. Hooks run the network only through the :class:`Supernet` view,
 whose forward charges its multiply-accumulates to the simulated clock, and whose backward
@@ -16,9 +17,10 @@ charges itself when it runs (paid by the next query): no agent charges by hand.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -26,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ...supernets.backend import TRAIN_PASSES, SupernetBackend, simulated_seconds
+from ...supernets.backend import TRAIN_PASSES, SupernetBackend, SupernetNet, simulated_seconds
 from ...supernets.loops import autocast
 from ...supernets.paths import Path
 from ..base import Budget, SearchResult, new_search
@@ -46,7 +48,7 @@ class Supernet:
     batch_size: int
 
     @property
-    def net(self) -> nn.Module:
+    def net(self) -> SupernetNet:
         return self.backend.network
 
     @property
@@ -117,7 +119,7 @@ def straight_through(soft: Tensor) -> tuple[Tensor, np.ndarray]:
     return hard - soft.detach() + soft, codes
 
 
-def one_hot(codes: np.ndarray, shape: tuple[int, int], device: torch.device | str = "cpu") -> Tensor:
+def one_hot(codes: np.ndarray, shape: tuple[int, ...], device: torch.device | str = "cpu") -> Tensor:
     out = torch.zeros(shape, device=device)
     out[torch.arange(shape[0]), torch.as_tensor(codes)] = 1.0
     return out
@@ -261,7 +263,7 @@ class OneShotAgent:
         """Train ``env``'s supernet and the agent's architecture parameters until ``budget`` is spent."""
         log = new_search(self, env)
         backend = supernet_of(env)
-        base = env.unwrapped
+        base: Any = env.unwrapped
         env.reset(seed=seed)
         rng = seed_all(seed)
         with torch_threads(self.threads), deterministic_algorithms(self.deterministic):

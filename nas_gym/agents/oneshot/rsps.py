@@ -3,7 +3,8 @@ uniformly sampled single paths, and evaluate random architectures under those we
 
 There are no architecture parameters: each weight step trains one uniform random child (one
 op per edge, none excluded unless ``include_none``), and each round queries a fresh uniform
-random valid architecture of the space through the env (on DARTS, the space's sampler). The paper returns the best of the
+random valid architecture of the space through the env (on DARTS, the space's sampler). The
+paper returns the best of the
 architectures it evaluated with shared weights: the process best; it recommends nothing else.
 """
 

@@ -24,7 +24,14 @@ from ...supernets.paths import Path, mixed
 from ..base import register
 from ..common import masked_log_softmax
 from .loop import (
-    Batch, OneShotAgent, Supernet, arch_parameters, clip_and_step, discretise, gumbel_softmax, masked_softmax,
+    Batch,
+    OneShotAgent,
+    Supernet,
+    arch_parameters,
+    clip_and_step,
+    discretise,
+    gumbel_softmax,
+    masked_softmax,
 )
 
 
