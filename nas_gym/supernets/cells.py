@@ -182,7 +182,14 @@ class FoldedSequential(nn.Sequential):
     evaluation uses), runs each Conv2d followed by an eval-mode BatchNorm2d as one convolution
     with the batch norm folded into its weights and bias: the same outputs to float rounding,
     one pass over the activations fewer. Training, eval with autograd, and modules a forward
-    hook watches (MAC tracing, data-flow tests) run the modules one by one as usual."""
+    hook watches (MAC tracing, data-flow tests) run the modules one by one as usual.
+
+    The folded weights are kept until a weight or statistic they came from changes (an
+    evaluation folds once and reuses them for every batch): the same numbers as folding anew."""
+
+    def __init__(self, *args: nn.Module) -> None:
+        super().__init__(*args)
+        self._folds: dict[int, tuple[tuple | None, tuple[Tensor, Tensor]]] = {}  # conv index -> (key, fold)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.training or not torch.is_inference_mode_enabled():
@@ -193,23 +200,52 @@ class FoldedSequential(nn.Sequential):
             m = mods[i]
             bn = mods[i + 1] if i + 1 < len(mods) else None
             if isinstance(m, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and not bn.training and not hooked(m, bn):
-                x = folded_conv_bn(m, bn, x)
+                x = folded_conv_bn(m, bn, x, self._fold(i, m, bn))
                 i += 2
             else:
                 x = m(x)
                 i += 1
         return x
 
+    def _fold(self, i: int, conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
+        key = fold_key(conv, bn)
+        hit = self._folds.get(i)
+        if hit is None or key is None or hit[0] != key:
+            hit = self._folds[i] = (key, fold_conv_bn(conv, bn))
+        return hit[1]
 
-def folded_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d, x: Tensor) -> Tensor:
-    """``bn(conv(x))`` with ``bn`` in eval mode, as one convolution: W' = W * s, b' = beta + (b - mu) * s,
-    s = gamma / sqrt(var + eps)."""
+
+def fold_key(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple | None:
+    """What a fold of ``bn`` into ``conv`` depends on: each tensor's storage and version (every
+    in-place change, an optimiser step or a recalibration, bumps the version), and ``eps``. None
+    where a tensor keeps no version (an inference tensor): then nothing is reused."""
+    key: list = [bn.eps]
+    for t in (conv.weight, conv.bias, bn.weight, bn.bias, bn.running_mean, bn.running_var):
+        if t is None:
+            key.append(None)
+        elif t.is_inference():
+            return None
+        else:
+            key.append((t.data_ptr(), t._version, t.dtype))
+    return tuple(key)
+
+
+def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
+    """The weight and bias of ``bn(conv(x))`` (``bn`` in eval mode) as one convolution:
+    W' = W * s, b' = beta + (b - mu) * s, s = gamma / sqrt(var + eps)."""
     scale = torch.rsqrt(bn.running_var + bn.eps)
     if bn.weight is not None:
         scale = scale * bn.weight
     shift = -bn.running_mean if conv.bias is None else conv.bias - bn.running_mean
     bias = shift * scale if bn.bias is None else torch.addcmul(bn.bias, shift, scale)
     weight = (conv.weight * scale.view(-1, 1, 1, 1)).contiguous(memory_format=torch.channels_last)
+    return weight, bias
+
+
+def folded_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d, x: Tensor, fold: tuple[Tensor, Tensor] | None = None) -> Tensor:
+    """``bn(conv(x))`` with ``bn`` in eval mode, as one convolution (``fold``: the
+    :func:`fold_conv_bn` of the two, when the caller has it)."""
+    weight, bias = fold_conv_bn(conv, bn) if fold is None else fold
     return F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
 
 
