@@ -269,11 +269,14 @@ class FoldedSequential(nn.Sequential):
 
 
 def fold_key(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple | None:
-    """What a fold of ``bn`` into ``conv`` depends on: each tensor's storage and version (every
-    in-place change, an optimiser step or a recalibration, bumps the version), and ``eps``. None
-    where a tensor keeps no version (an inference tensor): then nothing is reused."""
+    """What a fold of ``bn`` into ``conv`` depends on: each tensor's storage and version (an
+    in-place change, an optimiser step or loaded weights, bumps the version), and ``eps``. A
+    train-mode forward updates the running statistics inside its kernel without bumping their
+    versions, but it bumps ``num_batches_tracked``'s. None where a tensor keeps no version (an
+    inference tensor): then nothing is reused."""
     key: list = [bn.eps]
-    for t in (conv.weight, conv.bias, bn.weight, bn.bias, bn.running_mean, bn.running_var):
+    stats = (bn.running_mean, bn.running_var, bn.num_batches_tracked)
+    for t in (conv.weight, conv.bias, bn.weight, bn.bias, *stats):
         if t is None:
             key.append(None)
         elif t.is_inference():
