@@ -85,20 +85,31 @@ def test_count_pool_matches_avg_pool_in_values_and_gradients(kernel, stride, pad
     torch.testing.assert_close(grad_got, grad_want, rtol=1e-12, atol=1e-12)
 
 
-def test_folded_conv_bn_matches_the_modules_and_only_under_inference(monkeypatch):
-    torch.manual_seed(0)
+def eval_unit(seed: int) -> tuple[nn.Sequential, nn.Sequential, torch.Tensor]:
+    """A ReLU-Conv-BN unit in eval mode with statistics and affine parameters away from their
+    initial 0 / 1, the same modules as a plain ``nn.Sequential``, and an input."""
+    torch.manual_seed(seed)
     unit = relu_conv_bn(4, 6, 3, 2, 1)
     unit.train()
-    with torch.no_grad():  # statistics and affine parameters away from their initial 0 / 1
+    with torch.no_grad():
         unit(torch.randn(32, 4, 9, 9) * 3 + 1)
         unit[2].weight.uniform_(0.5, 2.0)
         unit[2].bias.uniform_(-1.0, 1.0)
     unit.eval()
-    plain = nn.Sequential(*unit)
-    x = torch.randn(5, 4, 9, 9).contiguous(memory_format=torch.channels_last)
-    folds = []
-    real = cells.folded_conv_bn
-    monkeypatch.setattr(cells, "folded_conv_bn", lambda *a: folds.append(1) or real(*a))
+    return unit, nn.Sequential(*unit), torch.randn(5, 4, 9, 9).contiguous(memory_format=torch.channels_last)
+
+
+def count_calls(monkeypatch, name: str) -> list[int]:
+    """Calls of ``cells.<name>`` from now on (one entry each)."""
+    calls: list[int] = []
+    real = getattr(cells, name)
+    monkeypatch.setattr(cells, name, lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+def test_folded_conv_bn_matches_the_modules_and_only_under_inference(monkeypatch):
+    unit, plain, x = eval_unit(0)
+    folds = count_calls(monkeypatch, "folded_conv_bn")
     with torch.inference_mode():
         folded = unit(x)
     assert folds == [1]
@@ -237,17 +248,8 @@ def test_train_mode_queries_do_not_cache_the_stem():
 def test_folds_are_reused_until_a_weight_or_statistic_changes(monkeypatch):
     """An evaluation folds each batch norm once and reuses it for every batch; a recalibration, an
     optimiser step or loaded weights change a version, and the next forward folds anew."""
-    torch.manual_seed(3)
-    unit = relu_conv_bn(4, 6, 3, 1, 1)
-    unit.train()
-    with torch.no_grad():
-        unit(torch.randn(32, 4, 9, 9) * 2 + 1)
-    unit.eval()
-    plain = nn.Sequential(*unit)
-    x = torch.randn(5, 4, 9, 9).contiguous(memory_format=torch.channels_last)
-    folds = []
-    real = cells.fold_conv_bn
-    monkeypatch.setattr(cells, "fold_conv_bn", lambda *a: folds.append(1) or real(*a))
+    unit, plain, x = eval_unit(3)
+    folds = count_calls(monkeypatch, "fold_conv_bn")
 
     def check(n_folds):
         with torch.inference_mode():
@@ -266,7 +268,7 @@ def test_folds_are_reused_until_a_weight_or_statistic_changes(monkeypatch):
     opt.step()
     unit.eval()
     check(3)
-    unit.load_state_dict(nn.Sequential(*relu_conv_bn(4, 6, 3, 1, 1)).state_dict())
+    unit.load_state_dict(nn.Sequential(*relu_conv_bn(4, 6, 3, 2, 1)).state_dict())
     check(4)
     with torch.inference_mode():  # a forward in training mode folds nothing
         unit.train()
