@@ -85,20 +85,31 @@ def test_count_pool_matches_avg_pool_in_values_and_gradients(kernel, stride, pad
     torch.testing.assert_close(grad_got, grad_want, rtol=1e-12, atol=1e-12)
 
 
-def test_folded_conv_bn_matches_the_modules_and_only_under_inference(monkeypatch):
-    torch.manual_seed(0)
+def eval_unit(seed: int) -> tuple[nn.Sequential, nn.Sequential, torch.Tensor]:
+    """A ReLU-Conv-BN unit in eval mode with statistics and affine parameters away from their
+    initial 0 / 1, the same modules as a plain ``nn.Sequential``, and an input."""
+    torch.manual_seed(seed)
     unit = relu_conv_bn(4, 6, 3, 2, 1)
     unit.train()
-    with torch.no_grad():  # statistics and affine parameters away from their initial 0 / 1
+    with torch.no_grad():
         unit(torch.randn(32, 4, 9, 9) * 3 + 1)
         unit[2].weight.uniform_(0.5, 2.0)
         unit[2].bias.uniform_(-1.0, 1.0)
     unit.eval()
-    plain = nn.Sequential(*unit)
-    x = torch.randn(5, 4, 9, 9).contiguous(memory_format=torch.channels_last)
-    folds = []
-    real = cells.folded_conv_bn
-    monkeypatch.setattr(cells, "folded_conv_bn", lambda *a: folds.append(1) or real(*a))
+    return unit, nn.Sequential(*unit), torch.randn(5, 4, 9, 9).contiguous(memory_format=torch.channels_last)
+
+
+def count_calls(monkeypatch, name: str) -> list[int]:
+    """Calls of ``cells.<name>`` from now on (one entry each)."""
+    calls: list[int] = []
+    real = getattr(cells, name)
+    monkeypatch.setattr(cells, name, lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+def test_folded_conv_bn_matches_the_modules_and_only_under_inference(monkeypatch):
+    unit, plain, x = eval_unit(0)
+    folds = count_calls(monkeypatch, "folded_conv_bn")
     with torch.inference_mode():
         folded = unit(x)
     assert folds == [1]
@@ -232,3 +243,82 @@ def test_train_mode_queries_do_not_cache_the_stem():
                          recal_batches=2, train_batches=2, cache_size=0, progress=False)
     sn.query(sn.space.sample(np.random.default_rng(0)), rng=np.random.default_rng(0))
     assert sn._stem is None
+
+
+def test_folds_are_reused_until_a_weight_or_statistic_changes(monkeypatch):
+    """An evaluation folds each batch norm once and reuses it for every batch; a recalibration, an
+    optimiser step or loaded weights change a version, and the next forward folds anew."""
+    unit, plain, x = eval_unit(3)
+    folds = count_calls(monkeypatch, "fold_conv_bn")
+
+    def check(n_folds):
+        with torch.inference_mode():
+            got = unit(x)
+        torch.testing.assert_close(got, plain(x), rtol=1e-5, atol=1e-5)
+        assert len(folds) == n_folds
+
+    check(1)
+    check(1)  # same weights and statistics: the fold is reused
+    with torch.no_grad():
+        unit[2].running_var.mul_(4.0)  # what a recalibration does: in place
+    check(2)
+    opt = torch.optim.SGD(unit.parameters(), lr=0.5)
+    unit.train()
+    F.cross_entropy(unit(x).flatten(1)[:, :6], torch.arange(5)).backward()
+    opt.step()
+    unit.eval()
+    check(3)
+    unit.load_state_dict(nn.Sequential(*relu_conv_bn(4, 6, 3, 2, 1)).state_dict())
+    check(4)
+    with torch.inference_mode():  # a forward in training mode folds nothing
+        unit.train()
+        unit(x)
+        unit.eval()
+    check(5)  # the statistics moved
+
+
+ALL_CONV = "|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|nor_conv_3x3~0|skip_connect~1|nor_conv_1x1~2|"
+SKIPS = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|nor_conv_3x3~0|skip_connect~1|skip_connect~2|"
+
+
+@pytest.mark.parametrize("space", ["nb201", "darts"])
+def test_shared_relus_and_in_place_sums_give_the_plain_numbers(space, monkeypatch):
+    """Without autograd, ops reading one node share its ReLU, node sums accumulate in place and the
+    reduction block's ReLU and sum run in place: bit for bit the numbers of the modules run one by
+    one (a global forward hook makes every fast path step aside), in train mode (a recalibration:
+    outputs and the statistics it accumulates) and eval mode, and the input (a cached stem output)
+    is left as it was."""
+    torch.manual_seed(4)
+    if space == "nb201":
+        net = NB201Supernet(**NB201_SIZES["tiny"], in_channels=1, num_classes=10, image_size=12)
+        codes = [net.space.from_string(s) for s in (ALL_CONV, SKIPS, POOLS)]
+    else:
+        net = DartsSupernet(**DARTS_SIZES["tiny"], in_channels=1, num_classes=10, image_size=12)
+        codes = list(net.space.sample(np.random.default_rng(1), 3))
+    codes += list(net.space.sample(np.random.default_rng(2), 3))
+    alphas = torch.softmax(torch.randn(net.space.n_decisions, net.n_options), 1)
+    relus = []
+    real_relu = F.relu
+    monkeypatch.setattr(F, "relu", lambda x, inplace=False: relus.append(1) or real_relu(x, inplace))
+    x = torch.randn(16, 1, 12, 12)
+    counted = {"fast": 0, "plain": 0}
+    for path in [single_path(c) for c in codes] + [mixed(alphas)]:
+        for training in (True, False):
+            outs, stats = {}, {}
+            for how in ("fast", "plain"):
+                m = copy.deepcopy(net).train(training)
+                with torch.no_grad():
+                    h = m.stem_output(x)
+                before = h.clone()
+                relus.clear()
+                watch = torch.nn.modules.module.register_module_forward_hook(lambda *a: None) if how == "plain" else None
+                with torch.no_grad():
+                    outs[how] = m.after_stem(h, path)
+                if watch is not None:
+                    watch.remove()
+                counted[how] += len(relus)
+                assert torch.equal(h, before)  # the input is not written to
+                stats[how] = [b.clone() for bn in batch_norms(m) for b in (bn.running_mean, bn.running_var)]
+            assert torch.equal(outs["fast"], outs["plain"])
+            assert all(torch.equal(a, b) for a, b in zip(stats["fast"], stats["plain"]))
+    assert counted["fast"] < counted["plain"]  # ReLUs were shared

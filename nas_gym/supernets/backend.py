@@ -38,6 +38,7 @@ from .checkpoint import check_spec, checkpoint_path, load_checkpoint
 from .darts_net import DARTS_SIZES, DartsSupernet
 from .data import DATASETS, load_images, split_halves
 from .forking import one_thread_after_fork
+from .heap import keep_freed_memory
 from .loops import (
     EVAL_BATCH,
     DeviceData,
@@ -139,6 +140,8 @@ class SupernetBackend:
         self.cache_size = whole_number("cache_size", cache_size, minimum=0, meaning="measurements kept; 0: none")
         one_thread_after_fork()  # Gymnasium's async vector env forks workers after building one env here
         self.device = resolve_device(device)
+        if self.device.type == "cpu":
+            keep_freed_memory()  # activations' pages are reused, not faulted in again every batch (see heap.py)
         self.threads = resolve_threads(threads)
         self.mode, self.dataset, self.size = mode, dataset, size
         self.name = f"{space}-supernet"

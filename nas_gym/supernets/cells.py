@@ -105,19 +105,54 @@ class DagCell(nn.Module):
             })
             for e in range(len(edges))
         )
+        self._members: dict[nn.Module, tuple[nn.Module, ...]] = {}  # op -> its modules, for hook checks
 
     def run(self, states: list[Tensor | None], plan: Plan, weights: Tensor | None) -> list[Tensor | None]:
         """Fill the nodes of ``states`` (inputs given, the rest None) by ``plan``; a node no live
-        edge reaches stays None (zero). ``weights`` (E, O) scales each op's output; None: unscaled."""
+        edge reaches stays None (zero). ``weights`` (E, O) scales each op's output; None: unscaled.
+
+        Without autograd (evaluation, recalibration), ops that start with a ReLU share one ReLU
+        of their source node, and a node's sum accumulates in place in a tensor this call made
+        (float addition commutes, so in either order): the same numbers with fewer passes over
+        the activations. Ops a forward hook watches run as themselves, and keep their outputs."""
+        quick = not torch.is_grad_enabled() and not hooked()
+        made = [False] * len(states)  # states[i] is a tensor this call made: it may add into it
+        relus: dict[int, Tensor] = {}  # source node -> its ReLU, shared by the ops that start with one
         for e, dst, src, ops in plan.steps:
             x, mods = states[src], cast(nn.ModuleDict, self.edges[e])
+            assert x is not None  # a plan reads only nodes that a live edge has filled
             for o, name in ops:
-                y = mods[name](x)
+                op = mods[name]
+                own = quick and not self._watched(op)
+                r = None
+                if own and isinstance(op, FoldedSequential) and op.starts_with_relu:
+                    r = relus.get(src)
+                    if r is None:
+                        r = relus[src] = F.relu(x)
+                    y = op.after_relu(r)
+                else:
+                    y = op(x)
+                own = own and y is not x and y is not r  # an input handed back is not ours to change
                 if weights is not None:
                     y = weights[e, o] * y
+                    own = quick
                 prev = states[dst]
-                states[dst] = y if prev is None else prev + y
+                if prev is None:
+                    states[dst], made[dst] = y, own
+                elif made[dst] and _adds_in_place(prev, y):
+                    prev.add_(y)
+                elif own and _adds_in_place(y, prev):
+                    states[dst], made[dst] = y.add_(prev), True
+                else:
+                    states[dst], made[dst] = prev + y, quick
         return states
+
+    def _watched(self, op: nn.Module) -> bool:
+        """Whether a forward hook watches ``op`` or a module inside it (its modules listed once)."""
+        members = self._members.get(op)
+        if members is None:
+            members = self._members[op] = tuple(op.modules())
+        return hooked(*members)
 
     def op_params(self) -> np.ndarray:
         """(E, O) parameter count of each op (0 for ``none`` and ops not built)."""
@@ -178,33 +213,84 @@ def hooked(*modules: nn.Module) -> bool:
     return any(m._forward_hooks or m._forward_pre_hooks for m in modules)
 
 
+def _adds_in_place(into: Tensor, other: Tensor) -> bool:
+    """Whether ``into.add_(other)`` holds what ``into + other`` would (same shape and result type)."""
+    return into.shape == other.shape and torch.result_type(into, other) == into.dtype
+
+
 class FoldedSequential(nn.Sequential):
     """``nn.Sequential`` that, in inference (eval mode under ``torch.inference_mode``, what
     evaluation uses), runs each Conv2d followed by an eval-mode BatchNorm2d as one convolution
     with the batch norm folded into its weights and bias: the same outputs to float rounding,
     one pass over the activations fewer. Training, eval with autograd, and modules a forward
-    hook watches (MAC tracing, data-flow tests) run the modules one by one as usual."""
+    hook watches (MAC tracing, data-flow tests) run the modules one by one as usual.
+
+    The folded weights are kept until a weight or statistic they came from changes (an
+    evaluation folds once and reuses them for every batch): the same numbers as folding anew."""
+
+    def __init__(self, *args: nn.Module) -> None:
+        super().__init__(*args)
+        self._folds: dict[int, tuple[tuple | None, tuple[Tensor, Tensor]]] = {}  # conv index -> (key, fold)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.training or not torch.is_inference_mode_enabled():
-            return super().forward(x)
+        return self._run(x, 0)
+
+    @property
+    def starts_with_relu(self) -> bool:
+        return len(self) > 1 and isinstance(self[0], nn.ReLU) and not self[0].inplace
+
+    def after_relu(self, r: Tensor) -> Tensor:
+        """The forward given ``r``, the output of its first module, a ReLU (what a cell shares
+        between the ops that read the same node); the ReLU's hooks are the caller's to check."""
+        return self._run(r, 1)
+
+    def _run(self, x: Tensor, start: int) -> Tensor:
         mods = list(self)
-        i = 0
+        if self.training or not torch.is_inference_mode_enabled():
+            for m in mods[start:]:
+                x = m(x)
+            return x
+        i = start
         while i < len(mods):
             m = mods[i]
             bn = mods[i + 1] if i + 1 < len(mods) else None
             if isinstance(m, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and not bn.training and not hooked(m, bn):
-                x = folded_conv_bn(m, bn, x)
+                x = folded_conv_bn(m, bn, x, self._fold(i, m, bn))
                 i += 2
             else:
                 x = m(x)
                 i += 1
         return x
 
+    def _fold(self, i: int, conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
+        key = fold_key(conv, bn)
+        hit = self._folds.get(i)
+        if hit is None or key is None or hit[0] != key:
+            hit = self._folds[i] = (key, fold_conv_bn(conv, bn))
+        return hit[1]
 
-def folded_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d, x: Tensor) -> Tensor:
-    """``bn(conv(x))`` with ``bn`` in eval mode, as one convolution: W' = W * s, b' = beta + (b - mu) * s,
-    s = gamma / sqrt(var + eps)."""
+
+def fold_key(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple | None:
+    """What a fold of ``bn`` into ``conv`` depends on: each tensor's storage and version (an
+    in-place change, an optimiser step or loaded weights, bumps the version), and ``eps``. A
+    train-mode forward updates the running statistics inside its kernel without bumping their
+    versions, but it bumps ``num_batches_tracked``'s. None where a tensor keeps no version (an
+    inference tensor): then nothing is reused."""
+    key: list = [bn.eps]
+    stats = (bn.running_mean, bn.running_var, bn.num_batches_tracked)
+    for t in (conv.weight, conv.bias, bn.weight, bn.bias, *stats):
+        if t is None:
+            key.append(None)
+        elif t.is_inference():
+            return None
+        else:
+            key.append((t.data_ptr(), t._version, t.dtype))
+    return tuple(key)
+
+
+def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
+    """The weight and bias of ``bn(conv(x))`` (``bn`` in eval mode) as one convolution:
+    W' = W * s, b' = beta + (b - mu) * s, s = gamma / sqrt(var + eps)."""
     assert bn.running_var is not None and bn.running_mean is not None  # folded only with running statistics
     scale = torch.rsqrt(bn.running_var + bn.eps)
     if bn.weight is not None:
@@ -212,6 +298,13 @@ def folded_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d, x: Tensor) -> Tensor:
     shift = -bn.running_mean if conv.bias is None else conv.bias - bn.running_mean
     bias = shift * scale if bn.bias is None else torch.addcmul(bn.bias, shift, scale)
     weight = (conv.weight * scale.view(-1, 1, 1, 1)).contiguous(memory_format=torch.channels_last)
+    return weight, bias
+
+
+def folded_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d, x: Tensor, fold: tuple[Tensor, Tensor] | None = None) -> Tensor:
+    """``bn(conv(x))`` with ``bn`` in eval mode, as one convolution (``fold``: the
+    :func:`fold_conv_bn` of the two, when the caller has it)."""
+    weight, bias = fold_conv_bn(conv, bn) if fold is None else fold
     return F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
 
 

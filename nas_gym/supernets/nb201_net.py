@@ -16,7 +16,19 @@ import torch
 from torch import Tensor, nn
 
 from ..spaces.nb201 import NB201_EDGES, NB201_OPS, NB201Space
-from .cells import CountAvgPool2d, DagCell, Plan, copy_into, image_hw, make_plan, pad_active, relu_conv_bn, trace_macs
+from .cells import (
+    CountAvgPool2d,
+    DagCell,
+    FoldedSequential,
+    Plan,
+    copy_into,
+    hooked,
+    image_hw,
+    make_plan,
+    pad_active,
+    relu_conv_bn,
+    trace_macs,
+)
 from .paths import Path, as_path, mixed
 
 NB201_SIZES: dict[str, dict[str, int]] = {
@@ -50,7 +62,15 @@ class ResBlock(nn.Module):
         self.downsample = nn.Sequential(CountAvgPool2d(2, 2, 0), nn.Conv2d(c_in, c_out, 1, bias=False))
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.downsample(x) + self.conv_b(self.conv_a(x))
+        conv_b = self.conv_b
+        if torch.is_grad_enabled() or not isinstance(conv_b, FoldedSequential) or not conv_b.starts_with_relu or hooked(
+            *self.modules()
+        ):
+            return self.downsample(x) + conv_b(self.conv_a(x))
+        # no autograd, nobody watching: conv_a's and conv_b's outputs are this call's own tensors, so
+        # conv_b's ReLU and the sum run in place (the sum in the other order: float addition commutes)
+        h = conv_b.after_relu(torch.relu_(self.conv_a(x)))
+        return h.add_(self.downsample(x))
 
 
 class NB201Cell(DagCell):
