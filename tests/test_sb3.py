@@ -15,6 +15,8 @@ from scipy import stats
 from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
 from stable_baselines3.common.env_util import make_vec_env
 
+import nas_gym  # noqa: F401  (registers the NasGym/... ids that these tests make)
+
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "examples" / "sb3_quickstart.py"
 MARKER = "<!-- example: examples/sb3_quickstart.py -->"
