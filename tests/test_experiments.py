@@ -304,21 +304,3 @@ def test_results_files_are_strict_json(grid):
     text = paths[0].read_text()
     assert "NaN" not in text and json.loads(text)
     assert os.path.basename(run_path(out, "sb3:PPO", 3)) == "sb3-PPO__seed3.json"
-
-
-def test_readme_run_grid_snippet_runs_as_a_script(tmp_path):
-    """The README's Python example, saved as a file and run with two spawned workers (smaller grid)."""
-    import re
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    (code,) = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "run_grid(" in b]
-    small = code.replace("seeds=10", "seeds=1").replace("budget=500", "budget=12").replace("runs/c10", str(tmp_path))
-    assert small.count(str(tmp_path)) == 2 and "seeds=1," in small and "budget=12," in small
-    script = tmp_path / "grid.py"
-    script.write_text(small + "    print(sorted(r['agent'] for r in rows))\n")  # inside the guard
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "['bo', 're', 'rs']"
