@@ -27,7 +27,11 @@ def masked_logits(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def train(
-    iterations: int = 60, num_envs: int = 32, n_steps: int = 12, seed: int = 0, lr: float = 3e-3,
+    iterations: int = 60,
+    num_envs: int = 32,
+    n_steps: int = 12,
+    seed: int = 0,
+    lr: float = 3e-3,
     vectorization_mode: str | None = None,
 ) -> dict:
     """Run PPO; the best architecture found and how many were queried."""
@@ -91,8 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--iterations", type=int, default=60)
     p.add_argument("--num-envs", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--vectorization-mode", choices=["vector_entry_point", "sync", "async"], default=None,
-                   help="Gymnasium's vectorization (default: the batched env)")
+    p.add_argument(
+        "--vectorization-mode",
+        choices=["vector_entry_point", "sync", "async"],
+        default=None,
+        help="Gymnasium's vectorization (default: the batched env)",
+    )
     args = p.parse_args(argv)
     out = train(args.iterations, args.num_envs, seed=args.seed, vectorization_mode=args.vectorization_mode)
     print(f"{out['queries']} queries; best cell {out['best_arch']}, val {out['best_val']:.2f}%")

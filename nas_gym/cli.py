@@ -56,27 +56,55 @@ def parse_agent_kwargs(items: list[str] | None) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _compare(env: str, dataset: str | None, agents: list[str], seeds: int, budget: str, workers: int, out: str,
-             env_kwargs: dict[str, Any], agent_kwargs: dict[str, dict[str, Any]], resume: bool, progress: bool,
-             agent_env_kwargs: dict[str, dict[str, Any]] | None = None, executor: str = "process",
-             address: str | None = None) -> int:
+def _compare(
+    env: str,
+    dataset: str | None,
+    agents: list[str],
+    seeds: int,
+    budget: str,
+    workers: int,
+    out: str,
+    env_kwargs: dict[str, Any],
+    agent_kwargs: dict[str, dict[str, Any]],
+    resume: bool,
+    progress: bool,
+    agent_env_kwargs: dict[str, dict[str, Any]] | None = None,
+    executor: str = "process",
+    address: str | None = None,
+) -> int:
     from .experiments import run_grid
     from .experiments.results import load_runs
     from .experiments.summary import PLOTS, markdown, summary_rows
 
     if dataset is not None:
         env_kwargs = {"dataset": dataset, **env_kwargs}
-    paths = run_grid(env, agents, seeds, budget, out, workers=workers, env_kwargs=env_kwargs,
-                     agent_kwargs=agent_kwargs, resume=resume, progress=progress, agent_env_kwargs=agent_env_kwargs,
-                     executor=executor, address=address, summary=True)
+    paths = run_grid(
+        env,
+        agents,
+        seeds,
+        budget,
+        out,
+        workers=workers,
+        env_kwargs=env_kwargs,
+        agent_kwargs=agent_kwargs,
+        resume=resume,
+        progress=progress,
+        agent_env_kwargs=agent_env_kwargs,
+        executor=executor,
+        address=address,
+        summary=True,
+    )
     rows = summary_rows(load_runs(out, paths))
     print(markdown(rows), end="")
     written = ["summary.md", "summary.csv"] + [name for name in PLOTS if Path(out, name).exists()]
     print(f"results: {out}/" + ", ".join(written))
     others = sorted({p.name for p in Path(out, "runs").glob("*.json")} - {p.name for p in paths})
     if others:
-        print(f"note: {len(others)} other run file(s) in {out}/runs are not part of this summary "
-              f"(another grid's): {', '.join(others[:5])}{' ...' if len(others) > 5 else ''}", file=sys.stderr)
+        print(
+            f"note: {len(others)} other run file(s) in {out}/runs are not part of this summary "
+            f"(another grid's): {', '.join(others[:5])}{' ...' if len(others) > 5 else ''}",
+            file=sys.stderr,
+        )
     for r in rows:
         if r["failed"]:
             print(f"{r['agent']}: {r['failed']} run(s) failed; the error is in {out}/runs/", file=sys.stderr)
@@ -85,21 +113,45 @@ def _compare(env: str, dataset: str | None, agents: list[str], seeds: int, budge
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     agents = [a.strip() for a in args.agents.split(",") if a.strip()]
-    return _compare(args.env, args.dataset, agents, args.seeds, args.budget, args.workers, args.out,
-                    parse_kwargs(args.env_kwargs), parse_agent_kwargs(args.agent_kwargs), resume=True,
-                    progress=not args.no_progress, agent_env_kwargs=parse_agent_kwargs(args.agent_env_kwargs),
-                    executor=args.executor, address=args.address)
+    return _compare(
+        args.env,
+        args.dataset,
+        agents,
+        args.seeds,
+        args.budget,
+        args.workers,
+        args.out,
+        parse_kwargs(args.env_kwargs),
+        parse_agent_kwargs(args.agent_kwargs),
+        resume=True,
+        progress=not args.no_progress,
+        agent_env_kwargs=parse_agent_kwargs(args.agent_env_kwargs),
+        executor=args.executor,
+        address=args.address,
+    )
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     # Always fresh numbers (resume=False): the demo shows what the code does now.
-    return _compare("NB201-Cont-v0", args.dataset, DEMO_AGENTS, args.seeds, str(args.budget), args.workers, args.out,
-                    {}, {}, resume=False, progress=not args.no_progress)
+    return _compare(
+        "NB201-Cont-v0",
+        args.dataset,
+        DEMO_AGENTS,
+        args.seeds,
+        str(args.budget),
+        args.workers,
+        args.out,
+        {},
+        {},
+        resume=False,
+        progress=not args.no_progress,
+    )
 
 
 DEMO_AGENTS = ["rs", "re", "ls", "bo", "tpe"]
-NO_PROGRESS = ("no progress report (a bar on a terminal, else a line every 30 s); NAS_GYM_PROGRESS=0 "
-               "silences every command")
+NO_PROGRESS = (
+    "no progress report (a bar on a terminal, else a line every 30 s); NAS_GYM_PROGRESS=0 silences every command"
+)
 
 
 def _cmd_supernet_pretrain(args: argparse.Namespace) -> int:
@@ -114,18 +166,30 @@ def _cmd_supernet_pretrain(args: argparse.Namespace) -> int:
     recipe = {k: v for k, v in given.items() if v is not None}  # the rest: the data set's defaults
     t0 = time.perf_counter()
     sn = SupernetBackend(
-        space=args.space, dataset=args.data, path=args.path, size=args.size, epochs=args.epochs,
-        device=args.device, seed=args.seed, split_seed=args.split_seed, recipe=recipe,
-        progress=not args.no_progress, threads=args.threads,
+        space=args.space,
+        dataset=args.data,
+        path=args.path,
+        size=args.size,
+        epochs=args.epochs,
+        device=args.device,
+        seed=args.seed,
+        split_seed=args.split_seed,
+        recipe=recipe,
+        progress=not args.no_progress,
+        threads=args.threads,
     )
     per_epoch = sn.pretrain_seconds
     print(f"checkpoint: {sn.checkpoint_file}")
-    print(f"{args.space} supernet, size {args.size} ({sum(p.numel() for p in sn.network.parameters()):,} parameters), "
-          f"{args.data}, {sn.recipe.epochs} epochs of {len(sn.train_data):,} images on {sn.device}; "
-          f"this run trained {sn.trained_steps} steps in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"{args.space} supernet, size {args.size} ({sum(p.numel() for p in sn.network.parameters()):,} parameters), "
+        f"{args.data}, {sn.recipe.epochs} epochs of {len(sn.train_data):,} images on {sn.device}; "
+        f"this run trained {sn.trained_steps} steps in {time.perf_counter() - t0:.1f} s"
+    )
     if per_epoch:
-        print(f"seconds per epoch: mean {sum(per_epoch) / len(per_epoch):.2f} "
-              f"(first {per_epoch[0]:.2f}, last {per_epoch[-1]:.2f})")
+        print(
+            f"seconds per epoch: mean {sum(per_epoch) / len(per_epoch):.2f} "
+            f"(first {per_epoch[0]:.2f}, last {per_epoch[-1]:.2f})"
+        )
     acc, loss = sn.oneshot()
     print(f"one-shot model (all ops mixed): validation accuracy {acc:.2f}%, loss {loss:.3f}")
     return 0
@@ -143,23 +207,45 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_cmd_benchmarks)
 
     c = sub.add_parser("compare", help="run agents x seeds on one env; summary table and plots")
-    c.add_argument("--env", required=True, help="env id, e.g. NB201-Cont-v0 (agents that cannot drive its "
-                   "family get the same benchmark's env of a family they drive)")
+    c.add_argument(
+        "--env",
+        required=True,
+        help="env id, e.g. NB201-Cont-v0 (agents that cannot drive its "
+        "family get the same benchmark's env of a family they drive)",
+    )
     c.add_argument("--dataset", help="the benchmark's dataset (the env's default when omitted)")
     c.add_argument("--agents", default="rs,re,ls,bo,tpe", help="comma-separated agent names (default: %(default)s)")
     c.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default: %(default)s)")
-    c.add_argument("--budget", default="500", help="queries (500), simulated seconds (36000s) or supernet epochs (50ep), "
-                   "'+' for several (default: %(default)s)")
+    c.add_argument(
+        "--budget",
+        default="500",
+        help="queries (500), simulated seconds (36000s) or supernet epochs (50ep), "
+        "'+' for several (default: %(default)s)",
+    )
     c.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
-    c.add_argument("--executor", default="process", choices=["process", "ray"],
-                   help="process: --workers local processes; ray: one Ray task per run (pip install 'nas-gym[ray]')")
+    c.add_argument(
+        "--executor",
+        default="process",
+        choices=["process", "ray"],
+        help="process: --workers local processes; ray: one Ray task per run (pip install 'nas-gym[ray]')",
+    )
     c.add_argument("--address", help="a running Ray cluster's address (--executor ray; default: start a local Ray)")
-    c.add_argument("--out", default="runs/compare", help="results folder; finished runs in it are kept (default: %(default)s)")
+    c.add_argument(
+        "--out", default="runs/compare", help="results folder; finished runs in it are kept (default: %(default)s)"
+    )
     c.add_argument("--env-kwargs", help="env kwargs, k=v,k2=v2 (e.g. noise=mean,reward=cadam)")
-    c.add_argument("--agent-kwargs", action="append", metavar="AGENT:K=V,...",
-                   help="an agent's kwargs, e.g. re:population=20,sample=5 (repeatable)")
-    c.add_argument("--agent-env-kwargs", action="append", metavar="AGENT:K=V,...",
-                   help="env kwargs for one agent's runs, over --env-kwargs, e.g. cadam:reward=cadam (repeatable)")
+    c.add_argument(
+        "--agent-kwargs",
+        action="append",
+        metavar="AGENT:K=V,...",
+        help="an agent's kwargs, e.g. re:population=20,sample=5 (repeatable)",
+    )
+    c.add_argument(
+        "--agent-env-kwargs",
+        action="append",
+        metavar="AGENT:K=V,...",
+        help="env kwargs for one agent's runs, over --env-kwargs, e.g. cadam:reward=cadam (repeatable)",
+    )
     c.add_argument("--no-progress", action="store_true", help=NO_PROGRESS)
     c.set_defaults(func=_cmd_compare)
 
@@ -176,15 +262,25 @@ def build_parser() -> argparse.ArgumentParser:
     ssub = s.add_subparsers(dest="supernet_command", required=True)
     sp = ssub.add_parser("pretrain", help="pretrain a supernet (resumes a killed run; cached by recipe)")
     sp.add_argument("--space", default="nb201", choices=["nb201", "darts"], help="cell space (default: %(default)s)")
-    sp.add_argument("--data", default="mnist", help="image set: mnist, fashion-mnist, cifar10, cifar100, digits "
-                    "(default: %(default)s)")
+    sp.add_argument(
+        "--data",
+        default="mnist",
+        help="image set: mnist, fashion-mnist, cifar10, cifar100, digits (default: %(default)s)",
+    )
     sp.add_argument("--path", help="folder of the image set's files (fashion-mnist, cifar10, cifar100)")
     sp.add_argument("--size", default="tiny", help="network size preset (default: %(default)s)")
     sp.add_argument("--epochs", type=int, help="epochs over the weight-training half (default: 10; digits 30)")
-    sp.add_argument("--sampling", choices=["uniform", "all"], default="uniform", help="uniform single paths "
-                    "(CADAM, frozen envs' default) or all ops mixed (DDAS warm-up, train envs' default) (default: %(default)s)")
+    sp.add_argument(
+        "--sampling",
+        choices=["uniform", "all"],
+        default="uniform",
+        help="uniform single paths "
+        "(CADAM, frozen envs' default) or all ops mixed (DDAS warm-up, train envs' default) (default: %(default)s)",
+    )
     sp.add_argument("--batch-size", type=int, help="(default: 64; digits 16)")
-    sp.add_argument("--lr", type=float, default=0.025, help="initial learning rate, cosine to 1e-3 (default: %(default)s)")
+    sp.add_argument(
+        "--lr", type=float, default=0.025, help="initial learning rate, cosine to 1e-3 (default: %(default)s)"
+    )
     sp.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
     sp.add_argument("--seed", type=int, default=0, help="weight initialisation and batch order (default: %(default)s)")
     sp.add_argument("--split-seed", type=int, default=0, help="the train/validation split (default: %(default)s)")

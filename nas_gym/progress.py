@@ -62,7 +62,13 @@ class Progress:
     the count; :meth:`note` writes a line that stays (a validation result)."""
 
     def __init__(
-        self, total: int, desc: str, unit: str = "step", *, initial: int = 0, enabled: bool | None = None,
+        self,
+        total: int,
+        desc: str,
+        unit: str = "step",
+        *,
+        initial: int = 0,
+        enabled: bool | None = None,
         stream: TextIO | None = None,
     ) -> None:
         self.total, self.desc, self.unit = int(total), desc, unit
@@ -76,8 +82,9 @@ class Progress:
             if _is_terminal(self.stream):
                 from tqdm import tqdm
 
-                self._bar = tqdm(total=self.total, initial=self.n, desc=desc, unit=unit, file=self.stream,
-                                 dynamic_ncols=True)
+                self._bar = tqdm(
+                    total=self.total, initial=self.n, desc=desc, unit=unit, file=self.stream, dynamic_ncols=True
+                )
             else:
                 self._lines, self._every = True, interval_s()
                 self._line()

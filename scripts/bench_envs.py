@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         r, steps = single_env(env_id, args.steps, **kwargs)
         print(f"{family + ' (gym.make)':<28} {r:>12,.0f} queries/s {bare / r:5.2f}x bare (time per query)")
         if family == "Seq":
-            print(f"{'Seq (gym.make), per step':<28} {steps:>12,.0f} steps/s   {bare / steps:5.2f}x bare (time per step)")
+            print(
+                f"{'Seq (gym.make), per step':<28} {steps:>12,.0f} steps/s   {bare / steps:5.2f}x bare (time per step)"
+            )
     for family, (_, vector_entry) in FAMILIES.items():
         if vector_entry is None:
             continue

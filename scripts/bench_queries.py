@@ -92,11 +92,35 @@ def main() -> None:
     print(f"NAS-Bench-201 cifar10, {len(bench):,} architectures; numpy {np.__version__}; one core")
     print(f"{'import nas_gym':<31} {import_s:13.3f} s")
     rows = [
-        ("first load (fresh cache)", f"{first:8.3f} s", f"pickle.load of the source {bare_first:.3f} s", first / bare_first, first <= TARGETS["first load"]),
-        ("later load (cached)", f"{later * 1e3:8.2f} ms", f"np.load(mmap) of the .npy files {bare_later * 1e3:.2f} ms", later / bare_later, later <= TARGETS["later load"]),
-        ("single query, seed noise", f"{single:10,.0f} /s", f"bare val[i, 0], cost[i] loop {bare:,.0f} /s", single / bare, single >= TARGETS["single"]),
+        (
+            "first load (fresh cache)",
+            f"{first:8.3f} s",
+            f"pickle.load of the source {bare_first:.3f} s",
+            first / bare_first,
+            first <= TARGETS["first load"],
+        ),
+        (
+            "later load (cached)",
+            f"{later * 1e3:8.2f} ms",
+            f"np.load(mmap) of the .npy files {bare_later * 1e3:.2f} ms",
+            later / bare_later,
+            later <= TARGETS["later load"],
+        ),
+        (
+            "single query, seed noise",
+            f"{single:10,.0f} /s",
+            f"bare val[i, 0], cost[i] loop {bare:,.0f} /s",
+            single / bare,
+            single >= TARGETS["single"],
+        ),
         ("", "", f"bare loop + one rng.random() {bare_draw:,.0f} /s", single / bare_draw, None),
-        (f"batched query ({args.batch:,})", f"{batch:10,.0f} /s", f"bare val[idx, 0], cost[idx] {bare_batch:,.0f} /s", batch / bare_batch, batch >= TARGETS["batch"]),
+        (
+            f"batched query ({args.batch:,})",
+            f"{batch:10,.0f} /s",
+            f"bare val[idx, 0], cost[idx] {bare_batch:,.0f} /s",
+            batch / bare_batch,
+            batch >= TARGETS["batch"],
+        ),
     ]
     for name, ours, bare_text, ratio, ok in rows:
         verdict = "" if ok is None else ("target met" if ok else "TARGET MISSED")

@@ -51,7 +51,9 @@ TORCH_DEFAULT_THREADS = torch.get_num_threads()  # before anything here sets it
 
 
 # ------------------------------------------------------------------------------------- helpers
-def median_s(fn: Callable[[], Any], device: torch.device, reps: int, clock: Callable[[], float] = time.perf_counter) -> float:
+def median_s(
+    fn: Callable[[], Any], device: torch.device, reps: int, clock: Callable[[], float] = time.perf_counter
+) -> float:
     """Median seconds (of ``clock``) of ``fn()`` over ``reps`` calls after one warm-up call."""
     fn()
     return statistics.median(timed(fn, device, clock) for _ in range(reps))
@@ -73,8 +75,9 @@ def ratio_line(label: str, a: list[float], b: list[float], unit: str, higher_bet
     ma, mb = statistics.median(a), statistics.median(b)
     per_round = [(x / y if higher_better else y / x) for x, y in zip(a, b)]
     r = ma / mb if higher_better else mb / ma
-    return (f"{label}: {ma:.3g} vs {mb:.3g} {unit}, {r:.2f}x "
-            f"(rounds' ratios {min(per_round):.2f}x-{max(per_round):.2f}x)")
+    return (
+        f"{label}: {ma:.3g} vs {mb:.3g} {unit}, {r:.2f}x (rounds' ratios {min(per_round):.2f}x-{max(per_round):.2f}x)"
+    )
 
 
 @contextlib.contextmanager
@@ -206,9 +209,12 @@ def bench_steps(space: str, size: str, data, n_classes: int, device, reps: int, 
     mem = {k: saved_bytes(m, p, x, y) for k, (m, p) in variants.items()}
     peak = {k: peak_cuda(lambda: step(m, p, x, y, opts[k]), device) for k, (m, p) in variants.items()}
     return {
-        "single_ms": 1e3 * med["single"], "child_ms": 1e3 * med["child"],
-        "mixed_ms": 1e3 * med["mixed"], "single/child": med["single"] / med["child"],
-        "mixed/single time": med["mixed"] / med["single"], "mixed/single memory": mem["mixed"] / mem["single"],
+        "single_ms": 1e3 * med["single"],
+        "child_ms": 1e3 * med["child"],
+        "mixed_ms": 1e3 * med["mixed"],
+        "single/child": med["single"] / med["child"],
+        "mixed/single time": med["mixed"] / med["single"],
+        "mixed/single memory": mem["mixed"] / mem["single"],
         "mixed/single peak": None if peak["single"] is None else peak["mixed"] / max(peak["single"], 1),
     }
 
@@ -222,24 +228,32 @@ def section_steps(args, device) -> None:
     data = DeviceData.of(images.train_x[:4096], images.train_y[:4096], images.mean, images.std, device)
     rng = np.random.default_rng(0)
     print(f"\n== steps: batch 64 of {args.data} {tuple(images.train_x.shape[1:])}")
-    print(f"{'space':<6} {'size':<6} {'single ms':>9} {'child ms':>9} {'mixed ms':>9} {'single/child':>12} "
-          f"{'mixed/single t':>14} {'mixed/single mem':>16} {'mixed/single peak':>17} {'frozen q/s':>10}")
+    print(
+        f"{'space':<6} {'size':<6} {'single ms':>9} {'child ms':>9} {'mixed ms':>9} {'single/child':>12} "
+        f"{'mixed/single t':>14} {'mixed/single mem':>16} {'mixed/single peak':>17} {'frozen q/s':>10}"
+    )
     for space, (_, sizes) in NETWORKS.items():
         for size in sizes:
             if size not in args.sizes or space not in args.spaces:
                 continue
             r = bench_steps(space, size, data, images.num_classes, device, args.reps, rng)
-            sn = SupernetBackend(space=space, dataset=args.data, size=size, device=str(device), epochs=0,
-                                 cache_size=0, progress=False)
+            sn = SupernetBackend(
+                space=space, dataset=args.data, size=size, device=str(device), epochs=0, cache_size=0, progress=False
+            )
             cells = sn.space.sample(rng, args.queries)
             qps = args.queries / median_s(lambda: [sn.query(c) for c in cells], device, 1)
             peak = "-" if r["mixed/single peak"] is None else f"{r['mixed/single peak']:.2f}"
-            print(f"{space:<6} {size:<6} {r['single_ms']:>9.2f} {r['child_ms']:>9.2f} {r['mixed_ms']:>9.2f} "
-                  f"{r['single/child']:>12.3f} {r['mixed/single time']:>14.2f} {r['mixed/single memory']:>16.2f} "
-                  f"{peak:>17} {qps:>10.2f}", flush=True)
+            print(
+                f"{space:<6} {size:<6} {r['single_ms']:>9.2f} {r['child_ms']:>9.2f} {r['mixed_ms']:>9.2f} "
+                f"{r['single/child']:>12.3f} {r['mixed/single time']:>14.2f} {r['mixed/single memory']:>16.2f} "
+                f"{peak:>17} {qps:>10.2f}",
+                flush=True,
+            )
     target = 1.2 if device.type == "cuda" else 1.3
-    print(f"target: single/child <= {target} on {device.type}; frozen q/s with the backend's defaults "
-          f"({sn.val_data.x.shape[0]:,} validation images, {sn.recal_batches} recalibration batches)")
+    print(
+        f"target: single/child <= {target} on {device.type}; frozen q/s with the backend's defaults "
+        f"({sn.val_data.x.shape[0]:,} validation images, {sn.recal_batches} recalibration batches)"
+    )
 
 
 def section_pool(args, device) -> None:
@@ -247,14 +261,18 @@ def section_pool(args, device) -> None:
     from nas_gym.supernets.cells import CountAvgPool2d
 
     hw = 8 if args.data == "digits" else 32 if args.data.startswith("cifar") else 28
-    print(f"\n== pool: F.avg_pool2d against the depthwise convolution the CPU runs (CountAvgPool2d.as_conv), "
-          f"channels-last, batch {args.pool_batch}, medians of {args.reps}; forward under inference mode (queries), "
-          f"forward and backward with autograd (training)")
+    print(
+        f"\n== pool: F.avg_pool2d against the depthwise convolution the CPU runs (CountAvgPool2d.as_conv), "
+        f"channels-last, batch {args.pool_batch}, medians of {args.reps}; forward under inference mode (queries), "
+        f"forward and backward with autograd (training)"
+    )
     _, sizes = NETWORKS["nb201"]
     channels = sorted({sizes[s]["C"] for s in args.sizes if s in sizes})
     # NB201's shapes: 3x3 pools in the cells of each stage, 2x2 pools in the two reductions' shortcuts
-    shapes = {(3, 1, 1): [(c * 2**k, hw // 2**k) for c in channels for k in range(3)],
-              (2, 2, 0): [(c * 2**k, hw // 2**k) for c in channels for k in range(2)]}
+    shapes = {
+        (3, 1, 1): [(c * 2**k, hw // 2**k) for c in channels for k in range(3)],
+        (2, 2, 0): [(c * 2**k, hw // 2**k) for c in channels for k in range(2)],
+    }
     for (kernel, stride, pad), where in shapes.items():
         ours = CountAvgPool2d(kernel, stride, pad)
         for c, h in where:
@@ -263,7 +281,9 @@ def section_pool(args, device) -> None:
             native = lambda t: F.avg_pool2d(t, kernel, stride, pad, count_include_pad=False)  # noqa: E731
             fw: dict[str, list[float]] = {"pool": [], "conv": []}
             bw: dict[str, list[float]] = {"pool": [], "conv": []}
-            clock = time.process_time if device.type == "cpu" else time.perf_counter  # CPU time: steadier beside other jobs
+            clock = (
+                time.process_time if device.type == "cpu" else time.perf_counter
+            )  # CPU time: steadier beside other jobs
             for _ in range(args.reps):
                 for name, fn in (("pool", native), ("conv", ours.as_conv)):
                     with torch.inference_mode():
@@ -272,22 +292,41 @@ def section_pool(args, device) -> None:
             med = {k: 1e3 * statistics.median(v) for k, v in fw.items()}
             both = statistics.median(bw["pool"]) / statistics.median(bw["conv"])
             err = (native(x) - ours.as_conv(x)).abs().max().item()
-            print(f"{kernel}x{kernel} stride {stride}, C={c:<3} {h:>2}x{h:<2}: forward pool {med['pool']:.3f} ms, "
-                  f"conv {med['conv']:.3f} ms, conv {med['pool'] / med['conv']:.2f}x faster; with backward "
-                  f"{both:.2f}x; max |difference| {err:.1e}", flush=True)
+            print(
+                f"{kernel}x{kernel} stride {stride}, C={c:<3} {h:>2}x{h:<2}: forward pool {med['pool']:.3f} ms, "
+                f"conv {med['conv']:.3f} ms, conv {med['pool'] / med['conv']:.2f}x faster; with backward "
+                f"{both:.2f}x; max |difference| {err:.1e}",
+                flush=True,
+            )
 
 
 def section_queries(args, device, tree: Path | None, env: dict[str, str]) -> None:
     from nas_gym.supernets.backend import NETWORKS
 
-    print(f"\n== queries: frozen queries/s ({args.queries} distinct cells) and single-path step, fresh process per "
-          f"round, {args.rounds} rounds" + (f"; this tree vs {args.compare_ref}" if tree else ""))
+    print(
+        f"\n== queries: frozen queries/s ({args.queries} distinct cells) and single-path step, fresh process per "
+        f"round, {args.rounds} rounds" + (f"; this tree vs {args.compare_ref}" if tree else "")
+    )
     for space, (_, sizes) in NETWORKS.items():
         for size in sizes:
             if size not in args.sizes or space not in args.spaces:
                 continue
-            worker = ["--worker", "queries", "--space", space, "--size", size, "--data", args.data,
-                      "--device", str(device), "--queries", str(args.queries), "--reps", str(args.reps)]
+            worker = [
+                "--worker",
+                "queries",
+                "--space",
+                space,
+                "--size",
+                size,
+                "--data",
+                args.data,
+                "--device",
+                str(device),
+                "--queries",
+                str(args.queries),
+                "--reps",
+                str(args.reps),
+            ]
             ours, theirs = [], []
             for _ in range(args.rounds):
                 ours.append(in_child(None, worker, env))
@@ -295,12 +334,17 @@ def section_queries(args, device, tree: Path | None, env: dict[str, str]) -> Non
                     theirs.append(in_child(tree, worker, env))
             if tree is None:
                 med = {k: statistics.median(r[k] for r in ours) for k in ours[0]}
-                print(f"{space} {size}: {med['qps']:.2f} frozen queries/s ({med['q_per_cpu_s']:.2f} per CPU-s), "
-                      f"single-path step {1e3 * med['step_s']:.2f} ms ({1e3 * med['step_cpu_s']:.2f} CPU-ms)", flush=True)
+                print(
+                    f"{space} {size}: {med['qps']:.2f} frozen queries/s ({med['q_per_cpu_s']:.2f} per CPU-s), "
+                    f"single-path step {1e3 * med['step_s']:.2f} ms ({1e3 * med['step_cpu_s']:.2f} CPU-ms)",
+                    flush=True,
+                )
                 continue
             for key, label, unit, scale, higher in (
-                ("qps", "frozen queries/s", "q/s", 1, True), ("q_per_cpu_s", "frozen queries per CPU-s", "q/CPU-s", 1, True),
-                ("step_s", "single-path step", "ms", 1e3, False), ("step_cpu_s", "single-path step", "CPU-ms", 1e3, False),
+                ("qps", "frozen queries/s", "q/s", 1, True),
+                ("q_per_cpu_s", "frozen queries per CPU-s", "q/CPU-s", 1, True),
+                ("step_s", "single-path step", "ms", 1e3, False),
+                ("step_cpu_s", "single-path step", "CPU-ms", 1e3, False),
             ):
                 line = ratio_line(label, [scale * r[key] for r in ours], [scale * r[key] for r in theirs], unit, higher)
                 print(f"{space} {size}: {line}", flush=True)
@@ -308,8 +352,10 @@ def section_queries(args, device, tree: Path | None, env: dict[str, str]) -> Non
 
 def section_load(args, tree: Path | None, env: dict[str, str]) -> None:
     worker = ["--worker", "load", "--data", args.data]
-    print(f"\n== load: a new process to an env's first query on a cached checkpoint ({LOAD_ENV}, data={args.data}, "
-          f"size=tiny, epochs=1), {args.rounds} rounds" + (f"; this tree vs {args.compare_ref}" if tree else ""))
+    print(
+        f"\n== load: a new process to an env's first query on a cached checkpoint ({LOAD_ENV}, data={args.data}, "
+        f"size=tiny, epochs=1), {args.rounds} rounds" + (f"; this tree vs {args.compare_ref}" if tree else "")
+    )
     in_child(None, worker, env)  # untimed: pretrains the checkpoint and fills the image cache once
     if tree is not None:
         in_child(tree, worker, env)
@@ -322,13 +368,22 @@ def section_load(args, tree: Path | None, env: dict[str, str]) -> None:
         if runs:
             med = {k: statistics.median(r[k] for r in runs) for k in ("process_s", "make_s", "query_s")}
             rest = statistics.median(r["process_s"] - r["make_s"] - r["query_s"] for r in runs)
-            print(f"{label}: whole process {med['process_s']:.2f} s (gym.make {med['make_s']:.2f} s, reset + first "
-                  f"query {med['query_s']:.2f} s, start-up, imports and exit {rest:.2f} s), medians; trained steps "
-                  f"{runs[0]['trained_steps']}")
+            print(
+                f"{label}: whole process {med['process_s']:.2f} s (gym.make {med['make_s']:.2f} s, reset + first "
+                f"query {med['query_s']:.2f} s, start-up, imports and exit {rest:.2f} s), medians; trained steps "
+                f"{runs[0]['trained_steps']}"
+            )
     for key, label in (("process_s", "whole process"), ("make_s", "gym.make")):
         if theirs:
-            print(ratio_line(f"{label}, this tree vs {args.compare_ref}", [r[key] for r in ours],
-                             [r[key] for r in theirs], "s", False))
+            print(
+                ratio_line(
+                    f"{label}, this tree vs {args.compare_ref}",
+                    [r[key] for r in ours],
+                    [r[key] for r in theirs],
+                    "s",
+                    False,
+                )
+            )
 
 
 def section_threads(args, device) -> None:
@@ -342,16 +397,26 @@ def section_threads(args, device) -> None:
     if policy == default:
         print(f"\n== threads: the policy's {policy} thread(s) is torch's default here: nothing to compare")
         return
-    print(f"\n== threads: one pretraining epoch of nb201 tiny on {args.data}, policy ({policy} thread(s)) vs "
-          f"torch's default ({default}), alternately, {args.epoch_rounds} rounds")
+    print(
+        f"\n== threads: one pretraining epoch of nb201 tiny on {args.data}, policy ({policy} thread(s)) vs "
+        f"torch's default ({default}), alternately, {args.epoch_rounds} rounds"
+    )
     cpu: dict[int, list[float]] = {policy: [], default: []}
     wall: dict[int, list[float]] = {policy: [], default: []}
     SupernetBackend(space="nb201", dataset=args.data, size="tiny", epochs=0, progress=False)  # the image cache
     for r in range(args.epoch_rounds):
         for n in (policy, default):
             c0, w0 = time.process_time(), time.perf_counter()
-            SupernetBackend(space="nb201", dataset=args.data, size="tiny", epochs=1, seed=1000 + 2 * r + (n == default),
-                            device="cpu", threads=n, progress=False)  # a new seed: a new checkpoint, trained now
+            SupernetBackend(
+                space="nb201",
+                dataset=args.data,
+                size="tiny",
+                epochs=1,
+                seed=1000 + 2 * r + (n == default),
+                device="cpu",
+                threads=n,
+                progress=False,
+            )  # a new seed: a new checkpoint, trained now
             cpu[n].append(time.process_time() - c0)
             wall[n].append(time.perf_counter() - w0)
             print(f"round {r + 1}, {n} thread(s): {cpu[n][-1]:.1f} CPU-s, {wall[n][-1]:.1f} s wall", flush=True)
@@ -363,17 +428,29 @@ def section_threads(args, device) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--what", default="steps,pool,queries,load", help=f"sections, of {list(SECTIONS)} (default: %(default)s)")
+    ap.add_argument(
+        "--what", default="steps,pool,queries,load", help=f"sections, of {list(SECTIONS)} (default: %(default)s)"
+    )
     ap.add_argument("--spaces", default="nb201,darts", help="supernet spaces to run (default: %(default)s)")
     ap.add_argument("--sizes", default="tiny,nb201,darts", help="size presets to run (default: %(default)s)")
     ap.add_argument("--data", default="mnist", help="image set for batches and queries (default: %(default)s)")
     ap.add_argument("--reps", type=int, default=20, help="timed steps per variant (default: %(default)s)")
     ap.add_argument("--queries", type=int, default=30, help="frozen queries timed per size (default: %(default)s)")
-    ap.add_argument("--rounds", type=int, default=5, help="fresh processes per tree for queries and load (default: %(default)s)")
-    ap.add_argument("--epoch-rounds", type=int, default=2, help="pretraining epochs per setting for threads (default: %(default)s)")
-    ap.add_argument("--vs-threads", type=int, default=TORCH_DEFAULT_THREADS,
-                    help="threads the policy is compared with (default: torch's default here, %(default)s)")
-    ap.add_argument("--pool-batch", type=int, default=200, help="batch of the pool section (default: %(default)s, as evaluation)")
+    ap.add_argument(
+        "--rounds", type=int, default=5, help="fresh processes per tree for queries and load (default: %(default)s)"
+    )
+    ap.add_argument(
+        "--epoch-rounds", type=int, default=2, help="pretraining epochs per setting for threads (default: %(default)s)"
+    )
+    ap.add_argument(
+        "--vs-threads",
+        type=int,
+        default=TORCH_DEFAULT_THREADS,
+        help="threads the policy is compared with (default: torch's default here, %(default)s)",
+    )
+    ap.add_argument(
+        "--pool-batch", type=int, default=200, help="batch of the pool section (default: %(default)s, as evaluation)"
+    )
     ap.add_argument("--compare-ref", metavar="GITREF", help="also measure this git revision's nas_gym (queries, load)")
     ap.add_argument("--worker", choices=["queries", "load"], help=argparse.SUPPRESS)
     ap.add_argument("--space", default="nb201", help=argparse.SUPPRESS)
@@ -399,8 +476,10 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     device = resolve_device(args.device)
-    print(f"device: {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else '1 CPU thread'}); "
-          f"torch {torch.__version__}")
+    print(
+        f"device: {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else '1 CPU thread'}); "
+        f"torch {torch.__version__}"
+    )
     with contextlib.ExitStack() as stack:
         # children share a private cache: the user's is left alone, and every tree reads the same files
         cache = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-supernet-cache-"))

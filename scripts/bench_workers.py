@@ -46,8 +46,9 @@ def command_wall_s(args: list[str]) -> float:
 
 def demo_wall_s(workers: int, out: Path, budget: int, seeds: int) -> float:
     """Seconds of wall-clock time of one ``nas-gym demo`` process."""
-    return command_wall_s(["demo", "--workers", str(workers), "--budget", str(budget), "--seeds", str(seeds),
-                           "--out", str(out)])
+    return command_wall_s(
+        ["demo", "--workers", str(workers), "--budget", str(budget), "--seeds", str(seeds), "--out", str(out)]
+    )
 
 
 def report(one: list[float], many: list[float], workers: int, what: tuple[str, str] | None = None) -> str:
@@ -89,8 +90,19 @@ def bench_supernet(args: argparse.Namespace, tmp: Path) -> None:
     print(f"supernet NB201 {args.size} on {args.data}: ready in {time.perf_counter() - t0:.1f} s", flush=True)
 
     env_kwargs = ",".join(f"{k}={v}" for k, v in kwargs.items() if k != "progress")
-    grid = ["compare", "--env", SUPERNET_ID.split("/")[1], "--agents", "rs", "--seeds", str(args.seeds),
-            "--budget", str(args.budget), "--env-kwargs", env_kwargs]
+    grid = [
+        "compare",
+        "--env",
+        SUPERNET_ID.split("/")[1],
+        "--agents",
+        "rs",
+        "--seeds",
+        str(args.seeds),
+        "--budget",
+        str(args.budget),
+        "--env-kwargs",
+        env_kwargs,
+    ]
     one, many = [], []
     for r in range(args.rounds):
         one.append(command_wall_s([*grid, "--workers", "1", "--out", str(tmp / f"w1_{r}")]))
@@ -101,8 +113,9 @@ def bench_supernet(args: argparse.Namespace, tmp: Path) -> None:
     n = args.workers
     sync = gym.make_vec(SUPERNET_ID, num_envs=n, vectorization_mode="sync", **kwargs)
     t0 = time.perf_counter()
-    spawned = gym.make_vec(SUPERNET_ID, num_envs=n, vectorization_mode="async", vector_kwargs={"context": "spawn"},
-                           **kwargs)
+    spawned = gym.make_vec(
+        SUPERNET_ID, num_envs=n, vectorization_mode="async", vector_kwargs={"context": "spawn"}, **kwargs
+    )
     spawned.reset(seed=0)
     start_s = time.perf_counter() - t0
     sync.reset(seed=0)

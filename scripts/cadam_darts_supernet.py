@@ -49,18 +49,34 @@ def main() -> None:
     agent_kwargs = {key: v for key, v in THESIS.items() if key != "top_k"}
     agent_kwargs["warmup"] = round(THESIS["warmup"] * scale)
     agent_kwargs["buffer_size"] = max(agent_kwargs["batch_size"], round(THESIS["buffer_size"] * scale))
-    print(f"CADAM on a frozen DARTS supernet: {args.steps} steps (thesis {THESIS_STEPS}), K={k}, "
-          + ", ".join(f"{key}={v}" for key, v in agent_kwargs.items()))
+    print(
+        f"CADAM on a frozen DARTS supernet: {args.steps} steps (thesis {THESIS_STEPS}), K={k}, "
+        + ", ".join(f"{key}={v}" for key, v in agent_kwargs.items())
+    )
     t0 = time.perf_counter()
-    env = gym.make("NasGym/DARTSSupernet-Cont-v0", data=args.data, path=args.path, size=args.size, epochs=args.epochs,
-                   device=args.device, seed=args.seed, reward="cadam", top_k=k, budget=args.steps)
+    env = gym.make(
+        "NasGym/DARTSSupernet-Cont-v0",
+        data=args.data,
+        path=args.path,
+        size=args.size,
+        epochs=args.epochs,
+        device=args.device,
+        seed=args.seed,
+        reward="cadam",
+        top_k=k,
+        budget=args.steps,
+    )
     backend = env.unwrapped.backend
-    print(f"supernet ready in {time.perf_counter() - t0:.0f} s ({np.mean(backend.pretrain_seconds or [np.nan]):.1f} s "
-          f"per pretraining epoch); one-shot model accuracy {backend.oneshot()[0]:.2f}%")
+    print(
+        f"supernet ready in {time.perf_counter() - t0:.0f} s ({np.mean(backend.pretrain_seconds or [np.nan]):.1f} s "
+        f"per pretraining epoch); one-shot model accuracy {backend.oneshot()[0]:.2f}%"
+    )
     t1 = time.perf_counter()
     res = make("cadam", **agent_kwargs).search(env, Budget(args.steps), seed=args.seed)
-    print(f"search: {res.n_queries} queries, {len(set(res.arch_index.tolist()))} distinct cells, "
-          f"{time.perf_counter() - t1:.0f} s wall, {res.sim_time_s / 3600:.2f} simulated hours")
+    print(
+        f"search: {res.n_queries} queries, {len(set(res.arch_index.tolist()))} distinct cells, "
+        f"{time.perf_counter() - t1:.0f} s wall, {res.sim_time_s / 3600:.2f} simulated hours"
+    )
 
     best_val: dict[int, float] = {}
     for i, v in zip(res.arch_index.tolist(), res.val.tolist()):
@@ -70,14 +86,18 @@ def main() -> None:
     chosen = max(top, key=prelim.get)
     print(f"top-{len(top)} by validation: {best_val[top[0]]:.2f}% .. {best_val[top[-1]]:.2f}%")
     print(f"best validation:           {best_val[top[0]]:.2f}% val, {prelim[top[0]]:.2f}% preliminary test")
-    print(f"chosen (best prelim test): {best_val[chosen]:.2f}% val, {prelim[chosen]:.2f}% preliminary test, "
-          f"rank {top.index(chosen) + 1} in the top-K")
+    print(
+        f"chosen (best prelim test): {best_val[chosen]:.2f}% val, {prelim[chosen]:.2f}% preliminary test, "
+        f"rank {top.index(chosen) + 1} in the top-K"
+    )
     print(f"  {backend.space.to_string(chosen)}")
     if args.alone_epochs:
         acc = backend.evaluate(chosen, epochs=args.alone_epochs, seed=args.seed)
         print(f"  trained alone for {args.alone_epochs} epochs: {acc:.2f}% test accuracy")
-    print("Thesis (Table 4.4, CIFAR-10 DARTS supernet, K=500): best validation 88.90% val, 91.81% preliminary test "
-          "(rank 1); best preliminary test 87.87% val, 92.25% test (rank 416).")
+    print(
+        "Thesis (Table 4.4, CIFAR-10 DARTS supernet, K=500): best validation 88.90% val, 91.81% preliminary test "
+        "(rank 1); best preliminary test 87.87% val, 92.25% test (rank 416)."
+    )
 
 
 if __name__ == "__main__":

@@ -68,10 +68,14 @@ def check_args(agents: list[str], queries: int, search_epochs: float, alone_epoc
     if unknown:
         raise ValueError(f"unknown agents {unknown}; valid: {list(AGENTS)}")
     whole_number("queries", queries, meaning="queries per search, e.g. 20")
-    if isinstance(search_epochs, bool) or not isinstance(search_epochs, (int, float)) or not (
-        math.isfinite(search_epochs) and search_epochs > 0
+    if (
+        isinstance(search_epochs, bool)
+        or not isinstance(search_epochs, (int, float))
+        or not (math.isfinite(search_epochs) and search_epochs > 0)
     ):
-        raise ValueError(f"search_epochs must be a finite number > 0 (epochs of one-shot weight training), got {search_epochs!r}")
+        raise ValueError(
+            f"search_epochs must be a finite number > 0 (epochs of one-shot weight training), got {search_epochs!r}"
+        )
     whole_number("alone_epochs", alone_epochs, minimum=0, meaning="epochs of training a child alone, 0: skip")
 
 
@@ -110,11 +114,14 @@ def train_children_alone(
     # written atomically, so a file that is there is whole
     stored = json.loads(cache_path.read_text()) if cache_path.exists() else {"settings": settings, "test_acc": {}}
     if stored["settings"] != settings:
-        raise ValueError(f"{cache_path} holds children trained under {stored['settings']}, not {settings}: "
-                         "choose another output folder")
+        raise ValueError(
+            f"{cache_path} holds children trained under {stored['settings']}, not {settings}: "
+            "choose another output folder"
+        )
     acc: dict[str, float] = stored["test_acc"]
-    wanted = {f"{r['result'][key]}:{r['spec']['seed']}" for r in runs for _, key, _ in COLUMNS
-              if r["result"][key] is not None}
+    wanted = {
+        f"{r['result'][key]}:{r['spec']['seed']}" for r in runs for _, key, _ in COLUMNS if r["result"][key] is not None
+    }
     todo = sorted(k for k in wanted if k not in acc)
     with Progress(len(todo), f"children alone ({epochs} ep)", "child", enabled=progress and bool(todo)) as report:
         for k in todo:
@@ -126,8 +133,15 @@ def train_children_alone(
 
 
 def compare(
-    agents: list[str], seeds: int | list[int], queries: int, search_epochs: float, out: str | Path,
-    env_kwargs: dict[str, Any] | None = None, alone_epochs: int = 1, workers: int = 1, progress: bool = True,
+    agents: list[str],
+    seeds: int | list[int],
+    queries: int,
+    search_epochs: float,
+    out: str | Path,
+    env_kwargs: dict[str, Any] | None = None,
+    alone_epochs: int = 1,
+    workers: int = 1,
+    progress: bool = True,
 ) -> list[dict[str, Any]]:
     """Run the grid and score both returned architectures of every run; one row per agent.
 
@@ -141,9 +155,18 @@ def compare(
     check_grid(ENV_ID, agents, seeds, out, workers, None, None)
     out, env_kwargs = Path(out), dict(env_kwargs or {})
     per_epoch = steps_per_epoch(frozen_backend(env_kwargs))  # pretrained here once, before any worker needs it
-    paths = run_grid(ENV_ID, agents, seeds, queries, out, workers=workers, env_kwargs=env_kwargs,
-                     agent_kwargs=agent_kwargs(agents, queries, search_epochs, per_epoch),
-                     agent_env_kwargs={a: AGENT_ENV[a] for a in agents if a in AGENT_ENV}, progress=progress)
+    paths = run_grid(
+        ENV_ID,
+        agents,
+        seeds,
+        queries,
+        out,
+        workers=workers,
+        env_kwargs=env_kwargs,
+        agent_kwargs=agent_kwargs(agents, queries, search_epochs, per_epoch),
+        agent_env_kwargs={a: AGENT_ENV[a] for a in agents if a in AGENT_ENV},
+        progress=progress,
+    )
     summarise(out, paths=paths)
     runs = [r for p in paths if (r := read_run(p)) is not None]
     ok = [r for r in runs if r["status"] == "ok"]
@@ -152,8 +175,9 @@ def compare(
         # training alone uses only the backend's data, its recipe and a child with fresh weights,
         # so it does not matter whether a one-shot search here trained the supernet in place
         settings = {"env_kwargs": env_kwargs, "alone_epochs": alone_epochs}
-        alone = train_children_alone(ok, frozen_backend(env_kwargs), alone_epochs,
-                                     out / f"alone_{alone_epochs}ep.json", settings, progress)
+        alone = train_children_alone(
+            ok, frozen_backend(env_kwargs), alone_epochs, out / f"alone_{alone_epochs}ep.json", settings, progress
+        )
     return [agent_row(a, [r for r in runs if r["spec"]["agent"] == a], alone) for a in agents]
 
 
@@ -162,23 +186,35 @@ def agent_row(agent: str, runs: list[dict[str, Any]], alone: dict[str, float]) -
     ok = [r for r in runs if r["status"] == "ok"]
     res = [r["result"] for r in ok]
     row: dict[str, Any] = {
-        "agent": agent, "runs": len(ok), "failed": len(runs) - len(ok),
+        "agent": agent,
+        "runs": len(ok),
+        "failed": len(runs) - len(ok),
         "reports": res[0]["reports"] if res else None,
-        "sim_s": mean_std([x["sim_time_s"] for x in res])[0], "wall_s": mean_std([r["wall_s"] for r in ok])[0],
+        "sim_s": mean_std([x["sim_time_s"] for x in res])[0],
+        "wall_s": mean_std([r["wall_s"] for r in ok])[0],
     }
     for which, key, _ in COLUMNS:
         val_key = "best_val" if which == "best" else "recommended_val"
         row[f"{which}_val"], row[f"{which}_val_std"] = mean_std([x[val_key] for x in res])
         row[f"{which}_alone"], row[f"{which}_alone_std"] = mean_std(
-            [alone.get(f"{r['result'][key]}:{r['spec']['seed']}") for r in ok])
+            [alone.get(f"{r['result'][key]}:{r['spec']['seed']}") for r in ok]
+        )
     return row
 
 
 def table(rows: list[dict[str, Any]], alone_epochs: int) -> str:
     """The rows as Markdown; bold: the architecture the agent's paper reports."""
-    head = ["agent", "paper reports", "runs", "process best: val (its supernet)", "argmax: val (its supernet)",
-            f"process best: test (alone, {alone_epochs} ep)", f"argmax: test (alone, {alone_epochs} ep)",
-            "search (sim. s)", "wall s / run"]
+    head = [
+        "agent",
+        "paper reports",
+        "runs",
+        "process best: val (its supernet)",
+        "argmax: val (its supernet)",
+        f"process best: test (alone, {alone_epochs} ep)",
+        f"argmax: test (alone, {alone_epochs} ep)",
+        "search (sim. s)",
+        "wall s / run",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         reported = "argmax" if r["reports"] == "argmax" else "best"
@@ -188,10 +224,15 @@ def table(rows: list[dict[str, Any]], alone_epochs: int) -> str:
             return f"**{text}**" if which == reported and text != "-" else text
 
         cells = [
-            LABELS.get(r["agent"], r["agent"]), {"argmax": "argmax", "process": "process best"}.get(r["reports"], "-"),
+            LABELS.get(r["agent"], r["agent"]),
+            {"argmax": "argmax", "process": "process best"}.get(r["reports"], "-"),
             f"{r['runs']}" + (f" ({r['failed']} failed)" if r["failed"] else ""),
-            cell("best", "val"), cell("argmax", "val"), cell("best", "alone"), cell("argmax", "alone"),
-            "-" if r["sim_s"] is None else f"{r['sim_s']:.3g}", "-" if r["wall_s"] is None else f"{r['wall_s']:.0f}",
+            cell("best", "val"),
+            cell("argmax", "val"),
+            cell("best", "alone"),
+            cell("argmax", "alone"),
+            "-" if r["sim_s"] is None else f"{r['sim_s']:.3g}",
+            "-" if r["wall_s"] is None else f"{r['wall_s']:.0f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -218,12 +259,21 @@ def plot(rows: list[dict[str, Any]], path: Path, alone_epochs: int) -> None:
                 if r[f"{which}_{metric}"] is None:
                     continue
                 filled = (r["reports"] == "argmax") == (which == "argmax")
-                ax.errorbar(x[i] + shift, r[f"{which}_{metric}"], yerr=r[f"{which}_{metric}_std"], fmt=marker,
-                            color=color, capsize=3, markerfacecolor=color if filled else "white")
+                ax.errorbar(
+                    x[i] + shift,
+                    r[f"{which}_{metric}"],
+                    yerr=r[f"{which}_{metric}_std"],
+                    fmt=marker,
+                    color=color,
+                    capsize=3,
+                    markerfacecolor=color if filled else "white",
+                )
         ax.set_xticks(x, [LABELS.get(r["agent"], r["agent"]) for r in rows], rotation=40, ha="right", fontsize=8)
         ax.set_ylabel(title, fontsize=8)
         ax.grid(axis="y", alpha=0.3)
-    handles = [Line2D([], [], color=style[w][0], marker=style[w][1], linestyle="", label=label) for w, _, label in COLUMNS]
+    handles = [
+        Line2D([], [], color=style[w][0], marker=style[w][1], linestyle="", label=label) for w, _, label in COLUMNS
+    ]
     axes[0].legend(handles=handles, fontsize=8, title="hollow: not the one its paper reports", title_fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -232,26 +282,44 @@ def plot(rows: list[dict[str, Any]], path: Path, alone_epochs: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--agents", nargs="+", default=list(AGENTS), metavar="AGENT",
-                    help=f"default: all {len(AGENTS)}: {' '.join(AGENTS)}")
+    ap.add_argument(
+        "--agents",
+        nargs="+",
+        default=list(AGENTS),
+        metavar="AGENT",
+        help=f"default: all {len(AGENTS)}: {' '.join(AGENTS)}",
+    )
     ap.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default: %(default)s)")
     ap.add_argument("--queries", type=int, default=20, help="queries per search (default: %(default)s)")
-    ap.add_argument("--search-epochs", type=float, default=0.2,
-                    help="epochs of weight training per one-shot search (default: %(default)s)")
+    ap.add_argument(
+        "--search-epochs",
+        type=float,
+        default=0.2,
+        help="epochs of weight training per one-shot search (default: %(default)s)",
+    )
     ap.add_argument("--data", default="mnist", choices=DATASETS, help="image set (default: %(default)s)")
     ap.add_argument("--path", help="folder of the image set (fashion-mnist, cifar10, cifar100)")
     ap.add_argument("--size", default="tiny", choices=list(NB201_SIZES), help="supernet preset (default: %(default)s)")
     ap.add_argument("--pretrain-epochs", type=int, default=3, help="supernet pretraining epochs (default: %(default)s)")
     ap.add_argument("--n-val", type=int, default=1000, help="validation images per query (default: %(default)s)")
-    ap.add_argument("--alone-epochs", type=int, default=1,
-                    help="train each returned child alone this many epochs, 0: skip (default: %(default)s)")
+    ap.add_argument(
+        "--alone-epochs",
+        type=int,
+        default=1,
+        help="train each returned child alone this many epochs, 0: skip (default: %(default)s)",
+    )
     ap.add_argument("--device", default="auto", help="auto, cpu, cuda")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--out", default="runs/supernet_side_by_side")
     ap.add_argument("--no-progress", action="store_true", help="no progress report (also NAS_GYM_PROGRESS=0)")
     args = ap.parse_args(argv)
-    env_kwargs: dict[str, Any] = {"data": args.data, "size": args.size, "epochs": args.pretrain_epochs,
-                                  "n_val": args.n_val, "device": args.device}
+    env_kwargs: dict[str, Any] = {
+        "data": args.data,
+        "size": args.size,
+        "epochs": args.pretrain_epochs,
+        "n_val": args.n_val,
+        "device": args.device,
+    }
     if args.path:
         env_kwargs["path"] = args.path
     agents = [a for part in args.agents for a in part.split(",") if a]  # "darts,gdas" too
@@ -265,8 +333,17 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)  # the runs are single-threaded; training alone follows suit
     try:
-        rows = compare(agents, args.seeds, args.queries, args.search_epochs, args.out, env_kwargs=env_kwargs,
-                       alone_epochs=args.alone_epochs, workers=args.workers, progress=not args.no_progress)
+        rows = compare(
+            agents,
+            args.seeds,
+            args.queries,
+            args.search_epochs,
+            args.out,
+            env_kwargs=env_kwargs,
+            alone_epochs=args.alone_epochs,
+            workers=args.workers,
+            progress=not args.no_progress,
+        )
     except KeyboardInterrupt as e:  # finished runs and trained children are kept
         print(f"\n{e or 'interrupted'}; the same command resumes", file=sys.stderr)
         return 130

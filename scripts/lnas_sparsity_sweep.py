@@ -36,10 +36,38 @@ VARIANT_NAMES = {BASELINE: "baseline (DARTS)", 1: "1 (weight pruning)", 2: "2 (a
 # Table 1: (variant, sparsity) -> validation accuracy % at epochs 10 and 20 (CIFAR-10, DARTS space)
 PAPER: dict[tuple[int, float | None], tuple[float, float]] = {
     (BASELINE, None): (74.04, 78.90),
-    **{(1, p): v for p, v in zip(SPARSITIES, [(68.03, 70.05), (67.50, 72.13), (67.43, 74.02), (68.32, 76.52),
-                                               (69.03, 76.74), (70.54, 76.15), (66.32, 67.23), (66.58, 46.43)])},
-    **{(2, p): v for p, v in zip(SPARSITIES, [(72.45, 78.77), (72.28, 78.04), (74.13, 77.47), (69.11, 74.12),
-                                               (67.12, 73.60), (71.80, 79.86), (79.86, 81.15), (80.14, 85.59)])},
+    **{
+        (1, p): v
+        for p, v in zip(
+            SPARSITIES,
+            [
+                (68.03, 70.05),
+                (67.50, 72.13),
+                (67.43, 74.02),
+                (68.32, 76.52),
+                (69.03, 76.74),
+                (70.54, 76.15),
+                (66.32, 67.23),
+                (66.58, 46.43),
+            ],
+        )
+    },
+    **{
+        (2, p): v
+        for p, v in zip(
+            SPARSITIES,
+            [
+                (72.45, 78.77),
+                (72.28, 78.04),
+                (74.13, 77.47),
+                (69.11, 74.12),
+                (67.12, 73.60),
+                (71.80, 79.86),
+                (79.86, 81.15),
+                (80.14, 85.59),
+            ],
+        )
+    },
 }
 PAPER_SEARCH_H = {1: 2.0, 2: 5.2}  # section 5.3: hours of the 10-epoch search on a Tesla K80
 
@@ -47,33 +75,60 @@ PAPER_SEARCH_H = {1: 2.0, 2: 5.2}  # section 5.3: hours of the 10-epoch search o
 def cell_spec(args: argparse.Namespace, variant: int, sparsity: float, seed: int) -> dict[str, Any]:
     """Everything that decides one cell's result (a stored cell is reused only when this matches)."""
     return {
-        "variant": variant, "sparsity": sparsity, "seed": seed, "data": args.data, "size": args.size,
-        "n_train": args.n_train, "n_val": args.n_val, "search_epochs": args.search_epochs,
-        "retrain_epochs": args.retrain_epochs, "n_prunes": args.n_prunes or args.search_epochs,
+        "variant": variant,
+        "sparsity": sparsity,
+        "seed": seed,
+        "data": args.data,
+        "size": args.size,
+        "n_train": args.n_train,
+        "n_val": args.n_val,
+        "search_epochs": args.search_epochs,
+        "retrain_epochs": args.retrain_epochs,
+        "n_prunes": args.n_prunes or args.search_epochs,
     }
 
 
 def agent_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
     """The ``lnas`` settings of a cell: the baseline is variant 2 with nothing pruned."""
     variant = spec["variant"] or 2
-    return dict(variant=variant, sparsity=spec["sparsity"], n_prunes=spec["n_prunes"], retrain_epochs=spec["retrain_epochs"])
+    return dict(
+        variant=variant, sparsity=spec["sparsity"], n_prunes=spec["n_prunes"], retrain_epochs=spec["retrain_epochs"]
+    )
 
 
 def run_cell(spec: dict[str, Any], device: str) -> dict[str, Any]:
     """One search and retraining; the figures the table needs."""
-    env = gym.make("NasGym/NB201Supernet-Cont-v0", data=spec["data"], size=spec["size"], device=device, epochs=0,
-                   n_train=spec["n_train"], n_val=spec["n_val"], seed=spec["seed"], progress=False, budget=10_000)
+    env = gym.make(
+        "NasGym/NB201Supernet-Cont-v0",
+        data=spec["data"],
+        size=spec["size"],
+        device=device,
+        epochs=0,
+        n_train=spec["n_train"],
+        n_val=spec["n_val"],
+        seed=spec["seed"],
+        progress=False,
+        budget=10_000,
+    )
     t0 = time.perf_counter()
     result = make("lnas", **agent_kwargs(spec)).search(env, Budget(epochs=spec["search_epochs"]), seed=spec["seed"])
     meta, ticket = result.meta, result.meta["ticket"]
     half = max(spec["retrain_epochs"] // 2, 1)
     return {
         "spec": spec,
-        "val_half": ticket["val"][half - 1], "val_end": ticket["final_val"], "val_curve": ticket["val"],
-        "alpha_pruned": meta["alpha_pruned"], "weight_sparsity": ticket["sparsity"], "arch": meta["recommended_arch"],
-        "search_sim_s": meta["search_sim_s"], "retrain_sim_s": meta["retrain_sim_s"],
-        "search_wall_s": meta["search_wall_s"], "retrain_wall_s": meta["retrain_wall_s"],
-        "sim_time_s": result.sim_time_s, "n_queries": result.n_queries, "wall_s": time.perf_counter() - t0,
+        "val_half": ticket["val"][half - 1],
+        "val_end": ticket["final_val"],
+        "val_curve": ticket["val"],
+        "alpha_pruned": meta["alpha_pruned"],
+        "weight_sparsity": ticket["sparsity"],
+        "arch": meta["recommended_arch"],
+        "search_sim_s": meta["search_sim_s"],
+        "retrain_sim_s": meta["retrain_sim_s"],
+        "search_wall_s": meta["search_wall_s"],
+        "retrain_wall_s": meta["retrain_wall_s"],
+        "sim_time_s": result.sim_time_s,
+        "n_queries": result.n_queries,
+        "wall_s": time.perf_counter() - t0,
     }
 
 
@@ -111,18 +166,33 @@ def fmt(values: list[float], digits: int = 2) -> str:
 
 def table(cells: list[dict[str, Any]], retrain_epochs: int) -> str:
     half = max(retrain_epochs // 2, 1)
-    head = (f"| variant | sparsity | val @ epoch {half} | val @ epoch {retrain_epochs} | alpha pruned | weight sparsity "
-            "| search sim s | retrain sim s | search wall s | retrain wall s | report: epoch 10 | report: epoch 20 |")
+    head = (
+        f"| variant | sparsity | val @ epoch {half} | val @ epoch {retrain_epochs} | alpha pruned | weight sparsity "
+        "| search sim s | retrain sim s | search wall s | retrain wall s | report: epoch 10 | report: epoch 20 |"
+    )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for (v, p), group in grouped(cells).items():
         col = lambda key, d=2: fmt([c[key] for c in group], d)  # noqa: E731
         paper = PAPER.get((v, None if v == BASELINE else p))
         paper_cols = [f"{x:.2f}" for x in paper] if paper else ["-", "-"]
-        lines.append(" | ".join([
-            f"| {VARIANT_NAMES[v]}", "-" if v == BASELINE else f"{p:g}", col("val_half"), col("val_end"),
-            col("alpha_pruned"), col("weight_sparsity"), col("search_sim_s", 3), col("retrain_sim_s", 3),
-            col("search_wall_s", 1), col("retrain_wall_s", 1), *paper_cols,
-        ]) + " |")
+        lines.append(
+            " | ".join(
+                [
+                    f"| {VARIANT_NAMES[v]}",
+                    "-" if v == BASELINE else f"{p:g}",
+                    col("val_half"),
+                    col("val_end"),
+                    col("alpha_pruned"),
+                    col("weight_sparsity"),
+                    col("search_sim_s", 3),
+                    col("retrain_sim_s", 3),
+                    col("search_wall_s", 1),
+                    col("retrain_wall_s", 1),
+                    *paper_cols,
+                ]
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -139,12 +209,17 @@ def plot(cells: list[dict[str, Any]], path: Path, retrain_epochs: int) -> None:
         ps = sorted(p for w, p in groups if w == v)
         vals = [[c["val_end"] for c in groups[(v, p)]] for p in ps]
         spread = [np.std(x, ddof=1) if len(x) > 1 else 0.0 for x in vals]  # the table's sample std
-        ours.errorbar(ps, [np.mean(x) for x in vals], yerr=spread, marker="o", capsize=3,
-                      label=f"variant {VARIANT_NAMES[v]}")
+        ours.errorbar(
+            ps, [np.mean(x) for x in vals], yerr=spread, marker="o", capsize=3, label=f"variant {VARIANT_NAMES[v]}"
+        )
         if any((v, p) in PAPER for p in SPARSITIES):
-            theirs.plot(SPARSITIES, [PAPER[(v, p)][1] for p in SPARSITIES], marker="o", label=f"variant {VARIANT_NAMES[v]}")
+            theirs.plot(
+                SPARSITIES, [PAPER[(v, p)][1] for p in SPARSITIES], marker="o", label=f"variant {VARIANT_NAMES[v]}"
+            )
     if (BASELINE, 0.0) in groups:
-        ours.axhline(np.mean([c["val_end"] for c in groups[(BASELINE, 0.0)]]), ls="--", c="grey", label="DARTS baseline")
+        ours.axhline(
+            np.mean([c["val_end"] for c in groups[(BASELINE, 0.0)]]), ls="--", c="grey", label="DARTS baseline"
+        )
     theirs.axhline(PAPER[(BASELINE, None)][1], ls="--", c="grey", label="DARTS baseline")
     ours.set_title(f"ours: NB201 tiny on MNIST, val % after {retrain_epochs} retraining epochs (mean, std)", fontsize=9)
     theirs.set_title("report's Table 1: DARTS space on CIFAR-10, val % at epoch 20", fontsize=9)
@@ -189,7 +264,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--search-epochs", type=int, default=10, help="the report's 10 (default: %(default)s)")
     ap.add_argument("--retrain-epochs", type=int, default=20, help="the report's 20 (default: %(default)s)")
-    ap.add_argument("--n-prunes", type=int, help="rounds of alpha pruning (default: one per search epoch, as the report)")
+    ap.add_argument(
+        "--n-prunes", type=int, help="rounds of alpha pruning (default: one per search epoch, as the report)"
+    )
     ap.add_argument("--data", default="mnist")
     ap.add_argument("--size", default="tiny")
     ap.add_argument("--n-train", type=int, help="training images (default: the whole weight-training half)")
@@ -209,20 +286,32 @@ def main() -> None:
     cells = sweep(args)
     text = table(cells, args.retrain_epochs)
     print(text)
-    doc = "\n\n".join([
-        "# LNAS: validation accuracy after retraining against sparsity",
-        "Made by `python scripts/lnas_sparsity_sweep.py " + " ".join(_argv(args)) + "` "
-        f"({sum(c['wall_s'] for c in cells):.0f} s of wall time over the cells, one torch thread). "
-        "Validation accuracy (%) of the derived child after retraining; "
-        "mean ± std over seeds where there are several. "
-        f"The report's search took {PAPER_SEARCH_H[1]} h (variant 1) "
-        f"and {PAPER_SEARCH_H[2]} h (variant 2) on a K80.",
-        text,
-        f"![validation accuracy against sparsity]({Path(args.plot).name})",
-        PROTOCOL.format(n_train=args.n_train or "all", n_val=args.n_val, search_epochs=args.search_epochs,
-                        retrain_epochs=args.retrain_epochs, n_prunes=args.n_prunes or args.search_epochs,
-                        seeds=", ".join(str(s) for s in range(args.seeds))).replace("\n", " ").strip(),
-    ]) + "\n"
+    doc = (
+        "\n\n".join(
+            [
+                "# LNAS: validation accuracy after retraining against sparsity",
+                "Made by `python scripts/lnas_sparsity_sweep.py " + " ".join(_argv(args)) + "` "
+                f"({sum(c['wall_s'] for c in cells):.0f} s of wall time over the cells, one torch thread). "
+                "Validation accuracy (%) of the derived child after retraining; "
+                "mean ± std over seeds where there are several. "
+                f"The report's search took {PAPER_SEARCH_H[1]} h (variant 1) "
+                f"and {PAPER_SEARCH_H[2]} h (variant 2) on a K80.",
+                text,
+                f"![validation accuracy against sparsity]({Path(args.plot).name})",
+                PROTOCOL.format(
+                    n_train=args.n_train or "all",
+                    n_val=args.n_val,
+                    search_epochs=args.search_epochs,
+                    retrain_epochs=args.retrain_epochs,
+                    n_prunes=args.n_prunes or args.search_epochs,
+                    seeds=", ".join(str(s) for s in range(args.seeds)),
+                )
+                .replace("\n", " ")
+                .strip(),
+            ]
+        )
+        + "\n"
+    )
     Path(args.doc).parent.mkdir(parents=True, exist_ok=True)
     Path(args.doc).write_text(doc)
     plot(cells, Path(args.plot), args.retrain_epochs)
@@ -232,10 +321,23 @@ def main() -> None:
 def _argv(args: argparse.Namespace) -> list[str]:
     """The flags that differ from the defaults, to print the command that made a table."""
     out = []
-    for key in ("variants", "sparsities", "seeds", "search_epochs", "retrain_epochs", "n_prunes", "n_train", "n_val", "device"):
+    for key in (
+        "variants",
+        "sparsities",
+        "seeds",
+        "search_epochs",
+        "retrain_epochs",
+        "n_prunes",
+        "n_train",
+        "n_val",
+        "device",
+    ):
         value = getattr(args, key)
         if value is not None:
-            out.append(f"--{key.replace('_', '-')} " + (",".join(f"{x:g}" for x in value) if isinstance(value, list) else str(value)))
+            out.append(
+                f"--{key.replace('_', '-')} "
+                + (",".join(f"{x:g}" for x in value) if isinstance(value, list) else str(value))
+            )
     return out
 
 

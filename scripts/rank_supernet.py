@@ -40,12 +40,16 @@ def main() -> None:
     ap.add_argument("--size", default="tiny")
     ap.add_argument("--epochs", type=int, default=5, help="supernet pretraining epochs (default: %(default)s)")
     ap.add_argument("--cells", type=int, default=20, help="distinct cells ranked (default: %(default)s)")
-    ap.add_argument("--alone-epochs", type=int, default=2, help="epochs of each standalone child (default: %(default)s)")
+    ap.add_argument(
+        "--alone-epochs", type=int, default=2, help="epochs of each standalone child (default: %(default)s)"
+    )
     ap.add_argument("--seeds", type=int, default=1, help="standalone seeds per cell (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0, help="supernet seed and cell sample (default: %(default)s)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: $NAS_GYM_THREADS, else 1)")
-    ap.add_argument("--recal", help="comma-separated numbers of recalibration batches to compare (default: the backend's)")
+    ap.add_argument(
+        "--recal", help="comma-separated numbers of recalibration batches to compare (default: the backend's)"
+    )
     ap.add_argument("--out", default="runs/rank", help="folder for ranking.json and ranking.png")
     args = ap.parse_args()
     torch.set_num_threads(resolve_threads(args.threads))  # the children trained alone run outside the backend
@@ -53,34 +57,60 @@ def main() -> None:
     if any(r < 1 for r in recal):
         ap.error(f"--recal takes positive numbers of batches, got {args.recal}")
     make = lambda **kw: SupernetBackend(  # noqa: E731
-        space=args.space, dataset=args.data, path=args.path, size=args.size, epochs=args.epochs, device=args.device,
-        seed=args.seed, cache_size=0, threads=args.threads, **kw)
+        space=args.space,
+        dataset=args.data,
+        path=args.path,
+        size=args.size,
+        epochs=args.epochs,
+        device=args.device,
+        seed=args.seed,
+        cache_size=0,
+        threads=args.threads,
+        **kw,
+    )
 
     t0 = time.perf_counter()
     sn = make()
     per_epoch = sn.pretrain_seconds
-    print(f"supernet {args.space}/{args.size} on {args.data}, {args.epochs} epochs on {sn.device}: "
-          f"{np.mean(per_epoch) if per_epoch else float('nan'):.1f} s per epoch "
-          f"({'cached' if sn.trained_steps == 0 else f'{time.perf_counter() - t0:.0f} s now'})")
+    print(
+        f"supernet {args.space}/{args.size} on {args.data}, {args.epochs} epochs on {sn.device}: "
+        f"{np.mean(per_epoch) if per_epoch else float('nan'):.1f} s per epoch "
+        f"({'cached' if sn.trained_steps == 0 else f'{time.perf_counter() - t0:.0f} s now'})"
+    )
     cells = distinct_cells(sn, args.cells, np.random.default_rng(args.seed))
     t1 = time.perf_counter()
     r = rank_children(sn, cells, args.alone_epochs, args.seeds)
-    print(f"{args.cells} cells, each trained alone for {args.alone_epochs} epochs x {args.seeds} seed(s) "
-          f"in {time.perf_counter() - t1:.0f} s")
+    print(
+        f"{args.cells} cells, each trained alone for {args.alone_epochs} epochs x {args.seeds} seed(s) "
+        f"in {time.perf_counter() - t1:.0f} s"
+    )
     print(f"Kendall tau, supernet vs alone: {r.tau:+.3f} (Spearman {r.spearman:+.3f})")
     if r.seed_tau is not None:
         print(f"Kendall tau, alone seed 0 vs seed 1: {r.seed_tau:+.3f}")
     study = recal_study(make, cells, r, recal) if recal else None
-    print(f"supernet accuracy range {r.supernet.min():.1f}-{r.supernet.max():.1f}%, "
-          f"alone {r.alone.mean(0).min():.1f}-{r.alone.mean(0).max():.1f}%")
+    print(
+        f"supernet accuracy range {r.supernet.min():.1f}-{r.supernet.max():.1f}%, "
+        f"alone {r.alone.mean(0).min():.1f}-{r.alone.mean(0).max():.1f}%"
+    )
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     strings = [sn.space.to_string(sn.space.index(c)) for c in cells]
-    (out / "ranking.json").write_text(json.dumps({
-        "args": vars(args), "tau": r.tau, "spearman": r.spearman, "seed_tau": r.seed_tau,
-        "cells": strings, "supernet": r.supernet.tolist(), "alone": r.alone.tolist(), "recal": study,
-    }, indent=1))
+    (out / "ranking.json").write_text(
+        json.dumps(
+            {
+                "args": vars(args),
+                "tau": r.tau,
+                "spearman": r.spearman,
+                "seed_tau": r.seed_tau,
+                "cells": strings,
+                "supernet": r.supernet.tolist(),
+                "alone": r.alone.tolist(),
+                "recal": study,
+            },
+            indent=1,
+        )
+    )
     plot(r, f"{args.space} {args.size} on {args.data}", args.alone_epochs, out / "ranking.png")
     print(f"wrote {out / 'ranking.json'} and {out / 'ranking.png'}")
 
@@ -114,17 +144,27 @@ def recal_study(make, cells: np.ndarray, ref: Ranking, counts: list[int]) -> lis
         c0 = time.process_time()
         est = np.array([sn.query(c).val for c in cells])
         cpu = (time.process_time() - c0) / len(cells)
-        rows.append({"recal_batches": n, "tau": Ranking(cells, est, ref.alone).tau, "estimates": est.tolist(),
-                     "cpu_s_per_query": cpu})
+        rows.append(
+            {
+                "recal_batches": n,
+                "tau": Ranking(cells, est, ref.alone).tau,
+                "estimates": est.tolist(),
+                "cpu_s_per_query": cpu,
+            }
+        )
     top = np.array(rows[-1]["estimates"])
-    print(f"{'recal batches':>13} {'tau vs alone':>12} {'tau vs ' + str(counts[-1]):>9} "
-          f"{'mean |diff| %':>13} {'CPU-s/query':>11}")
+    print(
+        f"{'recal batches':>13} {'tau vs alone':>12} {'tau vs ' + str(counts[-1]):>9} "
+        f"{'mean |diff| %':>13} {'CPU-s/query':>11}"
+    )
     for row in rows:
         est = np.array(row["estimates"])
         row["tau_vs_most"] = float(kendalltau(est, top).statistic)
         row["mean_abs_diff"] = float(np.abs(est - top).mean())
-        print(f"{row['recal_batches']:>13} {row['tau']:>+12.3f} {row['tau_vs_most']:>+9.3f} "
-              f"{row['mean_abs_diff']:>13.2f} {row['cpu_s_per_query']:>11.3f}")
+        print(
+            f"{row['recal_batches']:>13} {row['tau']:>+12.3f} {row['tau_vs_most']:>+9.3f} "
+            f"{row['mean_abs_diff']:>13.2f} {row['cpu_s_per_query']:>11.3f}"
+        )
     return rows
 
 

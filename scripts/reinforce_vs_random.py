@@ -40,8 +40,17 @@ NB201_QUERIES = {"cifar10": 109, "cifar100": 55, "ImageNet16-120": 18}
 PAPER = {"cifar10": (91.09, 90.93), "cifar100": (71.61, 70.93), "ImageNet16-120": (45.05, 44.45)}
 
 
-def compare(dataset: str, budget: str, seeds: int, lr: float | None, noise: str, out: Path, workers: int,
-            path: str | None = None, fidelity: int | None = None) -> str:
+def compare(
+    dataset: str,
+    budget: str,
+    seeds: int,
+    lr: float | None,
+    noise: str,
+    out: Path,
+    workers: int,
+    path: str | None = None,
+    fidelity: int | None = None,
+) -> str:
     """One line: both agents' scores, their paired difference on ``dataset`` and the paper's margin."""
     if budget == "nb201":
         budget = str(NB201_QUERIES[dataset])
@@ -73,7 +82,9 @@ def compare(dataset: str, budget: str, seeds: int, lr: float | None, noise: str,
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--budget", default="nb201", help="'nb201' (109 / 55 / 18 queries), queries (180) or simulated seconds (12000s)")
+    p.add_argument(
+        "--budget", default="nb201", help="'nb201' (109 / 55 / 18 queries), queries (180) or simulated seconds (12000s)"
+    )
     p.add_argument("--datasets", nargs="+", default=["cifar10"], choices=["cifar10", "cifar100", "ImageNet16-120"])
     p.add_argument("--seeds", type=int, default=100)
     p.add_argument("--lr", type=float, default=None, help="reinforce-cat's learning rate (default: the agent's)")
@@ -84,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("runs/reinforce_vs_random"))
     args = p.parse_args(argv)
     for dataset in args.datasets:
-        line = compare(dataset, args.budget, args.seeds, args.lr, args.noise, args.out, args.workers, args.path, args.fidelity)
+        line = compare(
+            dataset, args.budget, args.seeds, args.lr, args.noise, args.out, args.workers, args.path, args.fidelity
+        )
         print(line, flush=True)
     return 0
 

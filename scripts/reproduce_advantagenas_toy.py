@@ -30,8 +30,15 @@ from nas_gym.agents import make
 from nas_gym.supernets.toy import ToyTask
 
 METHODS = ("advantagenas-supernet", "reinforce-supernet", "parsec", "gdas", "proxyless", "darts", "snas")
-LABELS = {"advantagenas-supernet": "AdvantageNAS", "reinforce-supernet": "REINFORCE", "parsec": "PARSEC",
-          "gdas": "GDAS", "proxyless": "ProxylessNAS", "darts": "DARTS", "snas": "SNAS"}
+LABELS = {
+    "advantagenas-supernet": "AdvantageNAS",
+    "reinforce-supernet": "REINFORCE",
+    "parsec": "PARSEC",
+    "gdas": "GDAS",
+    "proxyless": "ProxylessNAS",
+    "darts": "DARTS",
+    "snas": "SNAS",
+}
 
 
 def agent_for(method: str, lr: float):
@@ -134,8 +141,11 @@ def plot(curves: dict[str, np.ndarray], x: np.ndarray, trials: int, iters: int, 
     ax2.set_xlabel("iterations")
     ax2.set_ylabel(f"trials at loss 0 (of {trials})")
     ax2.set_title("trials whose argmax is the teacher (lines offset slightly)", fontsize=10)
-    fig.suptitle(f"AdvantageNAS toy task: {trials} trials of {iters} iterations per method "
-                 "(GDAS and SNAS temperatures anneal over all of them)", fontsize=11)
+    fig.suptitle(
+        f"AdvantageNAS toy task: {trials} trials of {iters} iterations per method "
+        "(GDAS and SNAS temperatures anneal over all of them)",
+        fontsize=11,
+    )
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=len(curves), fontsize=9, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(out, dpi=120)

@@ -64,7 +64,9 @@ def grid_agents(parser: argparse.ArgumentParser, requested: list[str] | None) ->
     return agents
 
 
-def run_cell(dataset: str, budget: int, agents: list[str], seeds: list[int], out: Path, workers: int, noise: str) -> dict:
+def run_cell(
+    dataset: str, budget: int, agents: list[str], seeds: list[int], out: Path, workers: int, noise: str
+) -> dict:
     """Run one (dataset, budget) grid; its summary rows by agent (only the runs asked for)."""
     folder = out / noise / f"{dataset}-{budget}"
     paths = run_grid(

@@ -48,11 +48,18 @@ VARIANTS = {  # label -> (agent, reward, agent kwargs)
     "DDPG never trained (control)": ("ddpg", "ddas", {"learn": False}),
     "random search": ("rs", "val", {}),
 }
-COLORS = {"DDAS (full reward)": "tab:blue", "DDAS without loss term": "tab:red",
-          "DDAS without accuracy term": "tab:green", "DDPG never trained (control)": "tab:purple", "random search": "grey"}
+COLORS = {
+    "DDAS (full reward)": "tab:blue",
+    "DDAS without loss term": "tab:red",
+    "DDAS without accuracy term": "tab:green",
+    "DDPG never trained (control)": "tab:purple",
+    "random search": "grey",
+}
 ENV_IDS = {"nb201": "NasGym/NB201Supernet-Cont-v0", "darts": "NasGym/DARTSSupernet-Cont-v0"}
-THESIS = ("Thesis (Fig. 3.2, CIFAR-10, DARTS 6-cell supernet, 1,500 steps): with either term removed DDAS becomes "
-          "nearly indistinguishable from random search; with the full reward it stays above it.")
+THESIS = (
+    "Thesis (Fig. 3.2, CIFAR-10, DARTS 6-cell supernet, 1,500 steps): with either term removed DDAS becomes "
+    "nearly indistinguishable from random search; with the full reward it stays above it."
+)
 
 
 def moving_average(x: np.ndarray, w: int) -> np.ndarray:
@@ -70,9 +77,18 @@ def distinct_so_far(arch_index: list[int]) -> np.ndarray:
 
 
 def env_kwargs(args: argparse.Namespace) -> dict:
-    return dict(data=args.data, path=args.path, size=args.size, epochs=args.warmup_epochs, mode="train",
-                train_batches=args.train_batches, n_val=args.n_val or None, device=args.device, obs="previous",
-                budget=args.steps)
+    return dict(
+        data=args.data,
+        path=args.path,
+        size=args.size,
+        epochs=args.warmup_epochs,
+        mode="train",
+        train_batches=args.train_batches,
+        n_val=args.n_val or None,
+        device=args.device,
+        obs="previous",
+        budget=args.steps,
+    )
 
 
 def one_run(job: tuple[str, int, dict]) -> tuple[str, int, dict]:
@@ -89,7 +105,9 @@ def one_run(job: tuple[str, int, dict]) -> tuple[str, int, dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--space", default="nb201", choices=list(ENV_IDS), help="supernet cell space (default: %(default)s)")
+    ap.add_argument(
+        "--space", default="nb201", choices=list(ENV_IDS), help="supernet cell space (default: %(default)s)"
+    )
     ap.add_argument("--data", default="mnist")
     ap.add_argument("--path", help="folder of the image set (fashion-mnist, cifar10)")
     ap.add_argument("--size", default="tiny", help="supernet size preset (default: %(default)s; the thesis: ddas)")
@@ -98,7 +116,9 @@ def main() -> None:
     ap.add_argument("--train-batches", type=int, default=25, help="M minibatches per step (default: %(default)s)")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated labels (default: all)")
-    ap.add_argument("--n-val", type=int, default=2000, help="validation images per query, 0: all (default: %(default)s)")
+    ap.add_argument(
+        "--n-val", type=int, default=2000, help="validation images per query, 0: all (default: %(default)s)"
+    )
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per run (default: %(default)s)")
     ap.add_argument("--workers", type=int, default=1, help="runs in parallel processes (default: %(default)s)")
@@ -118,7 +138,9 @@ def main() -> None:
         print(f"{results_file}: runs of {old} lack the architectures they queried; running them again", flush=True)
         runs = {label: r for label, r in runs.items() if isinstance(r, dict)}
     shared = {"space": args.space, "env_kwargs": env_kwargs(args), "steps": args.steps, "threads": args.threads}
-    jobs = [(label, seed, shared) for seed in range(args.seeds) for label in labels if str(seed) not in runs.get(label, {})]
+    jobs = [
+        (label, seed, shared) for seed in range(args.seeds) for label in labels if str(seed) not in runs.get(label, {})
+    ]
     if jobs:
         t0 = time.process_time()
         gym.make(ENV_IDS[args.space], **shared["env_kwargs"]).close()  # warm the supernet up once, for every run
@@ -130,24 +152,32 @@ def main() -> None:
             tmp = results_file.with_suffix(".tmp")
             tmp.write_text(json.dumps({"args": vars(args), "runs": runs}))
             tmp.replace(results_file)  # a killed script keeps every finished run
-            tail = np.array(run["val"][-max(args.steps // 5, 1):])
-            print(f"{label:<30} seed {seed}: last {len(tail)} steps mean val {tail.mean():.2f}%, best "
-                  f"{max(run['val']):.2f}%, {len(set(run['arch_index']))} distinct architectures ({run['cpu_s']:.0f} CPU-s)",
-                  flush=True)
+            tail = np.array(run["val"][-max(args.steps // 5, 1) :])
+            print(
+                f"{label:<30} seed {seed}: last {len(tail)} steps mean val {tail.mean():.2f}%, best "
+                f"{max(run['val']):.2f}%, {len(set(run['arch_index']))} distinct architectures "
+                f"({run['cpu_s']:.0f} CPU-s)",
+                flush=True,
+            )
 
     seeds = [str(s) for s in range(args.seeds)]
-    print(f"\n{'variant':<30} {'last-20% mean val':>18} {'best val':>16} {'distinct archs':>16} {'CPU-s/run':>10}"
-          "   (mean +- std over seeds)")
+    print(
+        f"\n{'variant':<30} {'last-20% mean val':>18} {'best val':>16} {'distinct archs':>16} {'CPU-s/run':>10}"
+        "   (mean +- std over seeds)"
+    )
+
     def sd(x: np.ndarray) -> float:
         return float(x.std(ddof=1)) if len(x) > 1 else 0.0
 
     for label in labels:
         done = [runs[label][s] for s in seeds]
-        tail = np.array([np.mean(r["val"][-max(args.steps // 5, 1):]) for r in done])
+        tail = np.array([np.mean(r["val"][-max(args.steps // 5, 1) :]) for r in done])
         best = np.array([max(r["val"]) for r in done])
         distinct = np.array([len(set(r["arch_index"])) for r in done])
-        print(f"{label:<30} {tail.mean():>10.2f} +- {sd(tail):.2f} {best.mean():>8.2f} +- {sd(best):.2f} "
-              f"{distinct.mean():>8.1f} +- {sd(distinct):.1f} {np.mean([r['cpu_s'] for r in done]):>10.0f}")
+        print(
+            f"{label:<30} {tail.mean():>10.2f} +- {sd(tail):.2f} {best.mean():>8.2f} +- {sd(best):.2f} "
+            f"{distinct.mean():>8.1f} +- {sd(distinct):.1f} {np.mean([r['cpu_s'] for r in done]):>10.0f}"
+        )
     print(THESIS)
     plot(runs, labels, seeds, args, out / "fig32.png")
     print(f"wrote {results_file} and {out / 'fig32.png'}")
@@ -190,8 +220,11 @@ def plot(runs: dict, labels: list[str], seeds: list[str], args: argparse.Namespa
     ax2.set_xlabel("search step")
     ax2.set_ylabel("distinct architectures queried")
     ax2.set_title("how many different children a run trains", fontsize=10)
-    fig.suptitle(f"DDAS reward ablation, {args.space.upper()} supernet ({args.size}) on {args.data}: mean and range over "
-                 f"{len(seeds)} seeds", fontsize=11)
+    fig.suptitle(
+        f"DDAS reward ablation, {args.space.upper()} supernet ({args.size}) on {args.data}: mean and range over "
+        f"{len(seeds)} seeds",
+        fontsize=11,
+    )
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=len(labels), fontsize=9, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=120)

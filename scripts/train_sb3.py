@@ -29,9 +29,7 @@ from nas_gym.agents.sb3 import without_log_folder
 from nas_gym.experiments.runner import full_env_id
 from nas_gym.progress import Progress
 
-ALGOS: dict[str, type[BaseAlgorithm]] = {
-    a.__name__: a for a in (PPO, A2C, DQN, MaskablePPO, SAC, TD3, DDPG)
-}
+ALGOS: dict[str, type[BaseAlgorithm]] = {a.__name__: a for a in (PPO, A2C, DQN, MaskablePPO, SAC, TD3, DDPG)}
 # what each algorithm can drive: SB3 rejects the other action spaces with a less direct message
 ACTION_SPACES = {"DQN": gym.spaces.Discrete, "SAC": gym.spaces.Box, "TD3": gym.spaces.Box, "DDPG": gym.spaces.Box}
 ROLLOUT = ("PPO", "MaskablePPO")  # on-policy with 2048-step rollouts by default
@@ -60,7 +58,9 @@ class SearchProgress(BaseCallback):
             self.latest[i] = info
             if info["best_val"] > self.best.get("best_val", -float("inf")):
                 self.best = {k: info[k] for k in ("best_val", "best_arch")} | {"env": i}
-        self.report.update(self.training_env.num_envs, **({"best_val": f"{self.best['best_val']:.2f}"} if self.best else {}))
+        self.report.update(
+            self.training_env.num_envs, **({"best_val": f"{self.best['best_val']:.2f}"} if self.best else {})
+        )
         return True
 
     def _on_training_end(self) -> None:

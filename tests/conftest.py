@@ -115,8 +115,18 @@ def tiny_supernet_env(_private_cache):
 
     import nas_gym  # noqa: F401  (registers the env ids)
 
-    return lambda: gym.make("NasGym/NB201Supernet-Cont-v0", data="digits", size="tiny", device="cpu", epochs=1,
-                            n_val=200, recal_batches=2, recipe={"batch_size": 32}, progress=False, budget=50)
+    return lambda: gym.make(
+        "NasGym/NB201Supernet-Cont-v0",
+        data="digits",
+        size="tiny",
+        device="cpu",
+        epochs=1,
+        n_val=200,
+        recal_batches=2,
+        recipe={"batch_size": 32},
+        progress=False,
+        budget=50,
+    )
 
 
 def pytest_collection_modifyitems(config, items):

@@ -13,8 +13,16 @@ from nas_gym.experiments import run_grid, summarise
 
 @pytest.mark.slow
 def test_model_based_and_evolutionary_baselines_beat_random_search(tmp_path, nb201_c10):
-    run_grid("NB201-Cont-v0", ["rs", "re", "bo", "tpe", "ls"], 10, 500, tmp_path,
-             workers=2, env_kwargs={"dataset": "cifar10"}, progress=False)
+    run_grid(
+        "NB201-Cont-v0",
+        ["rs", "re", "bo", "tpe", "ls"],
+        10,
+        500,
+        tmp_path,
+        workers=2,
+        env_kwargs={"dataset": "cifar10"},
+        progress=False,
+    )
     rows = {r["agent"]: r for r in summarise(tmp_path, plots=False)}
     assert all(r["runs"] == 10 for r in rows.values())
     rs = rows["rs"]["best_val_mean"]

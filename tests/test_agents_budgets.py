@@ -23,8 +23,16 @@ from nas_gym.agents import Budget, agent_names, make, search_log
 from nas_gym.agents.base import agent_factory
 from nas_gym.agents.oneshot.loop import OneShotAgent
 
-TINY = dict(data="digits", size="tiny", device="cpu", epochs=1, n_val=200, recal_batches=2,
-            recipe={"batch_size": 32}, progress=False)
+TINY = dict(
+    data="digits",
+    size="tiny",
+    device="cpu",
+    epochs=1,
+    n_val=200,
+    recal_batches=2,
+    recipe={"batch_size": 32},
+    progress=False,
+)
 STEPS_PER_QUERY = 3
 # name -> (agent name, agent keywords, env id, env keywords) where the default does not fit
 SPECIAL = {
@@ -100,7 +108,9 @@ def test_a_budget_in_epochs_trains_exactly_its_weight_steps(case, one_torch_thre
     real_step = torch.optim.SGD.step
 
     def counted(self, *args, **kwargs):
-        if any(p is first for g in self.param_groups for p in g["params"]):  # the supernet's weights, not a retrained child
+        if any(
+            p is first for g in self.param_groups for p in g["params"]
+        ):  # the supernet's weights, not a retrained child
             steps["n"] += 1
         return real_step(self, *args, **kwargs)
 

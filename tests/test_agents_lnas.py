@@ -6,8 +6,16 @@ import torch
 from nas_gym.agents import Budget, make
 from nas_gym.agents.oneshot.loop import Supernet, search_mask
 
-TINY = dict(data="digits", size="tiny", device="cpu", epochs=1, n_val=200, recal_batches=2,
-            recipe={"batch_size": 32}, progress=False)
+TINY = dict(
+    data="digits",
+    size="tiny",
+    device="cpu",
+    epochs=1,
+    n_val=200,
+    recal_batches=2,
+    recipe={"batch_size": 32},
+    progress=False,
+)
 
 
 def test_lnas_prunes_alpha_to_target_and_pruned_ops_stop_running(one_torch_thread):
@@ -28,8 +36,12 @@ def test_lnas_prunes_alpha_to_target_and_pruned_ops_stop_running(one_torch_threa
     net.zero_grad(set_to_none=True)
     x, y = backend.train_data.sample(np.random.default_rng(1), 32)
     sn.loss(agent.weight_path(sn, np.random.default_rng(0), 1.0), x, y).backward()
-    pruned = [(e, o) for e in range(agent.keep.shape[0]) for o in range(1, agent.keep.shape[1])
-              if sn.mask[e, o] and not agent.keep[e, o]]
+    pruned = [
+        (e, o)
+        for e in range(agent.keep.shape[0])
+        for o in range(1, agent.keep.shape[1])
+        if sn.mask[e, o] and not agent.keep[e, o]
+    ]
     assert pruned
     grads = {n: p.grad for n, p in net.named_parameters()}
     touched = [n for n, g in grads.items() if g is not None and torch.count_nonzero(g) > 0]
@@ -56,7 +68,9 @@ def test_variant_3_prunes_alpha_then_the_weights_and_queries_the_ticket_through_
     assert all(bool(agent.keep[e, c]) for e, c in enumerate(codes))
     # its query paid the retraining: child MACs x (3 passes x trained + 1 pass x validated images)
     macs = float(backend.network.flops(codes))
-    assert result.meta["retrain_sim_s"] == pytest.approx(macs * (3 * ticket["train_images"] + ticket["eval_images"]) / 1e12)
+    assert result.meta["retrain_sim_s"] == pytest.approx(
+        macs * (3 * ticket["train_images"] + ticket["eval_images"]) / 1e12
+    )
     assert result.cost_s[-1] > result.meta["retrain_sim_s"]
     assert result.sim_time_s == pytest.approx(result.meta["search_sim_s"] + result.cost_s[-1])
 
@@ -98,10 +112,15 @@ def test_bad_settings_name_the_value(raises_naming):
     raises_naming(lambda: make("lnas", sparsity=-0.5), "-0.5", "[0, 1)")
     raises_naming(lambda: make("lnas", n_prunes=0), "n_prunes", ">= 1")
     raises_naming(lambda: make("lnas", variant=1, weight_rounds=0), "weight_rounds", ">= 1")
-    raises_naming(lambda: make("lnas", variant=1, weight_rounds=3, retrain_epochs=3), "retrain_epochs", ">= weight_rounds + 1 = 4")
+    raises_naming(
+        lambda: make("lnas", variant=1, weight_rounds=3, retrain_epochs=3), "retrain_epochs", ">= weight_rounds + 1 = 4"
+    )
     raises_naming(lambda: make("lnas", order=3).search(tiny_env(), Budget(queries=2), seed=0), "3", "1 or 2")
-    raises_naming(lambda: make("lnas", variant=1, retrain_epochs=2).search(tiny_env(), Budget(queries=1), seed=0),
-                  "at least 2 queries", "got 1")
+    raises_naming(
+        lambda: make("lnas", variant=1, retrain_epochs=2).search(tiny_env(), Budget(queries=1), seed=0),
+        "at least 2 queries",
+        "got 1",
+    )
 
 
 def test_pruning_removes_the_smallest_alphas_and_their_ops_stop_running(one_torch_thread):

@@ -17,8 +17,16 @@ from nas_gym.experiments.runner import budget_text, parse_budget
 from nas_gym.experiments.summary import markdown, summary_rows
 from nas_gym.supernets.paths import gated, mixed, single_path
 
-TINY = dict(data="digits", size="tiny", device="cpu", epochs=1, n_val=200, recal_batches=2,
-            recipe={"batch_size": 32}, progress=False)
+TINY = dict(
+    data="digits",
+    size="tiny",
+    device="cpu",
+    epochs=1,
+    n_val=200,
+    recal_batches=2,
+    recipe={"batch_size": 32},
+    progress=False,
+)
 AGENTS = ("darts", "snas", "gdas", "enas", "rsps", "proxyless", "parsec", "advantagenas-supernet", "reinforce-supernet")
 
 
@@ -36,7 +44,9 @@ def env():
 def test_agent_trains_and_queries_through_the_env(env, name):
     backend = env.unwrapped.backend
     before = [p.detach().clone() for p in backend.network.parameters()]
-    result = make(name, steps_per_query=25).search(env, Budget(queries=4), seed=1)  # 100 weight and 100 architecture steps
+    result = make(name, steps_per_query=25).search(
+        env, Budget(queries=4), seed=1
+    )  # 100 weight and 100 architecture steps
     assert result.n_queries == 4 and result.best_index in set(result.arch_index.tolist())
     assert any(not torch.equal(a, b) for a, b in zip(before, backend.network.parameters())), "weights never trained"
     # every query's cost includes the weight training charged before it, beyond the query's own measurement
@@ -97,8 +107,10 @@ def test_recommended_architecture_is_scored_and_tabulated(env):
     assert scored["recommended_val"] == pytest.approx(backend.query(result.recommended_index, noise="mean").val)
     rsps = score(make("rsps", steps_per_query=5).search(env, Budget(queries=2), seed=0), backend)
     assert rsps["recommended_val"] is None
-    runs = [{"env": "e", "spec": {"agent": a, "seed": 0, "env_id": "e"}, "status": "ok", "result": r}
-            for a, r in (("darts", scored), ("rsps", rsps))]
+    runs = [
+        {"env": "e", "spec": {"agent": a, "seed": 0, "env_id": "e"}, "status": "ok", "result": r}
+        for a, r in (("darts", scored), ("rsps", rsps))
+    ]
     rows = summary_rows(runs)
     assert rows[0]["rec_val_mean"] == pytest.approx(scored["recommended_val"]) and rows[1]["rec_val_mean"] is None
     table = markdown(rows)

@@ -196,8 +196,24 @@ def test_advantage_needs_a_none_option():
 def test_compare_refuses_advantagenas_on_nas_bench_graph_before_any_run(tmp_path, capsys):
     from nas_gym.cli import main
 
-    args = ["compare", "--env", "Graph-Cont-v0", "--dataset", "cora", "--agents", "rs,advantagenas", "--seeds", "1",
-            "--budget", "10", "--workers", "1", "--out", str(tmp_path / "out"), "--no-progress"]
+    args = [
+        "compare",
+        "--env",
+        "Graph-Cont-v0",
+        "--dataset",
+        "cora",
+        "--agents",
+        "rs,advantagenas",
+        "--seeds",
+        "1",
+        "--budget",
+        "10",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path / "out"),
+        "--no-progress",
+    ]
     assert main(args) == 2
     err = capsys.readouterr().err
     for words in ("advantagenas", "'none' option on every decision", "nas-bench-graph", "advantagenas-reinforce"):

@@ -33,4 +33,3 @@ def test_the_summary_leaves_out_runs_of_other_seeds_in_the_folder(tmp_path, nb20
     run = read_run(run_path(tmp_path / "mean" / "cifar10-500", "rs", 1))
     assert f"| rs | {run['result']['best_val']:.2f} ± 0.00 |" in (tmp_path / "table41-mean.md").read_text()
     capsys.readouterr()
-

@@ -78,10 +78,20 @@ def test_reinforce_cat_beats_random_search_as_nas_bench_201_reports(tmp_path, nb
     from nas_gym.experiments import run_grid
     from nas_gym.experiments.results import read_run
 
-    paths = run_grid("NB201-Cont-v0", ["rs", "reinforce-cat"], 40, 500, tmp_path, workers=2,
-                     env_kwargs={"dataset": "cifar10", "noise": "seed"}, progress=False)
+    paths = run_grid(
+        "NB201-Cont-v0",
+        ["rs", "reinforce-cat"],
+        40,
+        500,
+        tmp_path,
+        workers=2,
+        env_kwargs={"dataset": "cifar10", "noise": "seed"},
+        progress=False,
+    )
     runs = [read_run(p) for p in paths]
-    rs, rf = (np.array([r["result"]["best_val"] for r in runs if r["spec"]["agent"] == a]) for a in ("rs", "reinforce-cat"))
+    rs, rf = (
+        np.array([r["result"]["best_val"] for r in runs if r["spec"]["agent"] == a]) for a in ("rs", "reinforce-cat")
+    )
     assert len(rs) == len(rf) == 40
     assert rf.mean() - rs.mean() > 0.05, (rs.mean(), rf.mean())
     assert stats.wilcoxon(rf, rs, alternative="greater").pvalue < 0.01

@@ -23,8 +23,10 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 def test_size_columns_and_honest_labels(bench):
     assert len(bench) == 15625 and bench.val.shape == (15625, 1)
     assert bench.test is None and "test-like" in bench.summary()["metric"]
-    rec = bench.query("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|",
-                      rng=np.random.default_rng(0))
+    rec = bench.query(
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|",
+        rng=np.random.default_rng(0),
+    )
     assert set(rec.extra) == set(analog.ACCURACIES + analog.DRIFTS)
     assert rec.val == pytest.approx(94.0664) and bench.optimum()[1] == pytest.approx(94.0664)
     assert 0 < rec.extra["analog_accuracy"] < rec.val

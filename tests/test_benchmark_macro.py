@@ -33,7 +33,9 @@ def test_small_file_loads_with_test_accuracy_as_the_only_metric(small_file):
         r = bench.row(key)
         assert bench.val[r].tolist() == rec["test_acc"]
         q = bench.query(key, noise="mean")
-        assert q.val == pytest.approx(np.mean(rec["test_acc"])) and q.params == rec["params"] and q.flops == rec["flops"]
+        assert (
+            q.val == pytest.approx(np.mean(rec["test_acc"])) and q.params == rec["params"] and q.flops == rec["flops"]
+        )
     assert bench.test is None and not bench.has_test
     with pytest.raises(ValueError, match="no test metric"):
         bench.evaluate("02012100")
@@ -57,7 +59,9 @@ def test_default_path_from_the_environment(small_file, monkeypatch):
 
 def test_missing_or_malformed_file(tmp_path, monkeypatch):
     monkeypatch.delenv(macro.ENV_VAR, raising=False)
-    with pytest.raises(FileNotFoundError, match="NAS_GYM_MACRO_PATH.*github.com/xiusu/NAS-Bench-Macro.*nas-bench-macro_cifar10.json"):
+    with pytest.raises(
+        FileNotFoundError, match="NAS_GYM_MACRO_PATH.*github.com/xiusu/NAS-Bench-Macro.*nas-bench-macro_cifar10.json"
+    ):
         nas_gym.load_benchmark("nas-bench-macro")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         nas_gym.load_benchmark("nas-bench-macro", path=tmp_path / "nope.json")
@@ -83,7 +87,8 @@ def test_real_file():
     codes = bench.space.codes_batch(bench.present)
     fit = np.linalg.lstsq(
         np.hstack([np.ones((len(codes), 1))] + [(codes == c).astype(float) for c in (1, 2)]),
-        bench.params[bench.present], rcond=None,
+        bench.params[bench.present],
+        rcond=None,
     )[0]
     assert (fit[9:] > fit[1:9]).all() and (fit[1:9] > 0).all()
     # equivalent strings carry the same record

@@ -143,7 +143,9 @@ def test_reads_every_official_format(official):
         assert rec.params == pytest.approx(1e5 * (a + 1)) and rec.flops == pytest.approx(1e7 * (a + 1))
         assert rec.latency == pytest.approx(0.01 * (a + 1))
         assert rec.curve.shape == (200,) and rec.curve[-1] == rec.val
-        assert bench.curves["val12"][r, -1] == pytest.approx(np.mean([acc(a, "cifar10-valid", "x-valid", s, 11, 12) for s in SEEDS]))
+        assert bench.curves["val12"][r, -1] == pytest.approx(
+            np.mean([acc(a, "cifar10-valid", "x-valid", s, 11, 12) for s in SEEDS])
+        )
         assert not any(rec.val == bench.test[r])
 
 
@@ -151,7 +153,9 @@ def test_other_datasets_use_their_own_splits(official):
     bench = nas_gym.load_benchmark("nb201", dataset="cifar100", path=official)
     r = bench.row(ARCHS[2])
     assert bench.val[r].tolist() == [acc(2, "cifar100", "x-valid", s, 199, 200) for s in SEEDS]
-    assert bench.evaluate(ARCHS[2]) == pytest.approx(np.mean([acc(2, "cifar100", "x-test", s, 199, 200) for s in SEEDS]))
+    assert bench.evaluate(ARCHS[2]) == pytest.approx(
+        np.mean([acc(2, "cifar100", "x-test", s, 199, 200) for s in SEEDS])
+    )
     assert nas_gym.load_benchmark("nb201", dataset="ImageNet16-120", path=official).summary()["has_test"]
 
 
@@ -221,9 +225,13 @@ def test_a_search_at_fidelity_12_is_scored_at_200_epochs(official):
     scored = score(result, base.backend)
     # the search returns the best by 12-epoch validation (ARCHS[0], reversed ranking) ...
     assert scored["best_arch"] == full.space.to_string(full.space.parse(ARCHS[0]))
-    assert scored["best_observed"] == pytest.approx(np.mean([acc(0, "cifar10-valid", "x-valid", s, 11, 12) for s in SEEDS]))
+    assert scored["best_observed"] == pytest.approx(
+        np.mean([acc(0, "cifar10-valid", "x-valid", s, 11, 12) for s in SEEDS])
+    )
     # ... and it is scored by its 200-epoch validation and test, against the 200-epoch optimum
-    assert scored["best_val"] == pytest.approx(np.mean([acc(0, "cifar10-valid", "x-valid", s, 199, 200) for s in SEEDS]))
+    assert scored["best_val"] == pytest.approx(
+        np.mean([acc(0, "cifar10-valid", "x-valid", s, 199, 200) for s in SEEDS])
+    )
     assert scored["test"] == pytest.approx(acc(0, "cifar10", "ori-test", 777, 199, 200))
     assert scored["optimum"] == pytest.approx(full.optimum()[1]) and scored["fidelity"] == 12
     assert scored["anytime"][-1] == scored["best_val"]
@@ -231,9 +239,24 @@ def test_a_search_at_fidelity_12_is_scored_at_200_epochs(official):
 
 def test_compare_runs_the_papers_protocol_with_a_seconds_budget(official, tmp_path, capsys):
     budget = cost12(2) + cost12(1) + 1  # about three 12-epoch runs; 200-epoch runs would cost 25x more
-    args = ["compare", "--env", "NB201-Seq-v0", "--agents", "reinforce-cat", "--seeds", "1", "--budget", f"{budget}s",
-            "--workers", "1", "--out", str(tmp_path), "--no-progress",
-            "--env-kwargs", f"dataset=cifar10,path={official},fidelity=12"]
+    args = [
+        "compare",
+        "--env",
+        "NB201-Seq-v0",
+        "--agents",
+        "reinforce-cat",
+        "--seeds",
+        "1",
+        "--budget",
+        f"{budget}s",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+        "--env-kwargs",
+        f"dataset=cifar10,path={official},fidelity=12",
+    ]
     assert main(args) == 0, capsys.readouterr().err
     run = read_run(run_path(tmp_path, "reinforce-cat", 0))
     costs = run["log"]["cost_s"]
@@ -254,8 +277,24 @@ def test_fidelity_needs_a_table_with_curves(official):
 
 
 def test_compare_refuses_a_fidelity_the_table_lacks_before_any_run(tmp_path, capsys):
-    args = ["compare", "--env", "NB201-Cont-v0", "--agents", "rs", "--seeds", "1", "--budget", "5", "--workers", "1",
-            "--out", str(tmp_path / "out"), "--no-progress", "--env-kwargs", "fidelity=12"]
+    args = [
+        "compare",
+        "--env",
+        "NB201-Cont-v0",
+        "--agents",
+        "rs",
+        "--seeds",
+        "1",
+        "--budget",
+        "5",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path / "out"),
+        "--no-progress",
+        "--env-kwargs",
+        "fidelity=12",
+    ]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "fidelity=12" in err and "official NAS-Bench-201" in err and "Traceback" not in err

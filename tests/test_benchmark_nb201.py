@@ -7,9 +7,7 @@ from nas_gym.spaces.nb201 import NB201Space
 RESNET = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
 
 
-@pytest.mark.parametrize(
-    "dataset,best", [("cifar10", 91.61), ("cifar100", 73.49), ("ImageNet16-120", 46.73)]
-)
+@pytest.mark.parametrize("dataset,best", [("cifar10", 91.61), ("cifar100", 73.49), ("ImageNet16-120", 46.73)])
 def test_real_table_size_and_optimum(dataset, best):
     bench = nas_gym.load_benchmark("nb201", dataset=dataset)
     assert len(bench) == 15625

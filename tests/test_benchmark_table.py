@@ -11,11 +11,24 @@ from nas_gym.spaces.base import Space
 def uneven_table() -> TabularBenchmark:
     """1, 2 or 3 seeds per row, one absent row, extra columns."""
     space = Space("t", ("a", "b"), (("x", "y", "z"), ("p", "q")))
-    val = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, np.nan], [6.0, np.nan, np.nan],
-                    [np.nan, np.nan, np.nan], [7.0, np.nan, 8.0], [9.0, 10.0, 11.0]])
+    val = np.array(
+        [
+            [1.0, 2.0, 3.0],
+            [4.0, 5.0, np.nan],
+            [6.0, np.nan, np.nan],
+            [np.nan, np.nan, np.nan],
+            [7.0, np.nan, 8.0],
+            [9.0, 10.0, 11.0],
+        ]
+    )
     return TabularBenchmark(
-        name="t", dataset="d", space=space, val=val, cost_s=np.arange(6.0) + 100,
-        extra={"hw": np.arange(6.0) / 10}, curves={"val": np.arange(12.0).reshape(6, 2)},
+        name="t",
+        dataset="d",
+        space=space,
+        val=val,
+        cost_s=np.arange(6.0) + 100,
+        extra={"hw": np.arange(6.0) / 10},
+        curves={"val": np.arange(12.0).reshape(6, 2)},
     )
 
 

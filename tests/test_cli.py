@@ -10,22 +10,45 @@ from nas_gym.experiments.results import read_run, run_path
 
 def test_kwargs_are_parsed_as_literals_where_they_parse():
     assert parse_kwargs("noise=mean,budget=100,scale=0.5,flag=True") == {
-        "noise": "mean", "budget": 100, "scale": 0.5, "flag": True,
+        "noise": "mean",
+        "budget": 100,
+        "scale": 0.5,
+        "flag": True,
     }
     assert parse_kwargs(None) == {}
     with pytest.raises(ValueError):
         parse_kwargs("novalue")
     assert parse_agent_kwargs(["re:population=20,sample=5", "sb3:PPO:n_steps=64", "re:sample=4"]) == {
-        "re": {"population": 20, "sample": 4}, "sb3:PPO": {"n_steps": 64},
+        "re": {"population": 20, "sample": 4},
+        "sb3:PPO": {"n_steps": 64},
     }
     with pytest.raises(ValueError):
         parse_agent_kwargs(["population=20"])
 
 
 def test_compare_runs_the_grid_and_prints_the_table(tmp_path, capsys):
-    args = ["compare", "--env", "NB201-Cont-v0", "--dataset", "cifar10", "--agents", "rs,re", "--seeds", "2",
-            "--budget", "20", "--workers", "1", "--out", str(tmp_path), "--no-progress",
-            "--agent-kwargs", "re:population=5,sample=2", "--env-kwargs", "noise=mean"]
+    args = [
+        "compare",
+        "--env",
+        "NB201-Cont-v0",
+        "--dataset",
+        "cifar10",
+        "--agents",
+        "rs,re",
+        "--seeds",
+        "2",
+        "--budget",
+        "20",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+        "--agent-kwargs",
+        "re:population=5,sample=2",
+        "--env-kwargs",
+        "noise=mean",
+    ]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "| NasGym/NB201-Cont-v0 | rs | 2 |" in text and "| re |" in text
@@ -36,8 +59,24 @@ def test_compare_runs_the_grid_and_prints_the_table(tmp_path, capsys):
 
 
 def test_compare_exits_1_when_a_run_failed_and_2_on_bad_arguments(tmp_path, capsys):
-    args = ["compare", "--env", "NB201-Cont-v0", "--agents", "rs,cadam", "--seeds", "1", "--budget", "5",
-            "--workers", "1", "--out", str(tmp_path), "--no-progress", "--agent-env-kwargs", "cadam:obs=previous"]
+    args = [
+        "compare",
+        "--env",
+        "NB201-Cont-v0",
+        "--agents",
+        "rs,cadam",
+        "--seeds",
+        "1",
+        "--budget",
+        "5",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+        "--agent-env-kwargs",
+        "cadam:obs=previous",
+    ]
     assert main(args) == 1
     assert "failed" in capsys.readouterr().err
     assert main(["compare", "--env", "NB201-Cont-v0", "--budget", "lots", "--out", str(tmp_path / "x")]) == 2
@@ -72,8 +111,23 @@ def test_benchmarks_lists_tables_and_says_what_needs_a_path(capsys, monkeypatch)
 
 def test_supernet_pretrain_caches_its_checkpoint(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("NAS_GYM_CACHE", str(tmp_path))  # an empty cache: other tests pretrain the same recipe
-    args = ["supernet", "pretrain", "--space", "nb201", "--data", "digits", "--size", "tiny", "--epochs", "1",
-            "--batch-size", "32", "--device", "cpu", "--no-progress"]
+    args = [
+        "supernet",
+        "pretrain",
+        "--space",
+        "nb201",
+        "--data",
+        "digits",
+        "--size",
+        "tiny",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--device",
+        "cpu",
+        "--no-progress",
+    ]
     assert main(args) == 0
     first = capsys.readouterr().out
     assert "checkpoint:" in first and "trained 22 steps" in first and "one-shot model" in first
@@ -90,8 +144,21 @@ def test_supernet_pretrain_rejects_bad_input(capsys):
 
 
 def _compare_args(out, *extra: str) -> list[str]:
-    return ["compare", "--env", "NB201-Cont-v0", "--seeds", "1", "--budget", "5", "--workers", "1",
-            "--out", str(out), "--no-progress", *extra]
+    return [
+        "compare",
+        "--env",
+        "NB201-Cont-v0",
+        "--seeds",
+        "1",
+        "--budget",
+        "5",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -162,8 +229,23 @@ def test_off_a_terminal_progress_is_a_few_plain_lines(tmp_path, capsys):
 
 def test_an_epochs_only_budget_is_refused_for_a_table_agent_before_anything_runs(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("NAS_GYM_CACHE", str(tmp_path / "cache"))
-    args = ["compare", "--env", "NB201Supernet-Cont-v0", "--agents", "darts,rs", "--seeds", "1", "--budget", "2ep",
-            "--workers", "1", "--out", str(tmp_path / "out"), "--env-kwargs", "data=digits,size=tiny,epochs=1"]
+    args = [
+        "compare",
+        "--env",
+        "NB201Supernet-Cont-v0",
+        "--agents",
+        "darts,rs",
+        "--seeds",
+        "1",
+        "--budget",
+        "2ep",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path / "out"),
+        "--env-kwargs",
+        "data=digits,size=tiny,epochs=1",
+    ]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("nas-gym: error: agent 'rs' cannot spend a budget of epochs alone ('2ep')"), err

@@ -18,8 +18,25 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process g
 
 def compare(out: Path, workers: int) -> subprocess.Popen:
     # rs with 40,000 queries takes a couple of seconds a run: long enough to interrupt mid-run
-    args = [sys.executable, "-m", "nas_gym.cli", "compare", "--env", "NB201-Cont-v0", "--agents", "rs",
-            "--seeds", "6", "--budget", "40000", "--workers", str(workers), "--out", str(out), "--no-progress"]
+    args = [
+        sys.executable,
+        "-m",
+        "nas_gym.cli",
+        "compare",
+        "--env",
+        "NB201-Cont-v0",
+        "--agents",
+        "rs",
+        "--seeds",
+        "6",
+        "--budget",
+        "40000",
+        "--workers",
+        str(workers),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     # a session of its own, so that the signal goes to the whole process group as a terminal's Ctrl-C does
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 

@@ -10,8 +10,16 @@ import pytest
 from nas_gym.experiments.results import read_run, run_path, write_atomic
 
 # batch 32: the pretraining the one-shot tests cache too (test_supernet_backend wants batch 64 uncached)
-TINY = dict(data="digits", size="tiny", device="cpu", epochs=1, n_val=100, recal_batches=1,
-            recipe={"batch_size": 32}, progress=False)
+TINY = dict(
+    data="digits",
+    size="tiny",
+    device="cpu",
+    epochs=1,
+    n_val=100,
+    recal_batches=1,
+    recipe={"batch_size": 32},
+    progress=False,
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +35,9 @@ def test_table_scores_both_architectures_and_a_rerun_trains_nothing_again(script
     run = read_run(run_path(tmp_path, "darts", 0))
     assert run["spec"]["agent_kwargs"]["steps_per_query"] >= 1  # the half epoch spread over the 3 queries
     res = run["result"]
-    assert darts["best_val"] == pytest.approx(res["best_val"]) and darts["argmax_val"] == pytest.approx(res["recommended_val"])
+    assert darts["best_val"] == pytest.approx(res["best_val"]) and darts["argmax_val"] == pytest.approx(
+        res["recommended_val"]
+    )
     cache = tmp_path / "alone_1ep.json"
     acc = json.loads(cache.read_text())["test_acc"]
     assert darts["best_alone"] == pytest.approx(acc[f"{res['best_index']}:0"])

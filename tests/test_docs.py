@@ -10,6 +10,7 @@ A block may be preceded by a directive comment, `<!-- docs-test: ... -->`, holdi
 Blocks run in a fresh folder (with `scripts/` and `examples/` linked into it) in a new process,
 with this interpreter's `bin` first on PATH and the suite's private cache.
 """
+
 from __future__ import annotations
 
 import os
@@ -65,10 +66,10 @@ def blocks(page: Path) -> list[Block]:
         before = text[: m.start()].rstrip().rsplit("\n", 3)
         directive = DIRECTIVE.search("\n".join(before[-3:]))
         block = Block(str(page.relative_to(ROOT)), text[: m.start()].count("\n") + 1, m.group(1), m.group(2))
-        for item in (directive.group(1).split(";") if directive else []):
+        for item in directive.group(1).split(";") if directive else []:
             item = item.strip()
             if item.startswith("skip:"):
-                block.skip = item[len("skip:"):].strip()
+                block.skip = item[len("skip:") :].strip()
             elif item == "long":
                 block.long = True
             elif "=>" in item:
@@ -105,14 +106,19 @@ def test_block_runs(block: Block, tmp_path: Path) -> None:
         code = code.replace(old, new)
     for name in ("scripts", "examples"):
         (tmp_path / name).symlink_to(ROOT / name)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONUNBUFFERED": "1",
+    }
     if block.lang == "python":
         (tmp_path / "block.py").write_text(code)
         cmd = [sys.executable, "block.py"]
     else:
         cmd = ["bash", "-euo", "pipefail", "-c", code]
     done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, f"{block.id} failed:\n{code}\n--- stdout\n{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, (
+        f"{block.id} failed:\n{code}\n--- stdout\n{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-3000:]}"
+    )
     if block.lang == "python" and ("print(" in code):
         assert done.stdout.strip(), f"{block.id} printed nothing"

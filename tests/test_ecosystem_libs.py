@@ -111,8 +111,14 @@ def test_tianshou_ppo_trains_with_its_collector_and_buffer(one_torch_thread):
     collector = Collector(algo, envs, buffer)
     collector.reset()
     params = OnPolicyTrainerParams(
-        training_collector=collector, max_epochs=2, epoch_num_steps=steps // 2, collection_step_num_env_steps=120,
-        batch_size=60, update_step_num_repetitions=2, show_progress=False, verbose=False,
+        training_collector=collector,
+        max_epochs=2,
+        epoch_num_steps=steps // 2,
+        collection_step_num_env_steps=120,
+        batch_size=60,
+        update_step_num_repetitions=2,
+        show_progress=False,
+        verbose=False,
     )
     stats = algo.run_training(params)
     assert stats.train_step == steps and stats.train_episode == steps // 6 and stats.update_step > 0

@@ -90,8 +90,9 @@ def test_top_k_is_capped_at_the_budget():
     assert vec.top_k == 5
 
 
-@pytest.mark.parametrize("value", ["infs", "nans", float("inf"), 2.7, "2.7", True, "0", "-1s", "abc", "30+40", "2ep+"],
-                         ids=repr)
+@pytest.mark.parametrize(
+    "value", ["infs", "nans", float("inf"), 2.7, "2.7", True, "0", "-1s", "abc", "30+40", "2ep+"], ids=repr
+)
 def test_budget_rejects_what_would_never_end_or_is_not_a_count(value):
     with pytest.raises(ValueError, match="500.*36000s"):
         Budget.parse(value)

@@ -27,8 +27,15 @@ for _ in range({steps}):
 vec.close()
 print(np.array(rewards).tolist())
 """
-TINY = {"data": "digits", "size": "tiny", "epochs": 1, "n_val": 200, "recal_batches": 2, "recipe": {"batch_size": 32},
-        "progress": False}
+TINY = {
+    "data": "digits",
+    "size": "tiny",
+    "epochs": 1,
+    "n_val": 200,
+    "recal_batches": 2,
+    "recipe": {"batch_size": 32},
+    "progress": False,
+}
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,10 @@ FAMILIES = ("Seq", "Cont", "Edit")
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("reward", ["val", "cadam", "regret"])
 def test_made_env_pickles_and_the_copy_continues_identically(family, reward):
-    env = gym.make(f"NasGym/NB201-{family}-v0", reward=reward, budget=8) if family != "Seq" else gym.make(
-        "NasGym/NB201-Seq-v0", reward=reward
+    env = (
+        gym.make(f"NasGym/NB201-{family}-v0", reward=reward, budget=8)
+        if family != "Seq"
+        else gym.make("NasGym/NB201-Seq-v0", reward=reward)
     )
     env.reset(seed=3)
     env.action_space.seed(3)
@@ -82,8 +84,10 @@ def test_search_log_reachable_from_unwrapped():
 @pytest.mark.parametrize("mode", ["same_step", AutoresetMode.NEXT_STEP, "SameStep"])
 def test_vector_env_names_its_autoreset_mode(mode):
     vec = gym.make_vec("NasGym/NB201-Seq-v0", num_envs=2, autoreset_mode=mode)
-    assert vec.autoreset_mode == vec.metadata["autoreset_mode"] == AutoresetMode(
-        mode if isinstance(mode, AutoresetMode) else {"same_step": "SameStep"}.get(mode, mode)
+    assert (
+        vec.autoreset_mode
+        == vec.metadata["autoreset_mode"]
+        == AutoresetMode(mode if isinstance(mode, AutoresetMode) else {"same_step": "SameStep"}.get(mode, mode))
     )
     with pytest.raises(ValueError, match="autoreset_mode 'sometimes'.*next_step"):
         gym.make_vec("NasGym/NB201-Seq-v0", num_envs=2, autoreset_mode="sometimes")

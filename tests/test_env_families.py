@@ -22,7 +22,9 @@ def toy():
 def test_seq_episode_builds_one_architecture(nb201_c10):
     env = gym.make("NasGym/NB201-Seq-v0", noise="mean")
     obs, info = env.reset(seed=0)
-    assert info["n_queries"] == 0 and info["arch_index"] == -1 and obs[30] == 1.0 and obs[:30].sum() == 0  # position 0, nothing chosen
+    assert (
+        info["n_queries"] == 0 and info["arch_index"] == -1 and obs[30] == 1.0 and obs[:30].sum() == 0
+    )  # position 0, nothing chosen
     codes = [3, 1, 3, 0, 2, 4]
     for t, a in enumerate(codes):
         obs, reward, terminated, truncated, info = env.step(a)

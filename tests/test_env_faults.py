@@ -44,8 +44,11 @@ def test_fewshot_reads_nan_as_minus_one_like_the_cont_envs(fewshot):
     for trial in range(6):  # NaN must act as -1 wherever it sits; 0 would pick another architecture
         a = rng.uniform(-1, 1, 196).astype(np.float32)
         holes = rng.random(196) < 0.5
-        accs[trial] = (accuracy(np.where(holes, np.nan, a)), accuracy(np.where(holes, -1.0, a)),
-                       accuracy(np.where(holes, 0.0, a)))
+        accs[trial] = (
+            accuracy(np.where(holes, np.nan, a)),
+            accuracy(np.where(holes, -1.0, a)),
+            accuracy(np.where(holes, 0.0, a)),
+        )
     assert all(nan == minus_one for nan, minus_one, _ in accs.values()), accs
     assert any(nan != zero for nan, _, zero in accs.values()), accs  # the rule matters for the reward
 
@@ -72,8 +75,12 @@ def test_complex_cont_actions_are_refused_before_the_env_changes(vector, raises_
 
 @pytest.mark.parametrize("meta_epochs", [-1, 2.5, "1", None])
 def test_fewshot_meta_epochs_must_be_a_whole_number(meta_epochs, raises_naming):
-    raises_naming(lambda: gym.make("NasGym/FewShot-v0", data="digits", meta_epochs=meta_epochs),
-                  "meta_epochs", repr(meta_epochs), ">= 0")
+    raises_naming(
+        lambda: gym.make("NasGym/FewShot-v0", data="digits", meta_epochs=meta_epochs),
+        "meta_epochs",
+        repr(meta_epochs),
+        ">= 0",
+    )
 
 
 @pytest.mark.parametrize("k", [65, 200])
@@ -103,8 +110,9 @@ def test_growing_top_k_keeps_the_entries_a_full_allocation_keeps(k):
 def test_top_k_memory_does_not_depend_on_k_or_the_budget(nb201_c10):
     start = time.perf_counter()
     env = gym.make("NasGym/NB201-Cont-v0", budget=10**9, top_k=10**9)
-    vec = gym.make_vec("NasGym/NB201-Cont-v0", num_envs=4, vectorization_mode="vector_entry_point",
-                       budget=10**9, top_k=10**9)
+    vec = gym.make_vec(
+        "NasGym/NB201-Cont-v0", num_envs=4, vectorization_mode="vector_entry_point", budget=10**9, top_k=10**9
+    )
     env.reset(seed=0), vec.reset(seed=0)
     for _ in range(100):
         env.step(env.action_space.sample())

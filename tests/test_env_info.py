@@ -103,8 +103,12 @@ def test_no_test_metric_reaches_info_or_reward(family):
     runs = []
     for test in (None, np.full(18, -1.0)):
         env = gym.make(f"NasGym/NB201-{family}-v0", benchmark=toy_benchmark(test=test), reward="cadam", **kwargs)
-        runs.append([(r, {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in info.items()})
-                     for r, info in run_random(env, 200, seed=4)])
+        runs.append(
+            [
+                (r, {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in info.items()})
+                for r, info in run_random(env, 200, seed=4)
+            ]
+        )
     assert runs[0] == runs[1]
     test = held_out_column(18)
     for reward, info in runs[0]:

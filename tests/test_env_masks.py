@@ -17,8 +17,9 @@ import nas_gym  # noqa: F401
 from nas_gym.envs.core import UnknownKeywordError
 
 
-@pytest.mark.parametrize("env_id", ["NasGym/NB201-Seq-v0", "NasGym/Graph-Seq-v0", "NasGym/NB201-Edit-v0",
-                                    "NasGym/Graph-Edit-v0"])
+@pytest.mark.parametrize(
+    "env_id", ["NasGym/NB201-Seq-v0", "NasGym/Graph-Seq-v0", "NasGym/NB201-Edit-v0", "NasGym/Graph-Edit-v0"]
+)
 def test_every_info_carries_the_mask_of_the_state_it_comes_with(env_id):
     env = gym.make(env_id, **({"budget": 8} if "Edit" in env_id else {}))
     _, info = env.reset(seed=0)
@@ -97,8 +98,11 @@ def test_torchrl_ppo_trains_with_masks_and_never_takes_a_masked_action(one_torch
     n_obs, n_act = env.observation_spec["observation"].shape[-1], env.action_spec.space.n
     logits = TensorDictModule(MLP(in_features=n_obs, out_features=n_act, num_cells=[64]), ["observation"], ["logits"])
     actor = ProbabilisticActor(
-        logits, in_keys={"logits": "logits", "mask": "action_mask"}, distribution_class=MaskedCategorical,
-        return_log_prob=True, spec=env.action_spec,
+        logits,
+        in_keys={"logits": "logits", "mask": "action_mask"},
+        distribution_class=MaskedCategorical,
+        return_log_prob=True,
+        spec=env.action_spec,
     )
     critic = ValueOperator(MLP(in_features=n_obs, out_features=1, num_cells=[64]), in_keys=["observation"])
     loss, gae = ClipPPOLoss(actor, critic, entropy_coeff=0.01), GAE(gamma=1.0, lmbda=0.95, value_network=critic)

@@ -27,8 +27,16 @@ def make_kwargs(env_id: str) -> dict:
             pytest.skip(f"NAS-Bench-Macro file not present at {MACRO_FILE}")
         return {"path": str(MACRO_FILE)}
     if "Supernet-" in env_id:  # tiny networks on scikit-learn's digits, one quick epoch of pretraining
-        return {"data": "digits", "size": "tiny", "device": "cpu", "epochs": 1, "n_val": 200, "recal_batches": 2,
-                "recipe": {"batch_size": 32}, "progress": False}
+        return {
+            "data": "digits",
+            "size": "tiny",
+            "device": "cpu",
+            "epochs": 1,
+            "n_val": 200,
+            "recal_batches": 2,
+            "recipe": {"batch_size": 32},
+            "progress": False,
+        }
     return {}
 
 
@@ -81,7 +89,9 @@ def test_env_checkers_pass(env_id):
     kwargs = make_kwargs(env_id)
     env = gym.make(env_id, **kwargs)
     assert isinstance(env.unwrapped, (SeqEnv, ContEnv, EditEnv))
-    assert isinstance(env.get_wrapper_attr("log"), QueryLog)  # [TimeLimit(] OrderEnforcing(PassiveEnvChecker(SearchLog(env)))
+    assert isinstance(
+        env.get_wrapper_attr("log"), QueryLog
+    )  # [TimeLimit(] OrderEnforcing(PassiveEnvChecker(SearchLog(env)))
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         gym_check_env(env.unwrapped)
@@ -187,8 +197,20 @@ def _valid_keywords(err: pytest.ExceptionInfo) -> set[str]:
     return set(eval(str(err.value).split("valid: ")[1].split("]")[0] + "]"))
 
 
-TABLE_KEYWORDS = {"benchmark", "dataset", "path", "fidelity", "reward", "noise", "max_params", "max_latency", "penalty",
-                  "render_mode", "oracle_info", "info_strings"}
+TABLE_KEYWORDS = {
+    "benchmark",
+    "dataset",
+    "path",
+    "fidelity",
+    "reward",
+    "noise",
+    "max_params",
+    "max_latency",
+    "penalty",
+    "render_mode",
+    "oracle_info",
+    "info_strings",
+}
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,11 @@ def parity(family: str, steps: int, mode: str, bench: str = "NB201", seed: int =
     env_id = f"NasGym/{bench}-{family}-v0"
     ours = gym.make_vec(env_id, num_envs=N, noise="mean", autoreset_mode=mode, **kwargs)
     sync = gym.make_vec(
-        env_id, num_envs=N, noise="mean", vectorization_mode="sync", vector_kwargs={"autoreset_mode": MODES[mode]},
+        env_id,
+        num_envs=N,
+        noise="mean",
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": MODES[mode]},
         **kwargs,
     )
     assert type(ours.unwrapped).__name__.endswith("VectorEnv") and type(sync).__name__ == "SyncVectorEnv"

@@ -213,16 +213,32 @@ def test_tables_count_who_reached_the_optimum_and_every_agents_queries(grid):
 
 
 # batch 32: the one-shot tests' cached pretraining (test_supernet_backend wants batch 64 uncached)
-TINY = dict(data="digits", size="tiny", device="cpu", epochs=1, n_val=100, recal_batches=1, recipe={"batch_size": 32},
-            progress=False)
+TINY = dict(
+    data="digits",
+    size="tiny",
+    device="cpu",
+    epochs=1,
+    n_val=100,
+    recal_batches=1,
+    recipe={"batch_size": 32},
+    progress=False,
+)
 
 
 @pytest.fixture(scope="module")
 def supernet_grid(tmp_path_factory):
     """rs (6 queries) and a one-shot agent (3 queries, 2 weight steps each, until 0.2 epochs) on a tiny supernet."""
     out = tmp_path_factory.mktemp("supernet-grid")
-    run_grid("NB201Supernet-Cont-v0", ["rsps", "rs"], 2, "0.2ep+6", out, env_kwargs=TINY, progress=False,
-             agent_kwargs={"rsps": {"steps_per_query": 2}})
+    run_grid(
+        "NB201Supernet-Cont-v0",
+        ["rsps", "rs"],
+        2,
+        "0.2ep+6",
+        out,
+        env_kwargs=TINY,
+        progress=False,
+        agent_kwargs={"rsps": {"steps_per_query": 2}},
+    )
     return out
 
 
@@ -234,7 +250,7 @@ def test_supernet_summaries_drop_the_optimum_and_show_queries_and_time_in_readab
     assert not [c for c in rs if "opt" in c]  # no optimum: no columns about reaching it
     assert rs["queries"] == "6" and int(rsps["queries"]) < 6  # one-shot: a query per round of weight training
     (col,) = [c for c in rs if c.startswith("search time")]
-    unit = col[len("search time ("):-1]
+    unit = col[len("search time (") : -1]
     size = {"h": 3600.0, "min": 60.0, "s": 1.0, "ms": 1e-3, "µs": 1e-6}[unit]
     by_agent = {r["agent"]: r["sim_time_s_mean"] for r in rows}
     assert unit != "h" and max(by_agent.values()) / size >= 1.0  # not 3e-7 hours
@@ -267,7 +283,9 @@ def test_supernet_runs_in_spawned_workers_load_the_cached_checkpoint_and_match_o
     folder = Path(os.environ["NAS_GYM_CACHE"]) / "supernets"
     stamp = lambda: {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.glob("*.pt")}  # noqa: E731
     before = stamp()
-    paths = run_grid("NB201Supernet-Cont-v0", ["rs"], 2, "0.2ep+6", tmp_path, env_kwargs=TINY, workers=2, progress=False)
+    paths = run_grid(
+        "NB201Supernet-Cont-v0", ["rs"], 2, "0.2ep+6", tmp_path, env_kwargs=TINY, workers=2, progress=False
+    )
     assert stamp() == before  # no worker pretrained again or rewrote the checkpoint
     for p in paths:
         mine, one_process = read_run(p), read_run(supernet_grid / "runs" / p.name)

@@ -24,8 +24,23 @@ ENV = "NB201-Cont-v0"
 
 
 def compare_args(out: Path, *extra: str, budget: str = "20", seeds: str = "1", workers: str = "1") -> list[str]:
-    return ["compare", "--env", ENV, "--agents", "rs", "--seeds", seeds, "--budget", budget, "--workers", workers,
-            "--out", str(out), "--no-progress", *extra]
+    return [
+        "compare",
+        "--env",
+        ENV,
+        "--agents",
+        "rs",
+        "--seeds",
+        seeds,
+        "--budget",
+        budget,
+        "--workers",
+        workers,
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
 
 
 def one_line_error(capsys, *words: str) -> str:
@@ -111,11 +126,17 @@ def test_a_read_only_out_is_refused_before_any_run(tmp_path, capsys, read_only, 
 
 def _limited_compare(out: Path, max_file_bytes: int, budget: str) -> subprocess.CompletedProcess:
     """``nas-gym compare`` where no file may grow past ``max_file_bytes`` (the disk is full there)."""
+
     def limit():
         resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
 
-    return subprocess.run([sys.executable, "-m", "nas_gym.cli", *compare_args(out, budget=budget)],
-                          capture_output=True, text=True, preexec_fn=limit, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "nas_gym.cli", *compare_args(out, budget=budget)],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        timeout=300,
+    )
 
 
 def test_a_full_out_is_found_before_any_run_and_a_failed_write_leaves_no_temporary_file(tmp_path, nb201_c10):
@@ -126,7 +147,10 @@ def test_a_full_out_is_found_before_any_run_and_a_failed_write_leaves_no_tempora
     nearly = _limited_compare(tmp_path / "nearly", 8192, "2000")
     path = run_path(tmp_path / "nearly", "rs", 0)
     assert nearly.returncode == 1 and nearly.stderr.count("\n") == 1, nearly.stderr
-    assert nearly.stderr.startswith(f"nas-gym: error: cannot write {path} (File too large)") and "run again" in nearly.stderr
+    assert (
+        nearly.stderr.startswith(f"nas-gym: error: cannot write {path} (File too large)")
+        and "run again" in nearly.stderr
+    )
     assert not list(path.parent.iterdir())
 
 
@@ -185,6 +209,7 @@ def alive(procs: dict[int, str]) -> list[int]:
 def wait_for_workers(proc: subprocess.Popen, n: int, timeout: float = 120) -> dict[int, str]:
     """The processes below ``proc`` once ``n`` of them have the benchmark table mapped: workers
     in a run (a spawned one maps it when its first run makes the env; a forked one inherits it)."""
+
     def in_run(pid: int) -> bool:
         try:
             return ".npy" in Path(f"/proc/{pid}/maps").read_text()
@@ -199,8 +224,10 @@ def wait_for_workers(proc: subprocess.Popen, n: int, timeout: float = 120) -> di
     return found
 
 
-GRID = ("import sys\nfrom nas_gym.experiments import executors, run_grid\n{setup}\n"
-        "run_grid('NB201-Cont-v0', ['rs'], 4, 400000, sys.argv[1], workers=2, progress=False)\n")
+GRID = (
+    "import sys\nfrom nas_gym.experiments import executors, run_grid\n{setup}\n"
+    "run_grid('NB201-Cont-v0', ['rs'], 4, 400000, sys.argv[1], workers=2, progress=False)\n"
+)
 SETUPS = {
     "spawn": "import torch  # loaded: run_grid spawns its workers (and a resource tracker)",
     # where the kernel has no parent-death signal (not Linux) the watcher thread must do it
@@ -246,8 +273,14 @@ def test_a_worker_killed_by_the_system_names_its_runs_and_the_grid_resumes(tmp_p
             os.kill(pid, signal.SIGKILL)
     err = err_file.read_text()
     assert proc.returncode == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    for words in ("killed by SIGKILL", "out-of-memory", "rs seed 0", "rs seed 1", "of 4 runs finished",
-                  "run the grid again to resume"):
+    for words in (
+        "killed by SIGKILL",
+        "out-of-memory",
+        "rs seed 0",
+        "rs seed 1",
+        "of 4 runs finished",
+        "run the grid again to resume",
+    ):
         assert words in err, (words, err)
 
 

@@ -51,8 +51,22 @@ def test_cli_compare_runs_on_ray(tmp_path, local_ray, capsys):
     from nas_gym.cli import main
 
     out = tmp_path / "cli"
-    argv = ["compare", "--env", "NB201-Cont-v0", "--agents", "rs", "--seeds", "2", "--budget", "15",
-            "--out", str(out), "--executor", "ray", "--no-progress"]
+    argv = [
+        "compare",
+        "--env",
+        "NB201-Cont-v0",
+        "--agents",
+        "rs",
+        "--seeds",
+        "2",
+        "--budget",
+        "15",
+        "--out",
+        str(out),
+        "--executor",
+        "ray",
+        "--no-progress",
+    ]
     assert main(argv) == 0
     assert sorted(p.name for p in (out / "runs").glob("*.json")) == ["rs__seed0.json", "rs__seed1.json"]
     assert "| rs | 2 |" in capsys.readouterr().out.replace("NasGym/NB201-Cont-v0 ", "").replace("|  ", "| ")

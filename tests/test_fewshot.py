@@ -53,7 +53,9 @@ def test_episode_shapes_labels_and_no_overlap(digits):
 def test_episodes_never_mix_splits(digits, split):
     pool = digits.pool(split)
     own = {c: {x.tobytes() for x in imgs} for c, imgs in enumerate(pool.images)}
-    others = {x.tobytes() for s in ("train", "val", "test") if s != split for imgs in digits.pool(s).images for x in imgs}
+    others = {
+        x.tobytes() for s in ("train", "val", "test") if s != split for imgs in digits.pool(s).images for x in imgs
+    }
     sampler = TaskSampler(pool, ways=2, shots=3, queries=3, seed=1)
     for _ in range(20):
         task = sampler.sample()
@@ -103,7 +105,10 @@ def test_omniglot_reader_official_layout(tmp_path):
     splits = load_fewshot("omniglot", tmp_path)  # 28x28 by default, as the paper
     assert omniglot_split_sizes(9) == (6, 1, 2) and omniglot_split_sizes(1623) == (1028, 172, 423)
     assert splits.train.n_classes == 6 and splits.val.n_classes == 1 and splits.test.n_classes == 2
-    assert splits.train.names[0] == "Alpha/character01" and splits.test.names == ("Gamma/character02", "Gamma/character03")
+    assert splits.train.names[0] == "Alpha/character01" and splits.test.names == (
+        "Gamma/character02",
+        "Gamma/character03",
+    )
     assert splits.train.image_shape == (1, 28, 28) and len(splits.train.images[0]) == 4
     # pixel values survive decoding and resizing: the background of class k is its own grey
     backgrounds = [int(np.median(x)) for s in ("train", "val", "test") for x in splits.pool(s).images]

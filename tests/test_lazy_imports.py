@@ -62,8 +62,10 @@ def test_cheap_grid_forks_its_workers_and_matches_one_worker(tmp_path):
 
 
 def test_workers_are_spawned_once_torch_is_loaded():
-    assert loaded("import torch\nfrom nas_gym.experiments.runner import worker_start_method\n"
-                  "assert worker_start_method() == 'spawn'") .startswith("[")
+    assert loaded(
+        "import torch\nfrom nas_gym.experiments.runner import worker_start_method\n"
+        "assert worker_start_method() == 'spawn'"
+    ).startswith("[")
 
 
 def test_bo_runs_and_the_plots_import_no_scipy_stats(tmp_path):

@@ -92,7 +92,9 @@ def _tiny(method: str, **kw) -> MetaConfig:
     meta-steps show (measured, LAMANAS, 10 meta-steps, 10 validation tasks after one step:
     71 -> 87, 77 -> 95 and 71 -> 79 %
     for seeds 0, 1 and 2; 6 meta-steps were not enough, seed 0 went 85 -> 79)."""
-    settings = dict(method=method, ways=3, shots=5, queries=5, size="tiny", task_steps=3, meta_batch=2, w_lr=0.02, alpha_lr=0.02)
+    settings = dict(
+        method=method, ways=3, shots=5, queries=5, size="tiny", task_steps=3, meta_batch=2, w_lr=0.02, alpha_lr=0.02
+    )
     return MetaConfig(**{**settings, **kw})
 
 
@@ -158,7 +160,9 @@ def test_inner_product_proxy_through_a_loss_network_matches_finite_differences()
 
     def proxy() -> torch.Tensor:
         logits = (x @ theta.T) * alpha
-        return inner_product_proxy(net(logits, y), torch.nn.functional.cross_entropy(logits, y), [theta], [alpha], 0.3, 0.2)
+        return inner_product_proxy(
+            net(logits, y), torch.nn.functional.cross_entropy(logits, y), [theta], [alpha], 0.3, 0.2
+        )
 
     w = net.embed.weight
     (g,) = torch.autograd.grad(proxy(), [w])
@@ -181,7 +185,11 @@ def test_phi_moves_by_a_meaningful_amount_per_meta_step(digits):
     # meta-step: the loss network stayed at its initialisation; the defaults must move it
     tasks = [TaskSampler(digits.train, 3, 5, 5, seed=0).sample() for _ in range(2)]
     moved = {}
-    for name, kw in {"default": {}, "authors": dict(phi_steps=1, phi_meta_lr=0.001), "frozen": dict(phi_steps=0)}.items():
+    for name, kw in {
+        "default": {},
+        "authors": dict(phi_steps=1, phi_meta_lr=0.001),
+        "frozen": dict(phi_steps=0),
+    }.items():
         learner = MetaLearner.for_pool(_tiny("lamanas", **kw), digits.train, seed=0)
         before = learner.phi_vector()
         learner.meta_step(tasks)
@@ -215,7 +223,9 @@ def test_inner_product_proxy_through_the_logits_equals_eq_8(digits):
     logits = net(x, learner.path(alpha))
     theta, phis = list(net.parameters()), list(learner.loss_net.parameters())
     # rates far apart, so that mixing up the theta and alpha parts shows
-    ref = inner_product_proxy(learner.loss_net(logits, y), torch.nn.functional.cross_entropy(logits, y), theta, [alpha], 0.05, 0.5)
+    ref = inner_product_proxy(
+        learner.loss_net(logits, y), torch.nn.functional.cross_entropy(logits, y), theta, [alpha], 0.05, 0.5
+    )
     g_ref = torch.autograd.grad(ref, phis, retain_graph=True, allow_unused=True)
     fast = InnerProductProxy(logits, y, theta, [alpha], 0.05, 0.5)(learner.loss_net)
     g_fast = torch.autograd.grad(fast, phis, allow_unused=True)

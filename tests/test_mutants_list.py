@@ -18,6 +18,9 @@ def test_every_mutant_matches_the_code_once(load_script):
         compile(code.replace(m.code, m.mutated), m.file, "exec")  # a bug, not a syntax error
         assert m.mutated != m.code and m.bug and m.tests, m.id
         assert all((root / t).is_file() for t in m.tests), m.id
-    for scope, wanted in (("nas_gym/supernets", "test_supernet_backend"), ("nas_gym/agents/oneshot", "test_agents_lnas"),
-                          ("nas_gym/meta", "test_meta_lamanas")):
+    for scope, wanted in (
+        ("nas_gym/supernets", "test_supernet_backend"),
+        ("nas_gym/agents/oneshot", "test_agents_lnas"),
+        ("nas_gym/meta", "test_meta_lamanas"),
+    ):
         assert f"tests/{wanted}.py" in script.related_tests(root, f"{scope}/x.py")

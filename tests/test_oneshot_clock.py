@@ -13,10 +13,18 @@ from nas_gym.agents import Budget, make
 from nas_gym.supernets.backend import MACS_PER_SECOND, TRAIN_PASSES
 
 AGENTS = [
-    ("darts", {}), ("darts", {"order": 2}), ("snas", {}), ("gdas", {}), ("enas", {}), ("rsps", {}),
-    ("proxyless", {}), ("parsec", {}), ("advantagenas-supernet", {"warmup": 0.0}),
-    ("reinforce-supernet", {"warmup": 0.0}), ("lnas", {"n_prunes": 1}), ("lnas", {"variant": 3, "order": 2,
-                                                                                "retrain_epochs": 2, "n_prunes": 1}),
+    ("darts", {}),
+    ("darts", {"order": 2}),
+    ("snas", {}),
+    ("gdas", {}),
+    ("enas", {}),
+    ("rsps", {}),
+    ("proxyless", {}),
+    ("parsec", {}),
+    ("advantagenas-supernet", {"warmup": 0.0}),
+    ("reinforce-supernet", {"warmup": 0.0}),
+    ("lnas", {"n_prunes": 1}),
+    ("lnas", {"variant": 3, "order": 2, "retrain_epochs": 2, "n_prunes": 1}),
 ]
 
 
@@ -56,7 +64,9 @@ class PassCounter:
         return self.macs / MACS_PER_SECOND
 
 
-@pytest.mark.parametrize("name,kw", AGENTS, ids=[f"{n}-{'-'.join(f'{k}{v}' for k, v in kw.items())}" for n, kw in AGENTS])
+@pytest.mark.parametrize(
+    "name,kw", AGENTS, ids=[f"{n}-{'-'.join(f'{k}{v}' for k, v in kw.items())}" for n, kw in AGENTS]
+)
 def test_the_clock_counts_every_pass_the_network_ran(env, name, kw):
     backend = env.unwrapped.backend
     counter = PassCounter(backend.network)

@@ -45,8 +45,11 @@ class GradRecorder:
             p.grad = None
 
     def step(self) -> None:
-        self.grads.append(torch.cat([(torch.zeros_like(p) if p.grad is None else p.grad).detach().flatten()
-                                     for p in self.params]).double())
+        self.grads.append(
+            torch.cat(
+                [(torch.zeros_like(p) if p.grad is None else p.grad).detach().flatten() for p in self.params]
+            ).double()
+        )
 
     def mean(self) -> torch.Tensor:
         return torch.stack(self.grads).mean(0)
@@ -111,8 +114,9 @@ def test_darts_first_order_is_the_validation_loss_gradient(sn):
     agent.arch_step(sn, x, y, np.random.default_rng(0), 0.5)
     (grad,) = agent.a_opt.grads
     with torch.no_grad():
-        fd = finite_differences(lambda a: loss_of(sn, mixed(torch.softmax(masked(a, sn.mask), -1)), x, y),
-                                agent.alpha, sn.mask)
+        fd = finite_differences(
+            lambda a: loss_of(sn, mixed(torch.softmax(masked(a, sn.mask), -1)), x, y), agent.alpha, sn.mask
+        )
     assert rel_err(grad.view_as(fd), fd) < 1e-6  # float64 central differences: ~1e-9
 
 
@@ -135,9 +139,13 @@ def unrolled_exact(sn: Supernet, alpha: torch.Tensor, val, train, opt: torch.opt
     names = [n for n, p in sn.net.named_parameters()]
     w = [p.detach() for p in sn.net.parameters()]
     path = lambda: mixed(torch.softmax(masked(alpha, sn.mask), -1))  # noqa: E731
-    g = torch.autograd.grad(loss_of(sn, path(), *train), list(sn.net.parameters()), create_graph=True, allow_unused=True)
-    w_virtual = {n: wi - xi * (gi + decay * wi + mu * opt.state[p]["momentum_buffer"])
-                 for n, wi, gi, p in zip(names, w, g, sn.net.parameters())}
+    g = torch.autograd.grad(
+        loss_of(sn, path(), *train), list(sn.net.parameters()), create_graph=True, allow_unused=True
+    )
+    w_virtual = {
+        n: wi - xi * (gi + decay * wi + mu * opt.state[p]["momentum_buffer"])
+        for n, wi, gi, p in zip(names, w, g, sn.net.parameters())
+    }
     (total,) = torch.autograd.grad(loss_of(sn, path(), *val, params=w_virtual), alpha)
     fixed = {n: t.detach() for n, t in w_virtual.items()}
     (direct,) = torch.autograd.grad(loss_of(sn, path(), *val, params=fixed), alpha)
@@ -149,8 +157,12 @@ def smooth_activations(net: torch.nn.Module) -> Iterator[None]:
     """The network with SiLU for ReLU. DARTS's finite-difference Hessian-vector product (weights
     moved by 0.01) assumes dL/dalpha smooth in the weights; every ReLU kink it crosses adds a jump
     (on the tiny ReLU supernet the difference quotient misses the exact product by 6-7 times its size)."""
-    swapped = [(m, name, child) for m in net.modules() for name, child in m.named_children()
-               if isinstance(child, torch.nn.ReLU)]
+    swapped = [
+        (m, name, child)
+        for m in net.modules()
+        for name, child in m.named_children()
+        if isinstance(child, torch.nn.ReLU)
+    ]
     for m, name, _ in swapped:
         setattr(m, name, torch.nn.SiLU())
     try:
@@ -190,7 +202,9 @@ def test_snas_gradient_is_the_relaxed_samples_gradient(sn):
         x, y = batch(sn, 4, val=False)
         agent.arch_step(sn, x, y, np.random.default_rng(5), t)
         (grad,) = agent.a_opt.grads
-        g = torch.as_tensor(-np.log(-np.log(np.random.default_rng(5).random(tuple(sn.mask.shape)).clip(1e-10, 1 - 1e-10))))
+        g = torch.as_tensor(
+            -np.log(-np.log(np.random.default_rng(5).random(tuple(sn.mask.shape)).clip(1e-10, 1 - 1e-10)))
+        )
 
         def f(a: torch.Tensor) -> torch.Tensor:
             logp = torch.log_softmax(masked(a, sn.mask), -1)
@@ -209,7 +223,9 @@ def test_gdas_straight_through_gradient_as_the_paper_defines_it(sn):
         x, y = batch(sn, 6)
         sampled = agent.arch_step(sn, x, y, np.random.default_rng(7), t)
         (grad,) = agent.a_opt.grads
-        g = torch.as_tensor(-np.log(-np.log(np.random.default_rng(7).random(tuple(sn.mask.shape)).clip(1e-10, 1 - 1e-10))))
+        g = torch.as_tensor(
+            -np.log(-np.log(np.random.default_rng(7).random(tuple(sn.mask.shape)).clip(1e-10, 1 - 1e-10)))
+        )
         z = masked((torch.log_softmax(masked(agent.alpha.detach(), sn.mask), -1) + g), sn.mask)
         codes = z.argmax(1)
         assert np.array_equal(sampled, codes.numpy())  # the child that ran is the one queried
@@ -301,8 +317,9 @@ def controller_log_prob(controller, codes) -> tuple[torch.Tensor, float]:
     inp, state, logp, ent = controller.start, None, torch.zeros((), dtype=torch.float64), 0.0
     for e, k in enumerate(codes):
         out, state = controller.lstm(inp, state)
-        z = torch.where(controller.mask[e], controller.tanh_c * torch.tanh(controller.heads[e](out[0, 0])),
-                        torch.tensor(-math.inf))
+        z = torch.where(
+            controller.mask[e], controller.tanh_c * torch.tanh(controller.heads[e](out[0, 0])), torch.tensor(-math.inf)
+        )
         lp = torch.log_softmax(z, -1)
         logp = logp + lp[k]
         ent += float(-(lp.exp() * torch.where(controller.mask[e], lp, torch.zeros_like(lp))).sum().detach())
@@ -319,8 +336,12 @@ def enas_error(seed: int, steps: int = 500) -> float:
     children = []
     for codes in task.children():
         logp, ent = controller_log_prob(agent.controller, codes)
-        children.append((logp, task.reward(gated(F.one_hot(torch.as_tensor(codes), 4).double()), None, None) + 0.1 * ent))
-    b0 = sum(float(logp.detach().exp()) * r for logp, r in children)  # the mean reward: the estimate's variance is least
+        children.append(
+            (logp, task.reward(gated(F.one_hot(torch.as_tensor(codes), 4).double()), None, None) + 0.1 * ent)
+        )
+    b0 = sum(
+        float(logp.detach().exp()) * r for logp, r in children
+    )  # the mean reward: the estimate's variance is least
 
     def reset_baseline():
         agent.baseline = b0

@@ -24,8 +24,11 @@ def build_wheel(out: Path) -> Path:
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "nas_gym", src / "nas_gym", ignore=shutil.ignore_patterns("__pycache__"))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", out, src],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", out, src],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = out.glob("nas_gym-*.whl")
     return wheel
 
@@ -50,20 +53,64 @@ def test_the_wheel_installs_and_searches_outside_the_source_tree(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
     python = venv / "bin" / "python"
-    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     (site / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", python, "install",
-                    "--no-deps", "--no-index", "-q", wheel], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--disable-pip-version-check",
+            "--python",
+            python,
+            "install",
+            "--no-deps",
+            "--no-index",
+            "-q",
+            wheel,
+        ],
+        check=True,
+        capture_output=True,
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    where = subprocess.run([python, "-c", "import nas_gym; print(nas_gym.__file__)"], cwd=elsewhere,
-                           check=True, capture_output=True, text=True).stdout.strip()
+    where = subprocess.run(
+        [python, "-c", "import nas_gym; print(nas_gym.__file__)"],
+        cwd=elsewhere,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     assert Path(where).is_relative_to(site) and not Path(where).is_relative_to(ROOT)
     run = subprocess.run(
-        [venv / "bin" / "nas-gym", "compare", "--env", "NB201-Cont-v0", "--agents", "rs,re", "--seeds", "1",
-         "--budget", "20", "--workers", "1", "--out", "runs"],
-        cwd=elsewhere, capture_output=True, text=True,
+        [
+            venv / "bin" / "nas-gym",
+            "compare",
+            "--env",
+            "NB201-Cont-v0",
+            "--agents",
+            "rs,re",
+            "--seeds",
+            "1",
+            "--budget",
+            "20",
+            "--workers",
+            "1",
+            "--out",
+            "runs",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    assert (elsewhere / "runs" / "summary.csv").exists() and len(list((elsewhere / "runs" / "runs").glob("*.json"))) == 2
+    assert (elsewhere / "runs" / "summary.csv").exists() and len(
+        list((elsewhere / "runs" / "runs").glob("*.json"))
+    ) == 2

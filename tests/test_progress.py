@@ -38,8 +38,10 @@ def test_lines_wait_for_the_interval_and_the_last_one_comes_at_the_end(monkeypat
     with Progress(1000, "runs", "run", stream=log) as p:
         for _ in range(1000):
             p.update(1)
-    assert log.getvalue().splitlines() == ["runs: 0/1000 runs (0%), 0:00 elapsed",
-                                           "runs: 1000/1000 runs (100%), 0:00 elapsed"]
+    assert log.getvalue().splitlines() == [
+        "runs: 0/1000 runs (0%), 0:00 elapsed",
+        "runs: 1000/1000 runs (100%), 0:00 elapsed",
+    ]
 
 
 def test_a_terminal_gets_a_tqdm_bar_and_silencing_silences_both(monkeypatch):
@@ -97,8 +99,21 @@ def test_a_grid_reports_each_run_and_the_cli_flag_silences_it(tmp_path, capsys, 
     from nas_gym.cli import main
 
     monkeypatch.setenv("NAS_GYM_PROGRESS_INTERVAL", "0")
-    args = ["compare", "--env", "NB201-Cont-v0", "--agents", "rs,re", "--seeds", "2", "--budget", "10",
-            "--workers", "1", "--out", str(tmp_path)]
+    args = [
+        "compare",
+        "--env",
+        "NB201-Cont-v0",
+        "--agents",
+        "rs,re",
+        "--seeds",
+        "2",
+        "--budget",
+        "10",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(args) == 0
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln.startswith("compare on NB201-Cont-v0:")]

@@ -115,8 +115,10 @@ def test_maskable_ppo_beats_random_architectures(nb201_c10):
     space = nb201_c10.space
     uniform = nb201_c10.val_mean[space.indices(space.sample(np.random.default_rng(1), 400))]
     test = stats.ttest_ind(learned, uniform, equal_var=False, alternative="greater")
-    print(f"policy {learned.mean():.2f} +- {learned.std():.2f}, random {uniform.mean():.2f} +- {uniform.std():.2f}, "
-          f"Welch t = {test.statistic:.1f}, p = {test.pvalue:.1e}")
+    print(
+        f"policy {learned.mean():.2f} +- {learned.std():.2f}, random {uniform.mean():.2f} +- {uniform.std():.2f}, "
+        f"Welch t = {test.statistic:.1f}, p = {test.pvalue:.1e}"
+    )
     assert learned.mean() - uniform.mean() > 3.0
     assert test.pvalue < 1e-6
 

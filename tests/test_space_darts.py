@@ -73,7 +73,7 @@ def test_sample_is_valid_and_uniform(space):
     s = space.sample(np.random.default_rng(3), 4000)
     assert space._valid_mask(s).all()
     # node 5 of the normal cell: each of its 5 inputs is kept with probability 2/5
-    live = s[:, EDGES.index((5, 0)):EDGES.index((5, 4)) + 1] != 0
+    live = s[:, EDGES.index((5, 0)) : EDGES.index((5, 4)) + 1] != 0
     assert np.allclose(live.mean(axis=0), 0.4, atol=0.03)
     ops = s[s != 0]
     assert np.allclose(np.bincount(ops, minlength=8)[1:] / len(ops), 1 / 7, atol=0.01)

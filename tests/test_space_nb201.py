@@ -23,9 +23,7 @@ def test_size_and_roundtrip(space):
 
 def test_official_string_format(space):
     codes = space.from_string(RESNET)
-    assert space.op_names(codes) == (
-        "nor_conv_3x3", "none", "nor_conv_3x3", "skip_connect", "none", "skip_connect"
-    )
+    assert space.op_names(codes) == ("nor_conv_3x3", "none", "nor_conv_3x3", "skip_connect", "none", "skip_connect")
     assert space.to_string(codes) == RESNET
     assert space.parse(list(space.op_names(codes))) == space.parse(RESNET)
 

@@ -100,7 +100,9 @@ def test_train_mode_trains_and_needs_rng():
     rec = sn.query(CONV, rng=np.random.default_rng(1))
     assert any(not torch.equal(w0[k], v) for k, v in sn.network.state_dict().items())
     measured = sn.query(CONV, noise="mean").cost_s  # recalibration and validation images, forward only
-    assert measured == pytest.approx(simulated_seconds(rec.flops, len(sn._recal) * 32 + len(sn.val_data), backward=False))
+    assert measured == pytest.approx(
+        simulated_seconds(rec.flops, len(sn._recal) * 32 + len(sn.val_data), backward=False)
+    )
     # training is charged as forward and backward passes of its 2 x 32 images
     assert rec.cost_s == pytest.approx(measured + simulated_seconds(rec.flops, 2 * 32, backward=True))
     with pytest.raises(ValueError, match="rng"):
@@ -111,8 +113,11 @@ def test_ddas_reward_follows_eq_3_3():
     r = make_reward("ddas", oneshot=(40.0, 1.5))
     recs = [Record(0, 50.0, 1.0, loss=1.2), Record(1, 45.0, 1.0, loss=1.4), Record(2, 70.0, 1.0, loss=0.9)]
     got = [r(recs[0], None), r(recs[1], recs[0]), r(recs[2], recs[1])]
-    want = [0.5 * (0.50 - 0.40) + 0.5 * (1.5 - 1.2), 0.5 * (0.45 - 0.40) + 0.5 * (1.2 - 1.4),
-            0.5 * (0.70 - 0.40) + 0.5 * (1.4 - 0.9)]
+    want = [
+        0.5 * (0.50 - 0.40) + 0.5 * (1.5 - 1.2),
+        0.5 * (0.45 - 0.40) + 0.5 * (1.2 - 1.4),
+        0.5 * (0.70 - 0.40) + 0.5 * (1.4 - 0.9),
+    ]
     assert got == pytest.approx(want)
 
 
@@ -122,7 +127,9 @@ def test_checkpoint_cached_resumed_rebuilt_and_recipe_checked(tmp_path):
     assert first.trained_steps > 0
     again = make(recipe={"batch_size": 64}, epochs=1)
     assert again.trained_steps == 0  # cached: no training step
-    assert all(torch.equal(a, b) for a, b in zip(first.network.state_dict().values(), again.network.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(first.network.state_dict().values(), again.network.state_dict().values())
+    )
     other = make(recipe={"batch_size": 64, "lr": 0.05}, epochs=1)
     assert other.checkpoint_file != first.checkpoint_file and other.trained_steps > 0
     # a truncated file is reported and rebuilt
@@ -157,7 +164,9 @@ def test_killed_pretraining_resumes_at_its_last_epoch(monkeypatch):
     monkeypatch.setattr(backend.SupernetBackend, "_sample_path", real)
     resumed = make(recipe={"batch_size": 64, "lr": 0.03}, epochs=2)
     assert resumed.trained_steps == full.trained_steps // 2  # only the second epoch ran again
-    assert all(torch.equal(a, b) for a, b in zip(full.network.state_dict().values(), resumed.network.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(full.network.state_dict().values(), resumed.network.state_dict().values())
+    )
 
 
 def test_evaluate_reads_the_test_split(frozen):
@@ -196,8 +205,15 @@ def test_bad_input_names_the_value(tmp_path, raises_naming):
 
 
 def test_checkpoint_key_covers_the_recipe():
-    base = {"space": "nb201", "size": "tiny", "dataset": "digits", "data": "x", "split_seed": 0, "seed": 0,
-            "recipe": Recipe().as_dict()}
+    base = {
+        "space": "nb201",
+        "size": "tiny",
+        "dataset": "digits",
+        "data": "x",
+        "split_seed": 0,
+        "seed": 0,
+        "recipe": Recipe().as_dict(),
+    }
     keys = {checkpoint_path(base)}
     for change in ({"seed": 1}, {"split_seed": 1}, {"size": "small"}, {"recipe": Recipe(epochs=3).as_dict()}):
         keys.add(checkpoint_path({**base, **change}))

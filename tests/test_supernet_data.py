@@ -105,7 +105,7 @@ def _mnist_pkl(file: Path, sizes=(4, 2, 3), unit: int = 256) -> np.ndarray:
     labels = np.arange(sum(sizes), dtype=np.int64) % 10
     parts, start = [], 0
     for n in sizes:
-        parts.append((pixels[start:start + n].astype(np.float32) / unit, labels[start:start + n]))
+        parts.append((pixels[start : start + n].astype(np.float32) / unit, labels[start : start + n]))
         start += n
     with gzip.open(file, "wb") as f:
         pickle.dump(tuple(parts), f, protocol=2)
@@ -202,14 +202,23 @@ def _cifar10_dir(root: Path) -> dict[str, np.ndarray]:
     for i in range(1, 6):
         x = _cifar_rows(rng, 2)
         rows[f"data_batch_{i}"] = x
-        _dump(folder / f"data_batch_{i}", {b"batch_label": b"training batch", b"labels": [i, (i + 3) % 10],
-                                           b"data": x, b"filenames": [b"a.png", b"b.png"]})
+        _dump(
+            folder / f"data_batch_{i}",
+            {
+                b"batch_label": b"training batch",
+                b"labels": [i, (i + 3) % 10],
+                b"data": x,
+                b"filenames": [b"a.png", b"b.png"],
+            },
+        )
     x = _cifar_rows(rng, 3)
     x[2, 2 * 1024 + 4 * 32 + 30] = 77  # test image 2, blue channel, row 4, column 30
     x[2, 0 * 1024 + 30 * 32 + 4] = 9  # red channel, row 30, column 4
     rows["test_batch"] = x
-    _dump(folder / "test_batch", {b"batch_label": b"testing batch", b"labels": [0, 8, 9], b"data": x,
-                                  b"filenames": [b"c.png"] * 3})
+    _dump(
+        folder / "test_batch",
+        {b"batch_label": b"testing batch", b"labels": [0, 8, 9], b"data": x, b"filenames": [b"c.png"] * 3},
+    )
     names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
     _dump(folder / "batches.meta", {b"label_names": names, b"num_cases_per_batch": 10000, b"num_vis": 3072})
     return rows
@@ -242,12 +251,33 @@ def test_cifar100_folder(tmp_path):
     rng = np.random.default_rng(3)
     train, test = _cifar_rows(rng, 4), _cifar_rows(rng, 2)
     train[3, 1 * 1024 + 31 * 32 + 0] = 123  # train image 3, green, bottom-left
-    _dump(folder / "train", {b"filenames": [b"x"] * 4, b"batch_label": b"training batch 1 of 1",
-                             b"fine_labels": [99, 0, 50, 7], b"coarse_labels": [19, 4, 1, 2], b"data": train})
-    _dump(folder / "test", {b"filenames": [b"y"] * 2, b"batch_label": b"testing batch 1 of 1",
-                            b"fine_labels": [1, 98], b"coarse_labels": [0, 0], b"data": test})
-    _dump(folder / "meta", {b"fine_label_names": [f"c{i}".encode() for i in range(100)],
-                            b"coarse_label_names": [f"s{i}".encode() for i in range(20)]})
+    _dump(
+        folder / "train",
+        {
+            b"filenames": [b"x"] * 4,
+            b"batch_label": b"training batch 1 of 1",
+            b"fine_labels": [99, 0, 50, 7],
+            b"coarse_labels": [19, 4, 1, 2],
+            b"data": train,
+        },
+    )
+    _dump(
+        folder / "test",
+        {
+            b"filenames": [b"y"] * 2,
+            b"batch_label": b"testing batch 1 of 1",
+            b"fine_labels": [1, 98],
+            b"coarse_labels": [0, 0],
+            b"data": test,
+        },
+    )
+    _dump(
+        folder / "meta",
+        {
+            b"fine_label_names": [f"c{i}".encode() for i in range(100)],
+            b"coarse_label_names": [f"s{i}".encode() for i in range(20)],
+        },
+    )
     d = load_images("cifar100", tmp_path)
     assert d.train_x.shape == (4, 3, 32, 32) and d.num_classes == 100
     assert d.train_y.tolist() == [99, 0, 50, 7] and d.test_y.tolist() == [1, 98]  # fine labels
@@ -273,8 +303,13 @@ def test_cifar_bad_rows(tmp_path):
 
 def _damage(file: Path, how: str) -> None:
     raw = file.read_bytes()
-    file.write_bytes({"truncated": raw[: len(raw) // 2], "empty": b"",
-                      "garbage": bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8))}[how])
+    file.write_bytes(
+        {
+            "truncated": raw[: len(raw) // 2],
+            "empty": b"",
+            "garbage": bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)),
+        }[how]
+    )
 
 
 def _gzip_damage(file: Path, how: str) -> None:
@@ -299,13 +334,11 @@ def _mnist_file(root: Path) -> Path:
     return root / "mnist.pkl.gz"
 
 
-DAMAGED = [
-    ("cifar10", _cifar_batch, _damage, how) for how in ("truncated", "empty", "garbage")
-] + [
-    ("fashion-mnist", _fashion_file, _gzip_damage, how) for how in ("truncated", "corrupt stream", "cut header")
-] + [
-    ("mnist", _mnist_file, _gzip_damage, how) for how in ("truncated", "corrupt stream")
-]
+DAMAGED = (
+    [("cifar10", _cifar_batch, _damage, how) for how in ("truncated", "empty", "garbage")]
+    + [("fashion-mnist", _fashion_file, _gzip_damage, how) for how in ("truncated", "corrupt stream", "cut header")]
+    + [("mnist", _mnist_file, _gzip_damage, how) for how in ("truncated", "corrupt stream")]
+)
 
 
 @pytest.mark.parametrize("name, build, damage, how", DAMAGED, ids=[f"{d[0]}-{d[3]}" for d in DAMAGED])
@@ -319,8 +352,10 @@ def test_the_cli_reports_a_damaged_data_file_in_one_line(tmp_path, capsys):
     from nas_gym.cli import main
 
     _damage(_cifar_batch(tmp_path), "truncated")
-    assert main(["supernet", "pretrain", "--data", "cifar10", "--path", str(tmp_path), "--device", "cpu",
-                 "--no-progress"]) == 2
+    assert (
+        main(["supernet", "pretrain", "--data", "cifar10", "--path", str(tmp_path), "--device", "cpu", "--no-progress"])
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.startswith("nas-gym: error:") and len(err.strip().splitlines()) == 1 and "data_batch_3" in err
 

@@ -37,7 +37,9 @@ from nas_gym.supernets.paths import single_path
 
 CONV = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 BS = 32
-ONESHOT = [n for n in agent_names() if isinstance(agent_factory(n), type) and issubclass(agent_factory(n), OneShotAgent)]
+ONESHOT = [
+    n for n in agent_names() if isinstance(agent_factory(n), type) and issubclass(agent_factory(n), OneShotAgent)
+]
 
 
 @pytest.fixture(autouse=True)
@@ -63,8 +65,19 @@ def halves(images) -> tuple[set[int], set[int]]:
 
 
 def build(folder, **kw) -> SupernetBackend:
-    args = dict(space="nb201", dataset="fashion-mnist", path=folder, size="tiny", device="cpu", epochs=1,
-                n_val=None, recal_batches=2, cache_size=0, recipe={"batch_size": BS}, progress=False)
+    args = dict(
+        space="nb201",
+        dataset="fashion-mnist",
+        path=folder,
+        size="tiny",
+        device="cpu",
+        epochs=1,
+        n_val=None,
+        recal_batches=2,
+        cache_size=0,
+        recipe={"batch_size": BS},
+        progress=False,
+    )
     return SupernetBackend(**{**args, **kw})
 
 
@@ -211,7 +224,9 @@ def own_statistics(child: torch.nn.Module, batches: list[torch.Tensor]) -> dict[
             child(x)
     for h in handles:
         h.remove()
-    return {n: (torch.stack([m for m, _ in s]).mean(0), torch.stack([v for _, v in s]).mean(0)) for n, s in seen.items()}
+    return {
+        n: (torch.stack([m for m, _ in s]).mean(0), torch.stack([v for _, v in s]).mean(0)) for n, s in seen.items()
+    }
 
 
 def scored_statistics(backend: SupernetBackend) -> tuple[dict[str, tuple[torch.Tensor, torch.Tensor]], Any]:
@@ -268,7 +283,9 @@ def check_against_the_plain_child(backend, images, halves, arch, split: str, sco
 
 def test_frozen_query_equals_the_plain_child_with_its_own_statistics(frozen, images, halves):
     before = {k: v.clone() for k, v in frozen.network.state_dict().items()}
-    check_against_the_plain_child(frozen, images, halves, CONV, "V", lambda: (lambda r: (r.val, r.loss))(frozen.query(CONV)))
+    check_against_the_plain_child(
+        frozen, images, halves, CONV, "V", lambda: (lambda r: (r.val, r.loss))(frozen.query(CONV))
+    )
     after = frozen.network.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # the shared statistics are put back
 
@@ -322,16 +339,30 @@ def test_a_child_trained_alone_trains_on_the_weight_half_and_is_tested_on_the_te
 
 # --------------------------------------------------------- one-shot agents
 @pytest.mark.parametrize("name", ONESHOT)
-def test_one_shot_search_trains_weights_on_the_weight_half_and_architectures_on_the_validation_half(folder, halves, name):
+def test_one_shot_search_trains_weights_on_the_weight_half_and_architectures_on_the_validation_half(
+    folder, halves, name
+):
     """A real search on the marked images: every forward of a weight step reads the weight half,
     every architecture step reads validation batches (and, single-level SNAS aside, at least one
     per step), queries score the validation half under the weights trained so far, and nothing
     reads the test split."""
-    env = gym.make("NasGym/NB201Supernet-Cont-v0", dataset="fashion-mnist", path=str(folder), size="tiny", device="cpu",
-                   epochs=1, n_val=None, recal_batches=2, recipe={"batch_size": BS}, progress=False, budget=50)
+    env = gym.make(
+        "NasGym/NB201Supernet-Cont-v0",
+        dataset="fashion-mnist",
+        path=str(folder),
+        size="tiny",
+        device="cpu",
+        epochs=1,
+        n_val=None,
+        recal_batches=2,
+        recipe={"batch_size": BS},
+        progress=False,
+        budget=50,
+    )
     backend = env.unwrapped.backend
     agent = make(name, steps_per_query=3)
     with trace(backend, halves) as t:
+
         def in_phase(phase, fn):
             def run(*args, **kwargs):
                 outer, t.phase = t.phase, phase
@@ -339,6 +370,7 @@ def test_one_shot_search_trains_weights_on_the_weight_half_and_architectures_on_
                     return fn(*args, **kwargs)
                 finally:
                     t.phase = outer
+
             return run
 
         real_query, scores = backend.query, []
@@ -375,14 +407,27 @@ def test_checkpoint_keys_differ_for_every_field_that_changes_the_weights(folder,
     other_labels = MarkedImages(images.train_x, relabelled, images.test_x, images.test_y).write(tmp_path / "labels")
     other_pixels = MarkedImages(repixelled, images.train_y, images.test_x, images.test_y).write(tmp_path / "pixels")
     changes = {
-        "seed": dict(seed=1), "split_seed": dict(split_seed=1), "size": dict(size="small"),
+        "seed": dict(seed=1),
+        "split_seed": dict(split_seed=1),
+        "size": dict(size="small"),
         "space": dict(space="darts", recipe={"batch_size": BS, "sampling": "uniform"}),
-        "n_train": dict(n_train=100), "labels": dict(path=other_labels), "pixels": dict(path=other_pixels),
+        "n_train": dict(n_train=100),
+        "labels": dict(path=other_labels),
+        "pixels": dict(path=other_pixels),
         "dataset": dict(dataset="digits", path=None),
-        **{f"recipe.{k}": dict(recipe={"batch_size": BS, k: v}) for k, v in (
-            ("lr", 0.05), ("lr_min", 0.002), ("momentum", 0.8), ("weight_decay", 1e-4), ("grad_clip", 1.0),
-            ("sampling", "all"))},
-        "recipe.batch_size": dict(recipe={"batch_size": 16}), "recipe.epochs": dict(epochs=1),
+        **{
+            f"recipe.{k}": dict(recipe={"batch_size": BS, k: v})
+            for k, v in (
+                ("lr", 0.05),
+                ("lr_min", 0.002),
+                ("momentum", 0.8),
+                ("weight_decay", 1e-4),
+                ("grad_clip", 1.0),
+                ("sampling", "all"),
+            )
+        },
+        "recipe.batch_size": dict(recipe={"batch_size": 16}),
+        "recipe.epochs": dict(epochs=1),
     }
     ref = build(folder, **base)
     keys = {"reference": ref.checkpoint_file.name}
@@ -395,8 +440,14 @@ def test_checkpoint_keys_differ_for_every_field_that_changes_the_weights(folder,
     seeded = build(folder, **base, seed=1)
     assert any(not torch.equal(a, b) for a, b in zip(ref.network.parameters(), seeded.network.parameters()))
     # what does not change the weights shares the key (and so the pretrained supernet)
-    for change in (dict(n_val=40), dict(recal_batches=1), dict(train_batches=2), dict(train_lr=0.1), dict(cache_size=8),
-                   dict(mode="train", recipe={"batch_size": BS, "sampling": "uniform"})):
+    for change in (
+        dict(n_val=40),
+        dict(recal_batches=1),
+        dict(train_batches=2),
+        dict(train_lr=0.1),
+        dict(cache_size=8),
+        dict(mode="train", recipe={"batch_size": BS, "sampling": "uniform"}),
+    ):
         assert build(folder, **{**base, **change}).checkpoint_file == ref.checkpoint_file, change
 
 

@@ -12,8 +12,16 @@ import nas_gym
 from nas_gym.agents import Budget, make
 from nas_gym.supernets import SUPERNET_KWARGS
 
-TINY = dict(data="digits", size="tiny", device="cpu", epochs=1, n_val=200, recal_batches=2,
-            recipe={"batch_size": 32}, progress=False)
+TINY = dict(
+    data="digits",
+    size="tiny",
+    device="cpu",
+    epochs=1,
+    n_val=200,
+    recal_batches=2,
+    recipe={"batch_size": 32},
+    progress=False,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -58,8 +66,9 @@ def test_frozen_search_repeats_for_a_seed():
 
 
 def test_ddas_reward_in_a_train_mode_episode():
-    env = gym.make("NasGym/NB201Supernet-Cont-v0", **TINY, mode="train", train_batches=2, reward="ddas",
-                   obs="previous", budget=3)
+    env = gym.make(
+        "NasGym/NB201Supernet-Cont-v0", **TINY, mode="train", train_batches=2, reward="ddas", obs="previous", budget=3
+    )
     backend = env.unwrapped.backend
     acc_os, loss_os = backend.oneshot()
     env.reset(seed=0)
@@ -81,8 +90,9 @@ def test_ddas_needs_a_supernet_and_train_mode_needs_seed_noise(raises_naming):
 
 
 def test_ddas_agent_on_a_train_mode_supernet():
-    env = gym.make("NasGym/NB201Supernet-Cont-v0", **TINY, mode="train", train_batches=2, reward="ddas",
-                   obs="previous", budget=10)
+    env = gym.make(
+        "NasGym/NB201Supernet-Cont-v0", **TINY, mode="train", train_batches=2, reward="ddas", obs="previous", budget=10
+    )
     res = make("ddpg", batch_size=4).search(env, Budget(10), seed=0)
     assert res.n_queries == 10 and res.best_index in set(res.arch_index.tolist())
 

@@ -60,15 +60,23 @@ def reference_measure(sn: SupernetBackend, codes) -> tuple[float, float]:
     return 100.0 * float((logits.argmax(1) == y).float().mean()), float(F.cross_entropy(logits, y))
 
 
-@pytest.mark.parametrize("kernel,stride,padding,hw", [
-    (k, s, p, hw) for k, s, p in [(3, 1, 1), (3, 2, 1), (2, 2, 0)] for hw in [(28, 28), (7, 7), (8, 5), (1, 1)]
-    if (min(hw) + 2 * p - k) // s + 1 >= 1  # sizes with an output
-])
+@pytest.mark.parametrize(
+    "kernel,stride,padding,hw",
+    [
+        (k, s, p, hw)
+        for k, s, p in [(3, 1, 1), (3, 2, 1), (2, 2, 0)]
+        for hw in [(28, 28), (7, 7), (8, 5), (1, 1)]
+        if (min(hw) + 2 * p - k) // s + 1 >= 1  # sizes with an output
+    ],
+)
 def test_count_pool_matches_avg_pool_in_values_and_gradients(kernel, stride, padding, hw):
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(3, 5, *hw, generator=gen, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
     x.requires_grad_(True)
-    ours, theirs = CountAvgPool2d(kernel, stride, padding), nn.AvgPool2d(kernel, stride, padding, count_include_pad=False)
+    ours, theirs = (
+        CountAvgPool2d(kernel, stride, padding),
+        nn.AvgPool2d(kernel, stride, padding, count_include_pad=False),
+    )
     want = theirs(x)
     got = ours(x)
     with torch.inference_mode():  # inference rescales only the border rows and columns
@@ -184,8 +192,17 @@ def test_training_gradients_are_unchanged(space):
 
 @pytest.fixture(scope="module")
 def digits_sn():
-    return SupernetBackend(space="nb201", dataset="digits", size="tiny", device="cpu", epochs=8, n_val=None,
-                           recal_batches=4, cache_size=0, progress=False)
+    return SupernetBackend(
+        space="nb201",
+        dataset="digits",
+        size="tiny",
+        device="cpu",
+        epochs=8,
+        n_val=None,
+        recal_batches=4,
+        cache_size=0,
+        progress=False,
+    )
 
 
 def test_frozen_queries_give_the_plain_modules_numbers(digits_sn):
@@ -220,7 +237,9 @@ def test_cached_stem_gives_the_uncached_numbers_and_follows_the_weights(digits_s
     sn._measured.clear()
     after = sn.query(cells[1])
     assert (after.val, after.loss) != (cached[1].val, cached[1].loss)
-    assert (after.val, after.loss) == pytest.approx(reference_measure(sn, cells[1]), rel=1e-5, abs=100.0 / len(sn.val_data))
+    assert (after.val, after.loss) == pytest.approx(
+        reference_measure(sn, cells[1]), rel=1e-5, abs=100.0 / len(sn.val_data)
+    )
 
 
 def test_a_hooked_network_runs_every_forward(digits_sn):
@@ -239,8 +258,19 @@ def test_a_hooked_network_runs_every_forward(digits_sn):
 
 
 def test_train_mode_queries_do_not_cache_the_stem():
-    sn = SupernetBackend(space="nb201", dataset="digits", size="tiny", device="cpu", mode="train", epochs=1, n_val=100,
-                         recal_batches=2, train_batches=2, cache_size=0, progress=False)
+    sn = SupernetBackend(
+        space="nb201",
+        dataset="digits",
+        size="tiny",
+        device="cpu",
+        mode="train",
+        epochs=1,
+        n_val=100,
+        recal_batches=2,
+        train_batches=2,
+        cache_size=0,
+        progress=False,
+    )
     sn.query(sn.space.sample(np.random.default_rng(0)), rng=np.random.default_rng(0))
     assert sn._stem is None
 
@@ -311,7 +341,9 @@ def test_shared_relus_and_in_place_sums_give_the_plain_numbers(space, monkeypatc
                     h = m.stem_output(x)
                 before = h.clone()
                 relus.clear()
-                watch = torch.nn.modules.module.register_module_forward_hook(lambda *a: None) if how == "plain" else None
+                watch = (
+                    torch.nn.modules.module.register_module_forward_hook(lambda *a: None) if how == "plain" else None
+                )
                 with torch.no_grad():
                     outs[how] = m.after_stem(h, path)
                 if watch is not None:

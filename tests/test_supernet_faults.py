@@ -17,8 +17,16 @@ from nas_gym.benchmarks.cache import store_arrays
 from nas_gym.supernets.backend import SupernetBackend
 from nas_gym.supernets.checkpoint import write_checkpoint
 
-TINY = dict(space="nb201", dataset="digits", size="tiny", device="cpu", epochs=1, n_val=None, cache_size=0,
-            recipe={"batch_size": 64, "lr": 0.02})
+TINY = dict(
+    space="nb201",
+    dataset="digits",
+    size="tiny",
+    device="cpu",
+    epochs=1,
+    n_val=None,
+    cache_size=0,
+    recipe={"batch_size": 64, "lr": 0.02},
+)
 
 
 def make(**kw) -> SupernetBackend:
@@ -44,13 +52,13 @@ def member_offsets(path: Path) -> dict[str, int]:
         infos = z.infolist()
 
     def data_start(info: zipfile.ZipInfo) -> int:
-        name_len, extra_len = struct.unpack("<HH", raw[info.header_offset + 26:info.header_offset + 30])
+        name_len, extra_len = struct.unpack("<HH", raw[info.header_offset + 26 : info.header_offset + 30])
         return info.header_offset + 30 + name_len + extra_len
 
     pkl = next(i for i in infos if i.filename.endswith("data.pkl"))
     big = max(infos, key=lambda i: i.file_size)
     cd_entry = raw.rindex(big.filename.encode()) - 46  # the name's last copy is in the central directory
-    assert raw[cd_entry:cd_entry + 4] == b"PK\x01\x02"
+    assert raw[cd_entry : cd_entry + 4] == b"PK\x01\x02"
     return {
         "pickle": data_start(pkl) + pkl.file_size // 2,
         "tensor first byte": data_start(big),

@@ -15,8 +15,12 @@ CONV = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_con
 
 
 def make(**kw) -> SupernetBackend:
-    return SupernetBackend(**{**dict(dataset="digits", size="tiny", device="auto", epochs=1, n_val=None,
-                                     cache_size=0, progress=False), **kw})
+    return SupernetBackend(
+        **{
+            **dict(dataset="digits", size="tiny", device="auto", epochs=1, n_val=None, cache_size=0, progress=False),
+            **kw,
+        }
+    )
 
 
 def test_auto_device_is_cuda_and_keeps_data_there():

@@ -16,8 +16,9 @@ from nas_gym.supernets.ranking import distinct_cells, rank_children
 @pytest.mark.slow
 @pytest.mark.long
 def test_tiny_supernet_ranks_children_better_than_chance(one_torch_thread):
-    sn = SupernetBackend(space="nb201", dataset="mnist", size="tiny", device="auto", epochs=10, n_val=2000,
-                         cache_size=0, progress=False)
+    sn = SupernetBackend(
+        space="nb201", dataset="mnist", size="tiny", device="auto", epochs=10, n_val=2000, cache_size=0, progress=False
+    )
     cells = distinct_cells(sn, 20, np.random.default_rng(0))
     r = rank_children(sn, cells, epochs=2, progress=False)
     test = kendalltau(r.supernet, r.alone[0], alternative="greater")

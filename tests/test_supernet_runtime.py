@@ -22,8 +22,17 @@ from nas_gym.supernets.backend import SupernetBackend
 from nas_gym.supernets.threads import THREADS_ENV, resolve_threads, torch_threads
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = dict(space="nb201", dataset="digits", size="tiny", device="cpu", epochs=0, n_val=100, recal_batches=1,
-            cache_size=0, progress=False)
+TINY = dict(
+    space="nb201",
+    dataset="digits",
+    size="tiny",
+    device="cpu",
+    epochs=0,
+    n_val=100,
+    recal_batches=1,
+    cache_size=0,
+    progress=False,
+)
 
 
 @pytest.fixture
@@ -90,8 +99,17 @@ def test_a_forked_process_stays_on_one_thread():
 
 def test_gym_make_and_the_cli_take_the_policy(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("NAS_GYM_CACHE", str(tmp_path))
-    env = gym.make("NasGym/NB201Supernet-Cont-v0", data="digits", size="tiny", device="cpu", epochs=0, n_val=100,
-                   recal_batches=1, progress=False, threads=2)
+    env = gym.make(
+        "NasGym/NB201Supernet-Cont-v0",
+        data="digits",
+        size="tiny",
+        device="cpu",
+        epochs=0,
+        n_val=100,
+        recal_batches=1,
+        progress=False,
+        threads=2,
+    )
     assert env.unwrapped.backend.threads == 2
     env.close()
     monkeypatch.setenv(THREADS_ENV, "0")  # the CLI's default --threads is the policy's: a bad value is named
@@ -111,8 +129,14 @@ def test_a_new_process_loads_a_cached_supernet_without_training_machinery(tmp_pa
         "e.reset(seed=0); e.step(e.action_space.sample())\n"
         "print(json.dumps({'steps': e.unwrapped.backend.trained_steps, 'dynamo': 'torch._dynamo' in sys.modules}))\n"
     )
-    first, second = (json.loads(subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
-                                               text=True).stdout.splitlines()[-1]) for _ in range(2))
+    first, second = (
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+            ).stdout.splitlines()[-1]
+        )
+        for _ in range(2)
+    )
     assert first["steps"] > 0 and first["dynamo"]  # the first process trained (with the optimiser)
     assert second == {"steps": 0, "dynamo": False}
 
@@ -125,25 +149,45 @@ def test_digits_default_recipe_reaches_a_useful_accuracy(monkeypatch, tmp_path, 
     assert (sn.recipe.batch_size, sn.recipe.epochs) == (16, 30)
     acc = [sn.query(c).val for c in sn.space.sample(np.random.default_rng(0), 12)]
     assert np.median(acc) > 75, acc
-    given = SupernetBackend(space="nb201", dataset="digits", size="tiny", device="cpu", epochs=0,
-                            recipe={"batch_size": 32}, progress=False)
+    given = SupernetBackend(
+        space="nb201", dataset="digits", size="tiny", device="cpu", epochs=0, recipe={"batch_size": 32}, progress=False
+    )
     assert (given.recipe.batch_size, given.recipe.epochs) == (32, 0)  # what the user gives wins
 
 
 def test_gpu_check_refuses_clearly_without_cuda():
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # no GPU visible, on any machine
-    out = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_check.sh")], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "gpu_check.sh")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode != 0
     assert "no CUDA device" in out.stderr and "pytest" not in out.stdout
 
 
 def test_bench_supernet_sections_run_on_the_cpu(load_script, capsys):
     script = load_script("bench_supernet")
-    small = ["--device", "cpu", "--spaces", "nb201", "--sizes", "tiny", "--data", "digits", "--reps", "1",
-             "--queries", "2", "--rounds", "1"]
-    assert script.main([*small, "--what", "steps,pool,threads", "--epoch-rounds", "1", "--pool-batch", "8",
-                        "--vs-threads", "2"]) == 0
+    small = [
+        "--device",
+        "cpu",
+        "--spaces",
+        "nb201",
+        "--sizes",
+        "tiny",
+        "--data",
+        "digits",
+        "--reps",
+        "1",
+        "--queries",
+        "2",
+        "--rounds",
+        "1",
+    ]
+    assert (
+        script.main(
+            [*small, "--what", "steps,pool,threads", "--epoch-rounds", "1", "--pool-batch", "8", "--vs-threads", "2"]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "== steps" in out and "== pool" in out and "3x3 stride 1, C=4 " in out
     assert "CPU seconds, 1 vs 2 thread(s):" in out
@@ -154,8 +198,31 @@ def test_bench_supernet_sections_run_on_the_cpu(load_script, capsys):
 
 def test_bench_supernet_compares_with_a_revision_in_fresh_processes(load_script, capsys):
     script = load_script("bench_supernet")
-    assert script.main(["--device", "cpu", "--what", "queries,load", "--spaces", "nb201", "--sizes", "tiny", "--data",
-                        "digits", "--reps", "1", "--queries", "2", "--rounds", "1", "--compare-ref", "HEAD"]) == 0
+    assert (
+        script.main(
+            [
+                "--device",
+                "cpu",
+                "--what",
+                "queries,load",
+                "--spaces",
+                "nb201",
+                "--sizes",
+                "tiny",
+                "--data",
+                "digits",
+                "--reps",
+                "1",
+                "--queries",
+                "2",
+                "--rounds",
+                "1",
+                "--compare-ref",
+                "HEAD",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "nb201 tiny: frozen queries/s:" in out and "nb201 tiny: single-path step:" in out and "darts" not in out
     assert "gym.make, this tree vs HEAD:" in out and "trained steps 0" in out

@@ -16,8 +16,16 @@ CODES = np.array([3, 2, 1, 3, 4, 3])  # conv3x3, conv1x1, skip, conv3x3, avg poo
 @pytest.fixture(scope="module")
 def backend():
     torch.set_num_threads(1)
-    return SupernetBackend(space="nb201", dataset="digits", size="tiny", device="cpu", epochs=0, n_val=300,
-                           recipe={"batch_size": 32}, cache_size=0)
+    return SupernetBackend(
+        space="nb201",
+        dataset="digits",
+        size="tiny",
+        device="cpu",
+        epochs=0,
+        n_val=300,
+        recipe={"batch_size": 32},
+        cache_size=0,
+    )
 
 
 def child_of(backend, seed=0):
@@ -30,7 +38,7 @@ def test_geometric_schedule_reaches_the_sparsity_in_n_rounds():
         assert kept[0] == 1.0 and kept[-1] == pytest.approx(1 - p)
         assert np.allclose(np.diff(np.log(kept)), np.log(1 - p) / n)  # each round keeps the same share
     # the literal "prune p^(1/n) of the survivors each round" would overshoot: p=0.5, n=4 keeps 0.06%
-    assert (1 - 0.5 ** 0.25) ** 4 < 0.001
+    assert (1 - 0.5**0.25) ** 4 < 0.001
 
 
 def test_retraining_reaches_the_sparsity_and_pruned_weights_stay_zero(backend):
@@ -38,8 +46,9 @@ def test_retraining_reaches_the_sparsity_and_pruned_weights_stay_zero(backend):
     pairs = prunable(child)
     assert pairs and all(isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) for m, _ in pairs)
     bn = [m for m in child.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    ticket = train_ticket(child, backend.train_data, backend.val_data, backend.recipe, epochs=3, sparsity=0.6,
-                          rounds=2, seed=0)
+    ticket = train_ticket(
+        child, backend.train_data, backend.val_data, backend.recipe, epochs=3, sparsity=0.6, rounds=2, seed=0
+    )
     total = sum(m.weight.numel() for m, _ in pairs)
     survivors = sum(int(m.weight_mask.sum()) for m, _ in pairs)
     assert survivors == round(0.4 * total) and ticket.prunable == total
@@ -80,8 +89,13 @@ def test_rewind_restores_the_survivors_to_their_initial_values(backend):
 
 def test_bad_settings_name_the_value(backend, raises_naming):
     def run(**kw):
-        return train_ticket(child_of(backend), backend.train_data, backend.val_data, backend.recipe,
-                            **{"epochs": 2, "sparsity": 0.5, "rounds": 1, **kw})
+        return train_ticket(
+            child_of(backend),
+            backend.train_data,
+            backend.val_data,
+            backend.recipe,
+            **{"epochs": 2, "sparsity": 0.5, "rounds": 1, **kw},
+        )
 
     raises_naming(lambda: run(sparsity=1.0), "1.0", "[0, 1)")
     raises_naming(lambda: run(sparsity=-0.1), "-0.1", "[0, 1)")
@@ -101,8 +115,12 @@ def test_each_round_retrains_the_survivors_from_their_initial_values(backend, mo
     real = ticket_module.train_epochs
 
     def recording(net, *args, **kwargs):
-        starts.append(({n: weight_of(m, "weight").clone() for n, m in net.named_modules() if (m, "weight") in prunable(net)},
-                       {n: b.detach().clone() for n, b in net.named_buffers() if "running" in n}))
+        starts.append(
+            (
+                {n: weight_of(m, "weight").clone() for n, m in net.named_modules() if (m, "weight") in prunable(net)},
+                {n: b.detach().clone() for n, b in net.named_buffers() if "running" in n},
+            )
+        )
         return real(net, *args, **kwargs)
 
     monkeypatch.setattr(ticket_module, "train_epochs", recording)

@@ -14,7 +14,16 @@ register_lazy("bo", "bo")
 register_lazy("cadam", "cadam")
 register_lazy("ddpg", "ddpg")
 register_lazy(
-    "oneshot", "darts", "lnas", "snas", "gdas", "enas", "rsps", "proxyless", "parsec", "advantagenas-supernet",
+    "oneshot",
+    "darts",
+    "lnas",
+    "snas",
+    "gdas",
+    "enas",
+    "rsps",
+    "proxyless",
+    "parsec",
+    "advantagenas-supernet",
     "reinforce-supernet",
 )
 register_lazy("ppo", "ppo")

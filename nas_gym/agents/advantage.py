@@ -70,7 +70,9 @@ def zero_options(space) -> np.ndarray:
     return np.array([opts.index(ZERO_OP) for opts in space.options], dtype=np.int64)
 
 
-def edge_advantages(reward: float, counterfactual: np.ndarray, is_zero: np.ndarray, worst_zero: np.ndarray) -> np.ndarray:
+def edge_advantages(
+    reward: float, counterfactual: np.ndarray, is_zero: np.ndarray, worst_zero: np.ndarray
+) -> np.ndarray:
     """Eq. 6 per edge: ``reward - counterfactual[i]``; edges holding the zero op get ``worst_zero[i]``."""
     return np.where(is_zero, worst_zero, reward - counterfactual)
 
@@ -138,7 +140,12 @@ class AdvantageNAS:
                 opt.step()
             argmax = masked_logits(theta.detach(), mask).argmax(1).numpy()
         return SearchResult.from_log(
-            self.name, seed, log, budget, recommended_index=space.index(argmax), reports="argmax",
+            self.name,
+            seed,
+            log,
+            budget,
+            recommended_index=space.index(argmax),
+            reports="argmax",
             argmax_arch=space.to_string(argmax),
         )
 

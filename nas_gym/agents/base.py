@@ -73,11 +73,16 @@ class Budget:
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             return cls(queries=int(value))
         text = str(value).strip()
-        usage = ("use a number of queries (500), simulated seconds (36000s) or epochs (50ep), or several joined by "
-                 "'+' (2ep+30: whichever runs out first)")
+        usage = (
+            "use a number of queries (500), simulated seconds (36000s) or epochs (50ep), or several joined by "
+            "'+' (2ep+30: whichever runs out first)"
+        )
         try:
             limits = [
-                ("epochs", float(p[:-2])) if p.endswith("ep") else ("seconds", float(p[:-1])) if p.endswith("s")
+                ("epochs", float(p[:-2]))
+                if p.endswith("ep")
+                else ("seconds", float(p[:-1]))
+                if p.endswith("s")
                 else ("queries", int(p))
                 for p in (part.strip() for part in text.split("+"))
             ]
@@ -149,8 +154,15 @@ class SearchResult:
 
     @classmethod
     def from_log(
-        cls, agent: str, seed: int, log: QueryLog, budget: Budget | None = None, *,
-        recommended_index: int | None = None, reports: str = "process", **meta: Any,
+        cls,
+        agent: str,
+        seed: int,
+        log: QueryLog,
+        budget: Budget | None = None,
+        *,
+        recommended_index: int | None = None,
+        reports: str = "process",
+        **meta: Any,
     ) -> SearchResult:
         """Result of the queries in ``log``, cut at the query that exhausted ``budget``."""
         if reports not in ("process", "argmax"):

@@ -288,7 +288,12 @@ class BayesianOptimisation:
             seen.add(space.index(proposal))
 
     def _next(
-        self, space: Space, rng: np.random.Generator, post: Posterior, codes: np.ndarray, seen: set[int],
+        self,
+        space: Space,
+        rng: np.random.Generator,
+        post: Posterior,
+        codes: np.ndarray,
+        seen: set[int],
         neighbours: dict[int, np.ndarray],
     ) -> np.ndarray:
         """The candidate of highest EI among random and mutated unseen architectures."""

@@ -97,7 +97,13 @@ class PPO:
         return SearchResult.from_log(self.name, seed, log, budget)
 
     def _rollout(
-        self, env: gym.Env, obs: np.ndarray, actor: nn.Sequential, critic: nn.Sequential, rng: np.random.Generator, budget: Budget
+        self,
+        env: gym.Env,
+        obs: np.ndarray,
+        actor: nn.Sequential,
+        critic: nn.Sequential,
+        rng: np.random.Generator,
+        budget: Budget,
     ) -> tuple[dict[str, torch.Tensor] | None, np.ndarray]:
         """``n_steps`` masked transitions (None when the budget ran out first) and the next obs.
 
@@ -124,8 +130,12 @@ class PPO:
                 obs = env.reset()[0] if done else next_obs
             last_value = float(value_of(torch.as_tensor(obs, dtype=torch.float32)))
         adv, ret = gae(
-            np.array(cols["reward"]), np.array(cols["value"]), np.array(cols["done"]), last_value,
-            self.gamma, self.gae_lambda,
+            np.array(cols["reward"]),
+            np.array(cols["value"]),
+            np.array(cols["done"]),
+            last_value,
+            self.gamma,
+            self.gae_lambda,
         )
         batch = {
             "obs": torch.as_tensor(np.array(cols["obs"]), dtype=torch.float32),
@@ -138,7 +148,11 @@ class PPO:
         return batch, obs
 
     def _update(
-        self, b: dict[str, torch.Tensor], actor: nn.Module, critic: nn.Module, opt: Adam,
+        self,
+        b: dict[str, torch.Tensor],
+        actor: nn.Module,
+        critic: nn.Module,
+        opt: Adam,
         rng: np.random.Generator,
     ) -> None:
         """``epochs`` passes of shuffled minibatch steps on the clipped objective."""

@@ -44,7 +44,9 @@ METAQNN_SCHEDULE: tuple[tuple[float, int], ...] = (
 )  # fmt: skip
 
 
-def scaled_schedule(n_episodes: int, schedule: tuple[tuple[float, int], ...] = METAQNN_SCHEDULE) -> list[tuple[float, int]]:
+def scaled_schedule(
+    n_episodes: int, schedule: tuple[tuple[float, int], ...] = METAQNN_SCHEDULE
+) -> list[tuple[float, int]]:
     """``schedule`` with its episode counts rescaled to ``n_episodes`` in all, shares kept."""
     counts = np.array([c for _, c in schedule], dtype=np.float64)
     cuts = np.rint(np.cumsum(counts) / counts.sum() * n_episodes).astype(int)

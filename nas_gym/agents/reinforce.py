@@ -230,7 +230,10 @@ class Reinforce:
         return reward if np.isnan(b) else b
 
     def _episode(
-        self, env: gym.Env, policy: Policy, logits_of: Callable[[int, int | None], np.ndarray],
+        self,
+        env: gym.Env,
+        policy: Policy,
+        logits_of: Callable[[int, int | None], np.ndarray],
         rng: np.random.Generator,
     ) -> tuple[list[int], np.ndarray, float]:
         """Sample one architecture: its choices, the masks they were drawn under, its reward.

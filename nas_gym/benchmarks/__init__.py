@@ -36,7 +36,6 @@ _LOADERS: dict[str, tuple[Callable[..., TabularBenchmark], tuple[str, ...], str]
 _NEEDS_PATH = {"nas-bench-macro": macro.ENV_VAR}
 
 
-
 def benchmark_names() -> list[str]:
     return list(_LOADERS)
 
@@ -106,7 +105,14 @@ def _entry(name: str):
 
 
 __all__ = [
-    "FIDELITY_SOURCES", "Fidelity", "Record", "TabularBenchmark", "NOISES", "load_benchmark", "benchmark_names",
-    "benchmark_datasets", "missing_data",
+    "FIDELITY_SOURCES",
+    "Fidelity",
+    "Record",
+    "TabularBenchmark",
+    "NOISES",
+    "load_benchmark",
+    "benchmark_names",
+    "benchmark_datasets",
+    "missing_data",
     "available_benchmarks",
 ]

@@ -82,6 +82,12 @@ def load(dataset: str = "cifar10") -> TabularBenchmark:
     arrays = cached_arrays("analog-nb201", fingerprint(src), lambda: convert(src, space))
     extra = {k.removeprefix("extra."): v for k, v in arrays.items() if k.startswith("extra.")}
     return TabularBenchmark(
-        name="analog-nb201", dataset=dataset, space=space, val=arrays["val"], cost_s=arrays["cost_s"],
-        extra=extra, metric=METRIC, cost_note=COST_NOTE,
+        name="analog-nb201",
+        dataset=dataset,
+        space=space,
+        val=arrays["val"],
+        cost_s=arrays["cost_s"],
+        extra=extra,
+        metric=METRIC,
+        cost_note=COST_NOTE,
     )

@@ -68,9 +68,7 @@ def fingerprint(path: Path) -> str:
     return f"{st.st_size}:{int(st.st_mtime)}"
 
 
-def cached_arrays(
-    key: str, source: str, build: Callable[[], dict[str, np.ndarray]]
-) -> dict[str, np.ndarray]:
+def cached_arrays(key: str, source: str, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Arrays of entry ``key`` (memory-mapped), built with ``build()`` when missing or stale.
 
     ``source`` identifies what the arrays were converted from (a fingerprint); a different

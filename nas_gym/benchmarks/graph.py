@@ -66,6 +66,7 @@ def convert(path: Path, space: GraphSpace) -> dict[str, np.ndarray]:
     if len(off):
         i = int(idx[off[0]])
         raise ValueError(f"{path}: key {keys[off[0]]} is not in canonical form {space.to_string(int(canon[i]))!r}")
+
     def column(name: str) -> np.ndarray:
         return np.array([float(rec[name]) for rec in table.values()])
 
@@ -77,8 +78,12 @@ def convert(path: Path, space: GraphSpace) -> dict[str, np.ndarray]:
     latency[idx] = column("latency")
     params[idx] = 1e6 * column("para")
     return {
-        "val": val, "test": test, "cost_s": nominal_cost(latency),
-        "latency": latency, "params": params, "lookup": canon,
+        "val": val,
+        "test": test,
+        "cost_s": nominal_cost(latency),
+        "latency": latency,
+        "params": params,
+        "lookup": canon,
     }
 
 
@@ -90,5 +95,10 @@ def load(dataset: str = "cora") -> TabularBenchmark:
     arrays: dict[str, Any] = cached_arrays(f"graph-{dataset}", fingerprint(src), lambda: convert(src, space))
     metric = "validation ROC-AUC x100" if dataset == "proteins" else "validation accuracy (%)"
     return TabularBenchmark(
-        name="nas-bench-graph", dataset=dataset, space=space, metric=metric, cost_note=nominal_cost_note("inference latency"), **arrays
+        name="nas-bench-graph",
+        dataset=dataset,
+        space=space,
+        metric=metric,
+        cost_note=nominal_cost_note("inference latency"),
+        **arrays,
     )

@@ -66,6 +66,10 @@ def load(dataset: str = "cifar10", path: str | Path | None = None) -> TabularBen
     space = MacroSpace()
     arrays: dict[str, Any] = cached_arrays(path_key("macro", src), fingerprint(src), lambda: convert(src, space))
     return TabularBenchmark(
-        name="nas-bench-macro", dataset=dataset, space=space, metric=METRIC,
-        cost_note=nominal_cost_note("FLOPs"), **arrays,
+        name="nas-bench-macro",
+        dataset=dataset,
+        space=space,
+        metric=METRIC,
+        cost_note=nominal_cost_note("FLOPs"),
+        **arrays,
     )

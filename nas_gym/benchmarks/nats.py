@@ -105,7 +105,9 @@ def read_official(path: Path) -> tuple[list[str], dict[int, dict[str, dict]]]:
     if path.is_dir():
         meta_file = path / "meta.pickle.pbz2"
         if not meta_file.exists():
-            raise FileNotFoundError(f"{str(path)!r} has no meta.pickle.pbz2: not a NATS-Bench folder. Get one from {WHERE}")
+            raise FileNotFoundError(
+                f"{str(path)!r} has no meta.pickle.pbz2: not a NATS-Bench folder. Get one from {WHERE}"
+            )
         meta = read_pickled(meta_file)
         infos = {int(m.group(1)): read_pickled(p) for p in path.iterdir() if (m := _ARCH_FILE.match(p.name))}
     else:
@@ -173,7 +175,9 @@ def _fill_rows(rows: Mapping[int, Sequence[float] | np.ndarray], n: int) -> np.n
     return out
 
 
-def convert(meta_archs: list[str], infos: dict[int, dict[str, dict]], dataset: str, space: NB201Space) -> dict[str, np.ndarray]:
+def convert(
+    meta_archs: list[str], infos: dict[int, dict[str, dict]], dataset: str, space: NB201Space
+) -> dict[str, np.ndarray]:
     """Arrays indexed by dense NB201 index for ``dataset`` from the official structure."""
     (val_runs, val_set), test_choices = SPLITS[dataset]
     val, test, curve200, curve12, val12 = {}, {}, {}, {}, {}
@@ -207,8 +211,13 @@ def convert(meta_archs: list[str], infos: dict[int, dict[str, dict]], dataset: s
     if len(missing):
         cost[missing] = np.asarray(nb201.load(dataset).cost_s)[missing]
     out = {
-        "val": _fill_rows(val, n), "cost_s": cost, "latency": latency, "params": params, "flops": flops,
-        "curve.val": _fill_rows(curve200, n), "curve.val12": _fill_rows(curve12, n),
+        "val": _fill_rows(val, n),
+        "cost_s": cost,
+        "latency": latency,
+        "params": params,
+        "flops": flops,
+        "curve.val": _fill_rows(curve200, n),
+        "curve.val12": _fill_rows(curve12, n),
     }
     if val12:
         missing12 = np.flatnonzero(np.isnan(cost12) & np.isin(np.arange(n), list(val12)))
@@ -244,8 +253,13 @@ def load(dataset: str, path: str | Path) -> TabularBenchmark:
     if "fid12.val" in arrays:
         fidelities[LOW_FIDELITY] = Fidelity(arrays.pop("fid12.val"), arrays.pop("fid12.cost_s"), curves.get("val12"))
     return TabularBenchmark(
-        name="nb201", dataset=name, space=space, curves=curves, fidelities=fidelities,
-        metric="validation accuracy (%), official file", cost_note="training time of the 200-epoch runs behind val (s)",
+        name="nb201",
+        dataset=name,
+        space=space,
+        curves=curves,
+        fidelities=fidelities,
+        metric="validation accuracy (%), official file",
+        cost_note="training time of the 200-epoch runs behind val (s)",
         **arrays,
     )
 

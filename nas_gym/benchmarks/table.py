@@ -102,9 +102,15 @@ class TabularBenchmark:
             )
         fid = self.fidelities[int(epochs)]
         return replace(
-            self, val=np.asarray(fid.val), cost_s=np.asarray(fid.cost_s), curves={} if fid.curve is None else {"val": fid.curve},
-            fidelities={}, fidelity=int(epochs), final=self,
-            metric=f"{self.metric}, after {int(epochs)} epochs", cost_note=f"training time of {int(epochs)} epochs (s)",
+            self,
+            val=np.asarray(fid.val),
+            cost_s=np.asarray(fid.cost_s),
+            curves={} if fid.curve is None else {"val": fid.curve},
+            fidelities={},
+            fidelity=int(epochs),
+            final=self,
+            metric=f"{self.metric}, after {int(epochs)} epochs",
+            cost_note=f"training time of {int(epochs)} epochs (s)",
         )
 
     # --------------------------------------------------------------- derived
@@ -182,7 +188,13 @@ class TabularBenchmark:
             raise ValueError(f"unknown noise {noise!r}; valid: {list(NOISES)}")
         r, cost, latency, params, flops, curve = h.fixed[k]
         return Record(
-            r, val, cost, latency, params, flops, curve,
+            r,
+            val,
+            cost,
+            latency,
+            params,
+            flops,
+            curve,
             {name: col[k] for name, col in h.extra} if h.extra else None,
         )
 
@@ -267,9 +279,9 @@ class TabularBenchmark:
             "optimum_val": round(v, 4),
             "has_test": self.has_test,
             "fidelities": sorted(self.fidelities),
-            "columns": [
-                c for c in ("latency", "params", "flops") if getattr(self, c) is not None
-            ] + sorted(self.curves) + sorted(self.extra),
+            "columns": [c for c in ("latency", "params", "flops") if getattr(self, c) is not None]
+            + sorted(self.curves)
+            + sorted(self.extra),
         }
 
 
@@ -309,8 +321,20 @@ class _Hot:
     """
 
     __slots__ = (
-        "size", "identity", "width", "slot", "fixed", "seeds", "mean", "extra",
-        "lookup", "lookup_w", "seeds_dense", "cost_w", "mean_dense", "cost_dense",
+        "size",
+        "identity",
+        "width",
+        "slot",
+        "fixed",
+        "seeds",
+        "mean",
+        "extra",
+        "lookup",
+        "lookup_w",
+        "seeds_dense",
+        "cost_w",
+        "mean_dense",
+        "cost_dense",
     )
 
     def __init__(self, t: TabularBenchmark) -> None:

@@ -18,9 +18,7 @@ from typing import Any, Protocol
 
 # numpy moved its private modules in 2.0; pickles name either spelling
 _NUMPY = {
-    (mod, name)
-    for mod in ("numpy.core.multiarray", "numpy._core.multiarray")
-    for name in ("scalar", "_reconstruct")
+    (mod, name) for mod in ("numpy.core.multiarray", "numpy._core.multiarray") for name in ("scalar", "_reconstruct")
 } | {("numpy", "dtype"), ("numpy", "ndarray")}
 _PLAIN = {
     ("collections", "OrderedDict"): collections.OrderedDict,
@@ -49,7 +47,6 @@ def _dropped(*args: Any, **kwargs: Any) -> None:
     return None
 
 
-
 class Readable(Protocol):
     """What unpickling reads from: an open binary file, gzip or not."""
 
@@ -59,7 +56,9 @@ class Readable(Protocol):
 
 
 class _Restricted(pickle.Unpickler):
-    def __init__(self, file: Readable, classes: Iterable[tuple[str, str]], drop_torch: bool, encoding: str = "ASCII") -> None:
+    def __init__(
+        self, file: Readable, classes: Iterable[tuple[str, str]], drop_torch: bool, encoding: str = "ASCII"
+    ) -> None:
         super().__init__(file, encoding=encoding)
         self._classes = set(classes)
         self._drop_torch = drop_torch

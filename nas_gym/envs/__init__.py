@@ -11,6 +11,18 @@ from .seq import SeqEnv
 from .vector import ContVectorEnv, SeqVectorEnv
 
 __all__ = [
-    "SeqEnv", "ContEnv", "EditEnv", "SeqVectorEnv", "ContVectorEnv", "SearchLog", "QueryLog", "MaskInObservation",
-    "REWARDS", "Reward", "make_reward", "env_ids", "env_status", "register_envs",
+    "SeqEnv",
+    "ContEnv",
+    "EditEnv",
+    "SeqVectorEnv",
+    "ContVectorEnv",
+    "SearchLog",
+    "QueryLog",
+    "MaskInObservation",
+    "REWARDS",
+    "Reward",
+    "make_reward",
+    "env_ids",
+    "env_status",
+    "register_envs",
 ]

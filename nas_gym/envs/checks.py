@@ -43,16 +43,19 @@ def real_number(name: str, value: Any) -> float:
     return float(value)
 
 
-def finite_number(name: str, value: Any, minimum: float | None = None, above: float | None = None,
-                  below: float | None = None) -> float:
+def finite_number(
+    name: str, value: Any, minimum: float | None = None, above: float | None = None, below: float | None = None
+) -> float:
     """``value`` as a float when it is a finite real number within the bounds (``minimum``
     inclusive, ``above`` and ``below`` exclusive); else ValueError naming ``name`` and the range."""
     bounds = [f"{op} {b:g}" for op, b in ((">=", minimum), (">", above), ("<", below)) if b is not None]
     what = " ".join([f"{name} must be a finite number", " and ".join(bounds)]).strip()
     if isinstance(value, (bool, np.bool_)) or not _real(value) or not math.isfinite(value):
         raise ValueError(f"{what}, got {value!r}")
-    if (minimum is not None and value < minimum) or (above is not None and value <= above) or (
-        below is not None and value >= below
+    if (
+        (minimum is not None and value < minimum)
+        or (above is not None and value <= above)
+        or (below is not None and value >= below)
     ):
         raise ValueError(f"{what}, got {value!r}")
     return float(value)

@@ -31,19 +31,27 @@ RENDER_MODES = ("ansi", "rgb_array")
 
 
 @cache
-def _cached_benchmark(name: str, dataset: str | None, path: str | None, fidelity: int | None = None) -> TabularBenchmark:
+def _cached_benchmark(
+    name: str, dataset: str | None, path: str | None, fidelity: int | None = None
+) -> TabularBenchmark:
     if fidelity is not None:  # the full table is cached once and serves every fidelity
         return _cached_benchmark(name, dataset, path).at_fidelity(fidelity)
     return load_benchmark(name, dataset=dataset, path=path)
 
 
 def resolve_backend(
-    benchmark: Any, dataset: str | None = None, path: str | None = None, fidelity: int | None = None, **backend_kwargs: Any
+    benchmark: Any,
+    dataset: str | None = None,
+    path: str | None = None,
+    fidelity: int | None = None,
+    **backend_kwargs: Any,
 ) -> Any:
     """A backend object from a benchmark name (tables loaded once per process, at ``fidelity``
     epochs when given; supernets built from ``backend_kwargs``) or the object itself."""
     if fidelity is not None and (not isinstance(benchmark, str) or is_supernet(benchmark)):
-        raise ValueError(f"fidelity={fidelity!r} applies to benchmark tables given by name, not {benchmark!r}; {FIDELITY_SOURCES}")
+        raise ValueError(
+            f"fidelity={fidelity!r} applies to benchmark tables given by name, not {benchmark!r}; {FIDELITY_SOURCES}"
+        )
     if is_supernet(benchmark):
         return load_supernet(benchmark, dataset=dataset, path=path, **backend_kwargs)
     if backend_kwargs:
@@ -51,9 +59,13 @@ def resolve_backend(
             f"{sorted(backend_kwargs)} only apply to supernet benchmarks ({list(SUPERNETS)}), not {benchmark!r}"
         )
     if isinstance(benchmark, str):
-        if isinstance(fidelity, (bool, float)) or (fidelity is not None and not isinstance(fidelity, (int, np.integer))):
+        if isinstance(fidelity, (bool, float)) or (
+            fidelity is not None and not isinstance(fidelity, (int, np.integer))
+        ):
             raise ValueError(f"fidelity must be a whole number of epochs (e.g. 12) or None, got {fidelity!r}")
-        return _cached_benchmark(benchmark, dataset, None if path is None else str(path), None if fidelity is None else int(fidelity))
+        return _cached_benchmark(
+            benchmark, dataset, None if path is None else str(path), None if fidelity is None else int(fidelity)
+        )
     if not hasattr(benchmark, "query") or not hasattr(benchmark, "space"):
         raise ValueError(f"benchmark must be a name or an object with .space and .query(), got {benchmark!r}")
     return benchmark
@@ -178,7 +190,11 @@ def make_problem(
     if ddas and not hasattr(backend, "oneshot"):
         raise ValueError(f"reward {reward!r} needs a supernet backend (its one-shot model); {backend!r} has none")
     fn = make_reward(
-        reward, optimum=optimum, max_params=max_params, max_latency=max_latency, penalty=penalty,
+        reward,
+        optimum=optimum,
+        max_params=max_params,
+        max_latency=max_latency,
+        penalty=penalty,
         oneshot=backend.oneshot() if ddas else None,
     )
     return Problem(backend, noise, fn, optimum, Reach(backend, backend.space))
@@ -226,7 +242,9 @@ def check_env_keywords(owner: type, kwargs: dict[str, Any], also: tuple[str, ...
     supernet = is_supernet(kwargs.get("benchmark"))
     valid = constructor_keywords(owner) | set(PROBLEM_KWARGS) | set(SUPERNET_KWARGS if supernet else ()) | set(also)
     unknown = set(kwargs) - valid
-    note = f" ({sorted(unknown)} apply to supernet benchmarks only)" if unknown and unknown <= set(SUPERNET_KWARGS) else ""
+    note = (
+        f" ({sorted(unknown)} apply to supernet benchmarks only)" if unknown and unknown <= set(SUPERNET_KWARGS) else ""
+    )
     check_keywords(owner, kwargs, valid, note)
 
 

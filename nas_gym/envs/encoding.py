@@ -88,7 +88,8 @@ class Discretiser:
         # None: the space has its own rule and gets the alpha batch
         self._pad = (
             np.where(space.option_mask, 0.0, -np.inf).astype(np.float32)
-            if type(space).discretise is Space.discretise else None
+            if type(space).discretise is Space.discretise
+            else None
         )
         self._padded = self._pad is not None and not space.option_mask.all()  # else adding _pad changes no argmax
 

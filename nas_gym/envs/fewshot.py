@@ -40,9 +40,19 @@ class FewShotEnv(gym.Env):
     action_space: gym.spaces.Box
 
     def __init__(
-        self, data: str = "digits", path: str | Path | None = None, split: str = "test", ways: int = 3,
-        shots: int = 5, queries: int = 5, adapt_steps: int = 10, alpha_scale: float = 3.0, meta_epochs: int = 0,
-        learner: MetaLearner | None = None, seed: int = 0, **config: Any,
+        self,
+        data: str = "digits",
+        path: str | Path | None = None,
+        split: str = "test",
+        ways: int = 3,
+        shots: int = 5,
+        queries: int = 5,
+        adapt_steps: int = 10,
+        alpha_scale: float = 3.0,
+        meta_epochs: int = 0,
+        learner: MetaLearner | None = None,
+        seed: int = 0,
+        **config: Any,
     ) -> None:
         one_thread_after_fork()  # Gymnasium's async vector env forks workers after building one env here
         check_keywords(type(self), config, constructor_keywords(type(self)) | {f.name for f in fields(MetaConfig)})
@@ -52,11 +62,15 @@ class FewShotEnv(gym.Env):
             raise ValueError(f"adapt_steps must be a non-negative integer, got {adapt_steps!r}")
         if not isinstance(alpha_scale, (int, float)) or not np.isfinite(alpha_scale) or alpha_scale <= 0:
             raise ValueError(f"alpha_scale must be a finite number > 0, got {alpha_scale!r}")
-        meta_epochs = whole_number("meta_epochs", meta_epochs, minimum=0, meaning="meta-training epochs of the env's learner")
+        meta_epochs = whole_number(
+            "meta_epochs", meta_epochs, minimum=0, meaning="meta-training epochs of the env's learner"
+        )
         splits = load_fewshot(data, path)
         self.sampler = TaskSampler(splits.pool(split), ways, shots, queries)
         if learner is None:
-            cfg = MetaConfig.from_kwargs(**{"method": "metanas", "size": "tiny", **config, "ways": ways, "shots": shots, "queries": queries})
+            cfg = MetaConfig.from_kwargs(
+                **{"method": "metanas", "size": "tiny", **config, "ways": ways, "shots": shots, "queries": queries}
+            )
             learner = MetaLearner.for_pool(cfg, splits.train, seed=seed)
             if meta_epochs:
                 learner.meta_train(TaskSampler(splits.train, ways, shots, queries, seed=seed), epochs=meta_epochs)
@@ -78,7 +92,9 @@ class FewShotEnv(gym.Env):
         self.action_space = gym.spaces.Box(-1.0, 1.0, (int(learner.alpha.numel()),), np.float32)
         self._task: Task | None = None
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         task = self._task = self.sampler.sample(self.np_random)
         return self._obs(), {"classes": task.classes}

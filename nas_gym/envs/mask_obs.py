@@ -27,8 +27,10 @@ def dict_obs_keys(dict_obs: Any) -> tuple[str, str] | None:
     if dict_obs is True:
         return DEFAULT_KEYS
     if (
-        isinstance(dict_obs, (tuple, list)) and len(dict_obs) == 2
-        and all(isinstance(k, str) and k for k in dict_obs) and dict_obs[0] != dict_obs[1]
+        isinstance(dict_obs, (tuple, list))
+        and len(dict_obs) == 2
+        and all(isinstance(k, str) and k for k in dict_obs)
+        and dict_obs[0] != dict_obs[1]
     ):
         return (dict_obs[0], dict_obs[1])
     raise ValueError(

@@ -40,13 +40,21 @@ from .seq import SeqEnv
 
 # id prefix -> benchmark name given to the env
 BENCHMARKS = {
-    "NB201": "nb201", "Graph": "nas-bench-graph", "Macro": "nas-bench-macro", "AnalogNB201": "analog-nb201",
-    "NB201Supernet": "nb201-supernet", "DARTSSupernet": "darts-supernet",
+    "NB201": "nb201",
+    "Graph": "nas-bench-graph",
+    "Macro": "nas-bench-macro",
+    "AnalogNB201": "analog-nb201",
+    "NB201Supernet": "nb201-supernet",
+    "DARTSSupernet": "darts-supernet",
 }
 # benchmark name -> its search space (a Seq episode takes one step per decision)
 SPACES: dict[str, Callable[[], Space]] = {
-    "nb201": NB201Space, "nas-bench-graph": GraphSpace, "nas-bench-macro": MacroSpace, "analog-nb201": NB201Space,
-    "nb201-supernet": NB201Space, "darts-supernet": DartsSpace,
+    "nb201": NB201Space,
+    "nas-bench-graph": GraphSpace,
+    "nas-bench-macro": MacroSpace,
+    "analog-nb201": NB201Space,
+    "nb201-supernet": NB201Space,
+    "darts-supernet": DartsSpace,
 }
 # family -> (entry point, vector entry point or None)
 FAMILIES = {

@@ -85,15 +85,29 @@ def _draw_dag(ax, edges: list[tuple[int, int]], labels: list[str]) -> None:
         off = op in ("none", PENDING)
         ax.add_patch(
             FancyArrowPatch(
-                (x[src], 0.0), (x[dst], 0.0), connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>",
-                mutation_scale=12, shrinkA=14, shrinkB=14, lw=1.0 if off else 1.6,
-                linestyle=":" if off else "-", color="0.6" if off else "tab:blue",
+                (x[src], 0.0),
+                (x[dst], 0.0),
+                connectionstyle=f"arc3,rad={rad}",
+                arrowstyle="-|>",
+                mutation_scale=12,
+                shrinkA=14,
+                shrinkB=14,
+                lw=1.0 if off else 1.6,
+                linestyle=":" if off else "-",
+                color="0.6" if off else "tab:blue",
             )
         )
         # label at the arc's midpoint: a quadratic Bezier peaks at half the control point's offset
         mx, my = (x[src] + x[dst]) / 2, -rad * span / 2
-        ax.text(mx, my, op, ha="center", va="center", fontsize=7,
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
+        ax.text(
+            mx,
+            my,
+            op,
+            ha="center",
+            va="center",
+            fontsize=7,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+        )
     for v in nodes:
         ax.add_patch(Circle((x[v], 0.0), 0.13, color="tab:orange", zorder=3))
         ax.text(x[v], 0.0, str(v), ha="center", va="center", fontsize=9, color="white", zorder=4)
@@ -101,4 +115,3 @@ def _draw_dag(ax, edges: list[tuple[int, int]], labels: list[str]) -> None:
     ax.set_ylim(-1.0, 1.0)
     ax.set_aspect("equal")
     ax.axis("off")
-

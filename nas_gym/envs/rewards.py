@@ -114,7 +114,11 @@ def make_reward(
     if name not in REWARDS:
         raise ValueError(f"unknown reward {name!r}; valid: {list(REWARDS)}")
     if name != "constrained":
-        given = [k for k, v in (("max_params", max_params), ("max_latency", max_latency), ("penalty", penalty)) if v is not None]
+        given = [
+            k
+            for k, v in (("max_params", max_params), ("max_latency", max_latency), ("penalty", penalty))
+            if v is not None
+        ]
         if given:
             raise ValueError(f"{given} only apply to reward='constrained', not {name!r}")
     if name == "val":

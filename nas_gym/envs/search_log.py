@@ -52,8 +52,16 @@ class QueryLog:
 # Every step and reset of a logged env returns these keys (Tianshou's buffers and other batched
 # collectors need one key set throughout); the values stand for "no query" / "no best yet".
 INFO_DEFAULTS: dict[str, Any] = {
-    "arch": "", "arch_index": -1, "val": -math.inf, "cost_s": 0.0, "no_result": False,
-    "n_queries": 0, "sim_time_s": 0.0, "best_val": -math.inf, "best_arch": "", "best_index": -1,
+    "arch": "",
+    "arch_index": -1,
+    "val": -math.inf,
+    "cost_s": 0.0,
+    "no_result": False,
+    "n_queries": 0,
+    "sim_time_s": 0.0,
+    "best_val": -math.inf,
+    "best_arch": "",
+    "best_index": -1,
 }
 # the entries that are strings (and, in spaces whose indices exceed int64, the indices too)
 STRING_KEYS = ("arch", "best_arch")

@@ -67,8 +67,15 @@ class SearchTotals:
         for key, value in self._defaults.items():
             self.columns[key][rows] = value
 
-    def add(self, rows: np.ndarray, index: np.ndarray, val: np.ndarray, cost: np.ndarray,
-            arch: np.ndarray | None, regret: Any) -> None:
+    def add(
+        self,
+        rows: np.ndarray,
+        index: np.ndarray,
+        val: np.ndarray,
+        cost: np.ndarray,
+        arch: np.ndarray | None,
+        regret: Any,
+    ) -> None:
         """Envs ``rows`` each made one query (of table row ``index``, observed ``val``, string
         ``arch``); ``regret(index)``: the regret of a best architecture."""
         c = self.columns
@@ -106,7 +113,8 @@ class NasVectorEnv(VectorEnv):
         self.autoreset_mode = _autoreset_mode(autoreset_mode)
         self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
         self.max_episode_steps = (
-            None if max_episode_steps is None
+            None
+            if max_episode_steps is None
             else whole_number("max_episode_steps", max_episode_steps, meaning="steps before truncation")
         )
         for name, value in (("oracle_info", oracle_info), ("info_strings", info_strings)):
@@ -152,7 +160,11 @@ class NasVectorEnv(VectorEnv):
             arch = np.array([arch_string(self.space, int(i)) for i in index[answered]], dtype=object)
             columns["arch"][hit] = arch
             columns["arch"][miss] = [unanswered_string(self.space, int(i)) for i in idx[~answered]]
-        columns["arch_index"][hit], columns["val"][hit], columns["cost_s"][hit] = index[answered], val[answered], cost[answered]
+        columns["arch_index"][hit], columns["val"][hit], columns["cost_s"][hit] = (
+            index[answered],
+            val[answered],
+            cost[answered],
+        )
         columns["no_result"][miss] = True
         self._totals.add(hit, index[answered], val[answered], cost[answered], arch, self._regret)
         self._last_val[rows] = val
@@ -302,7 +314,9 @@ class NasVectorEnv(VectorEnv):
         one value N times (ValueError otherwise)."""
         if isinstance(values, (list, tuple)):
             if len(values) != self.num_envs:
-                raise ValueError(f"set_attr({name!r}): give one value or {self.num_envs} (one per env), got {len(values)}")
+                raise ValueError(
+                    f"set_attr({name!r}): give one value or {self.num_envs} (one per env), got {len(values)}"
+                )
             if not all(_same(v, values[0]) for v in values[1:]):
                 raise ValueError(
                     f"set_attr({name!r}): the {self.num_envs} envs of a {type(self).__name__} share their "
@@ -393,7 +407,12 @@ class ContVectorEnv(NasVectorEnv):
     """N :class:`~nas_gym.envs.cont.ContEnv` searches as arrays (same keywords, top-K state and info)."""
 
     def __init__(
-        self, num_envs: int = 1, budget: int = 500, top_k: int = 64, obs: str = "topk", budget_in_obs: bool = False,
+        self,
+        num_envs: int = 1,
+        budget: int = 500,
+        top_k: int = 64,
+        obs: str = "topk",
+        budget_in_obs: bool = False,
         **kwargs: Any,
     ) -> None:
         budget, top_k = check_cont_args(budget, top_k, obs, budget_in_obs)
@@ -463,4 +482,3 @@ def _autoreset_mode(mode: Any) -> AutoresetMode:
         if mode == m or (isinstance(mode, str) and mode.replace("_", "").lower() == m.value.lower()):
             return m
     raise ValueError(f"unknown autoreset_mode {mode!r}; valid: {['same_step', 'next_step']} (or AutoresetMode)")
-

@@ -159,8 +159,11 @@ class RunQueue:
 
 
 def execute_parallel(
-    todo: list[Job], workers: int, run: Callable[[RunSpec, Path], tuple[str, float, str]],
-    finished: Callable[[str, str], None], meanwhile: Callable[[], None] | None = None,
+    todo: list[Job],
+    workers: int,
+    run: Callable[[RunSpec, Path], tuple[str, float, str]],
+    finished: Callable[[str, str], None],
+    meanwhile: Callable[[], None] | None = None,
 ) -> None:
     """``run(spec, path)`` for each job of ``todo`` in ``workers`` processes (it writes the file
     and returns the run's status, seconds and a note on it for ``finished(status, note)``); on
@@ -177,7 +180,9 @@ def execute_parallel(
     queue = RunQueue(todo)
     n_workers = min(workers, len(todo))
     pool = ProcessPoolExecutor(
-        max_workers=n_workers, mp_context=get_context(worker_start_method()), initializer=init_worker,
+        max_workers=n_workers,
+        mp_context=get_context(worker_start_method()),
+        initializer=init_worker,
         initargs=(os.getpid(),),
     )
     processes: dict[int, Any] = {}  # every worker started, kept to tell how one died
@@ -231,8 +236,11 @@ def _death_note(processes: Any, running: list[RunSpec]) -> str:
 
 
 def execute_ray(
-    todo: list[Job], address: str | None, run: Callable[[RunSpec], dict[str, Any]],
-    write: Callable[[Path, dict[str, Any]], tuple[str, float, str]], finished: Callable[[str, str], None],
+    todo: list[Job],
+    address: str | None,
+    run: Callable[[RunSpec], dict[str, Any]],
+    write: Callable[[Path, dict[str, Any]], tuple[str, float, str]],
+    finished: Callable[[str, str], None],
 ) -> None:
     """``run(spec)`` for each job of ``todo`` as a Ray task (``run`` must be importable by name);
     ``write(path, payload)`` here as the tasks finish (it returns what :func:`execute_parallel`'s

@@ -97,8 +97,10 @@ def plot_anytime(runs: list[dict[str, Any]], path: Path) -> Any:
         label = f"{agent} ({len(group)} {seeds}, {_queries(group)} queries)"
         banded.append(len(group) >= MIN_SEEDS_FOR_BAND)
         if banded[-1]:
-            for ax, x, c in ((by_q, np.arange(1, n + 1), curves),
-                             (by_t, grid / size, np.array([_at_times(r, grid) for r in group]))):
+            for ax, x, c in (
+                (by_q, np.arange(1, n + 1), curves),
+                (by_t, grid / size, np.array([_at_times(r, grid) for r in group])),
+            ):
                 mean, lo, hi = mean_band(c)
                 (line,) = ax.plot(x, mean, label=label, lw=1.4)
                 ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
@@ -107,10 +109,27 @@ def plot_anytime(runs: list[dict[str, Any]], path: Path) -> Any:
             color = f"C{len(banded) - 1}"
             for k, r in enumerate(group):
                 y = np.asarray(r["result"]["anytime"], dtype=np.float64)
-                by_q.plot(np.arange(1, len(y) + 1), y, color=color, lw=1.1, alpha=0.8, drawstyle="steps-post",
-                          marker="o" if len(y) < 20 else None, ms=3, label=label if k == 0 else None)
-                by_t.plot(np.cumsum(r["log"]["cost_s"]) / size, y, color=color, lw=1.1, alpha=0.8,
-                          drawstyle="steps-post", marker="o" if len(y) < 20 else None, ms=3)
+                by_q.plot(
+                    np.arange(1, len(y) + 1),
+                    y,
+                    color=color,
+                    lw=1.1,
+                    alpha=0.8,
+                    drawstyle="steps-post",
+                    marker="o" if len(y) < 20 else None,
+                    ms=3,
+                    label=label if k == 0 else None,
+                )
+                by_t.plot(
+                    np.cumsum(r["log"]["cost_s"]) / size,
+                    y,
+                    color=color,
+                    lw=1.1,
+                    alpha=0.8,
+                    drawstyle="steps-post",
+                    marker="o" if len(y) < 20 else None,
+                    ms=3,
+                )
             lows.append(np.nanmin(curves[:, n // 10]))
         highs.append(np.nanmax(curves))
     opt = runs[0]["result"]["optimum"]
@@ -126,8 +145,13 @@ def plot_anytime(runs: list[dict[str, Any]], path: Path) -> Any:
         ax.grid(alpha=0.3)
     by_t.set_xscale("log")  # simulated time spans decades across agents and seeds
     by_q.legend(fontsize=8, loc="lower right")
-    how = ("mean and 95% interval over seeds" if all(banded) else "each seed's curve" if not any(banded)
-           else f"mean and 95% interval over {MIN_SEEDS_FOR_BAND}+ seeds, else each seed's curve")
+    how = (
+        "mean and 95% interval over seeds"
+        if all(banded)
+        else "each seed's curve"
+        if not any(banded)
+        else f"mean and 95% interval over {MIN_SEEDS_FOR_BAND}+ seeds, else each seed's curve"
+    )
     fig.suptitle(f"{runs[0].get('env', runs[0]['spec']['env_id'])}: {how}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)

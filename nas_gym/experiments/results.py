@@ -50,8 +50,10 @@ def write_atomic(path: Path, payload: dict[str, Any]) -> None:
         os.replace(tmp, path)
     except OSError as e:
         tmp.unlink(missing_ok=True)
-        raise ResultsWriteError(f"cannot write {path} ({e.strerror or e}): free space or choose another folder, "
-                                "then run again (finished runs are kept)") from None
+        raise ResultsWriteError(
+            f"cannot write {path} ({e.strerror or e}): free space or choose another folder, "
+            "then run again (finished runs are kept)"
+        ) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -61,7 +63,7 @@ def write_atomic(path: Path, payload: dict[str, Any]) -> None:
 def _remove_orphans(path: Path) -> None:
     """Remove the temporary files of ``path`` that killed processes left (their pid is gone)."""
     for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        pid = tmp.name[len(path.name) + 2:-len(".tmp")]
+        pid = tmp.name[len(path.name) + 2 : -len(".tmp")]
         if pid.isdigit() and not _alive(int(pid)):
             tmp.unlink(missing_ok=True)
 
@@ -96,8 +98,9 @@ def check_writable(out: str | Path) -> None:
             f.flush()
             os.fsync(f.fileno())
     except OSError as e:
-        raise ValueError(f"out {str(out)!r}: cannot write results there ({e.strerror or e}); "
-                         "choose another folder or free space") from None
+        raise ValueError(
+            f"out {str(out)!r}: cannot write results there ({e.strerror or e}); choose another folder or free space"
+        ) from None
     finally:
         try:
             probe.unlink(missing_ok=True)

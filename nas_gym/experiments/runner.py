@@ -72,9 +72,11 @@ def full_env_id(env_id: str) -> str:
 
 def budget_text(budget: Budget) -> str:
     """The budget as ``Budget.parse`` reads it back (``500``, ``36000s``, ``50ep``, joined by ``+``)."""
-    parts = ([str(budget.queries)] if budget.queries is not None else []) + (
-        [f"{budget.seconds:g}s"] if budget.seconds is not None else []
-    ) + ([f"{budget.epochs:g}ep"] if budget.epochs is not None else [])
+    parts = (
+        ([str(budget.queries)] if budget.queries is not None else [])
+        + ([f"{budget.seconds:g}s"] if budget.seconds is not None else [])
+        + ([f"{budget.epochs:g}ep"] if budget.epochs is not None else [])
+    )
     return "+".join(parts)
 
 
@@ -154,8 +156,11 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
             finally:
                 env.close()
         payload["env"] = env.spec.id if env.spec is not None else spec.env_id
-        payload["log"] = {"arch_index": result.arch_index.tolist(), "val": result.val.tolist(),
-                          "cost_s": result.cost_s.tolist()}
+        payload["log"] = {
+            "arch_index": result.arch_index.tolist(),
+            "val": result.val.tolist(),
+            "cost_s": result.cost_s.tolist(),
+        }
         base: Any = env.unwrapped
         payload["result"] = score(result, base.backend)
     except Exception as e:  # a failing run is recorded and the grid goes on
@@ -218,8 +223,14 @@ def run_grid(
     check_budget_memory(parsed, min(workers, len(agents) * len(seed_list)) if executor == "process" else 1)
     text = budget_text(parsed)
     specs = [
-        RunSpec(env_id, a, s, text, {**(env_kwargs or {}), **(agent_env_kwargs or {}).get(a, {})},
-                dict((agent_kwargs or {}).get(a, {})))
+        RunSpec(
+            env_id,
+            a,
+            s,
+            text,
+            {**(env_kwargs or {}), **(agent_env_kwargs or {}).get(a, {})},
+            dict((agent_kwargs or {}).get(a, {})),
+        )
         for a in agents
         for s in seed_list
     ]
@@ -232,7 +243,9 @@ def run_grid(
     todo = [(sp, p) for sp, p in zip(specs, paths) if not (resume and _finished(sp, p))]
     todo.sort(key=lambda job: seed_list.index(job[0].seed))  # seed-major: slow agents spread over the run
     meanwhile = _load_plotting if summary else None
-    _execute(todo, workers, progress, done=len(specs) - len(todo), executor=executor, address=address, meanwhile=meanwhile)
+    _execute(
+        todo, workers, progress, done=len(specs) - len(todo), executor=executor, address=address, meanwhile=meanwhile
+    )
     if summary:
         # the two plots side by side where the grid's own workers are forked (the helper thread has ended)
         summarise(out, paths=paths, fork=executor == "process" and workers > 1 and worker_start_method() == "fork")
@@ -345,8 +358,13 @@ def _finished(spec: RunSpec, path: Path) -> bool:
 
 
 def _execute(
-    todo: list[tuple[RunSpec, Path]], workers: int, progress: bool, done: int,
-    executor: str = "process", address: str | None = None, meanwhile: Callable[[], None] | None = None,
+    todo: list[tuple[RunSpec, Path]],
+    workers: int,
+    progress: bool,
+    done: int,
+    executor: str = "process",
+    address: str | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> None:
     """Run ``todo``; ``meanwhile`` runs in a thread of this process while worker processes do the runs."""
     what = f"compare on {todo[0][0].env_id}" if todo else "compare"

@@ -25,9 +25,26 @@ import numpy as np
 from .results import load_runs
 
 COLUMNS = (
-    "env", "agent", "runs", "failed", "queries_mean", "best_val_mean", "best_val_std", "optimum", "reached",
-    "queries_to_opt_mean", "queries_to_opt_std", "time_to_opt_s_mean", "sim_time_s_mean",
-    "test_mean", "test_std", "reports", "rec_val_mean", "rec_val_std", "rec_test_mean", "rec_test_std",
+    "env",
+    "agent",
+    "runs",
+    "failed",
+    "queries_mean",
+    "best_val_mean",
+    "best_val_std",
+    "optimum",
+    "reached",
+    "queries_to_opt_mean",
+    "queries_to_opt_std",
+    "time_to_opt_s_mean",
+    "sim_time_s_mean",
+    "test_mean",
+    "test_std",
+    "reports",
+    "rec_val_mean",
+    "rec_val_std",
+    "rec_test_mean",
+    "rec_test_std",
 )
 
 
@@ -52,19 +69,28 @@ def summary_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         t_m, _ = mean_std([r["time_to_optimum_s"] for r in ok])
         test_m, test_s = mean_std([r["test"] for r in ok])
         optimum = ok[0]["optimum"] if ok else None
-        rows.append({
-            "env": env, "agent": agent, "runs": len(ok), "failed": len(group) - len(ok),
-            "queries_mean": mean_std([r["n_queries"] for r in ok])[0],
-            "best_val_mean": best_m, "best_val_std": best_s,
-            "optimum": optimum,
-            # no known optimum (supernets): None, since "0 runs reached it" would claim a miss
-            "reached": None if optimum is None else sum(r["queries_to_optimum"] is not None for r in ok),
-            "queries_to_opt_mean": q_m, "queries_to_opt_std": q_s, "time_to_opt_s_mean": t_m,
-            "sim_time_s_mean": mean_std([r["sim_time_s"] for r in ok])[0],
-            "test_mean": test_m, "test_std": test_s,
-            "reports": ok[0].get("reports", "process") if ok else None,
-            **_recommended(ok),
-        })
+        rows.append(
+            {
+                "env": env,
+                "agent": agent,
+                "runs": len(ok),
+                "failed": len(group) - len(ok),
+                "queries_mean": mean_std([r["n_queries"] for r in ok])[0],
+                "best_val_mean": best_m,
+                "best_val_std": best_s,
+                "optimum": optimum,
+                # no known optimum (supernets): None, since "0 runs reached it" would claim a miss
+                "reached": None if optimum is None else sum(r["queries_to_optimum"] is not None for r in ok),
+                "queries_to_opt_mean": q_m,
+                "queries_to_opt_std": q_s,
+                "time_to_opt_s_mean": t_m,
+                "sim_time_s_mean": mean_std([r["sim_time_s"] for r in ok])[0],
+                "test_mean": test_m,
+                "test_std": test_s,
+                "reports": ok[0].get("reports", "process") if ok else None,
+                **_recommended(ok),
+            }
+        )
     return rows
 
 
@@ -94,7 +120,9 @@ def time_unit(seconds: Iterable[float | None]) -> tuple[str, float]:
     """The unit (name, seconds) in which the largest of ``seconds`` reads as 1 or more, hours at most:
     table searches run for simulated hours, searches on a small supernet for milliseconds."""
     top = max((abs(s) for s in seconds if s is not None and np.isfinite(s)), default=0.0)
-    return next(((name, size) for name, size in TIME_UNITS if top >= size), TIME_UNITS[0] if top == 0 else TIME_UNITS[-1])
+    return next(
+        ((name, size) for name, size in TIME_UNITS if top >= size), TIME_UNITS[0] if top == 0 else TIME_UNITS[-1]
+    )
 
 
 def known_optimum(rows_or_results: Iterable[dict[str, Any]]) -> bool:
@@ -115,14 +143,18 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [
-            r["env"], r["agent"], f"{r['runs']}" + (f" ({r['failed']} failed)" if r["failed"] else ""),
+            r["env"],
+            r["agent"],
+            f"{r['runs']}" + (f" ({r['failed']} failed)" if r["failed"] else ""),
             "-" if r.get("queries_mean") is None else f"{r['queries_mean']:.0f}",
             plus_minus(r["best_val_mean"], r["best_val_std"]),
         ]
         if with_opt:
-            cells += ["-" if r["reached"] is None else f"{r['reached']}/{r['runs']}",
-                      plus_minus(r["queries_to_opt_mean"], r["queries_to_opt_std"], 0),
-                      _time(r["time_to_opt_s_mean"], size)]
+            cells += [
+                "-" if r["reached"] is None else f"{r['reached']}/{r['runs']}",
+                plus_minus(r["queries_to_opt_mean"], r["queries_to_opt_std"], 0),
+                _time(r["time_to_opt_s_mean"], size),
+            ]
         cells += [_time(r["sim_time_s_mean"], size)]
         cells += [plus_minus(r["test_mean"], r["test_std"])] if with_test else []
         if with_rec:
@@ -132,15 +164,21 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     optima = {r["optimum"] for r in rows if r["optimum"] is not None}
     if len(optima) == 1:
-        lines.append(f"\nBest validation: seed-mean validation of the returned architecture; table optimum {optima.pop():.2f}.")
+        lines.append(
+            f"\nBest validation: seed-mean validation of the returned architecture; table optimum {optima.pop():.2f}."
+        )
     elif not with_opt:
-        lines.append("\nOn a supernet (no known optimum): best val is the supernet's validation accuracy of the "
-                     "architecture a search returns; queries, the mean per search; search time, simulated (the "
-                     "children's multiply-accumulates at 10^12 per second, weight training included), not this "
-                     "machine's.")
+        lines.append(
+            "\nOn a supernet (no known optimum): best val is the supernet's validation accuracy of the "
+            "architecture a search returns; queries, the mean per search; search time, simulated (the "
+            "children's multiply-accumulates at 10^12 per second, weight training included), not this "
+            "machine's."
+        )
     if with_rec:
-        lines.append("\nBest val: the best architecture the search queried (process best); argmax: the one the agent "
-                     "recommends (its distribution's argmax); paper reports: which of the two its paper reports.")
+        lines.append(
+            "\nBest val: the best architecture the search queried (process best); argmax: the one the agent "
+            "recommends (its distribution's argmax); paper reports: which of the two its paper reports."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -186,5 +224,7 @@ def summarise(
         else:
             pareto.join()
             if pareto.exitcode:
-                raise RuntimeError(f"drawing {out / 'pareto.png'} failed (exit code {pareto.exitcode}; its error is above)")
+                raise RuntimeError(
+                    f"drawing {out / 'pareto.png'} failed (exit code {pareto.exitcode}; its error is above)"
+                )
     return rows

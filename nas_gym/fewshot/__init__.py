@@ -14,6 +14,14 @@ from .tasks import (
 )
 
 __all__ = [
-    "IMAGE_SET_SPLIT", "SPLITS", "ClassPool", "FewShotSplits", "Task", "TaskSampler", "image_set_splits",
-    "load_fewshot", "load_omniglot", "omniglot_split_sizes",
+    "IMAGE_SET_SPLIT",
+    "SPLITS",
+    "ClassPool",
+    "FewShotSplits",
+    "Task",
+    "TaskSampler",
+    "image_set_splits",
+    "load_fewshot",
+    "load_omniglot",
+    "omniglot_split_sizes",
 ]

@@ -82,5 +82,5 @@ def load_omniglot(root: str | Path, image_size: int = 28) -> FewShotSplits:
         names.append(f"{folder.parent.name}/{folder.name}")
     n_train, n_val, _ = omniglot_split_sizes(len(chars))
     idx = np.arange(len(chars))
-    split = {"train": idx[:n_train], "val": idx[n_train:n_train + n_val], "test": idx[n_train + n_val:]}
+    split = {"train": idx[:n_train], "val": idx[n_train : n_train + n_val], "test": idx[n_train + n_val :]}
     return make_splits("omniglot", classes, names, split)

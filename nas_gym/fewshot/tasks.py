@@ -114,11 +114,15 @@ class TaskSampler:
             imgs = self.pool.images[c]
             pick = rng.choice(len(imgs), size=self.shots + self.queries, replace=False)
             sx.append(imgs[pick[: self.shots]])
-            qx.append(imgs[pick[self.shots:]])
+            qx.append(imgs[pick[self.shots :]])
         labels = np.arange(self.ways, dtype=np.int64)
         return Task(
-            np.concatenate(sx), np.repeat(labels, self.shots), np.concatenate(qx), np.repeat(labels, self.queries),
-            tuple(int(c) for c in classes), self.pool.split,
+            np.concatenate(sx),
+            np.repeat(labels, self.shots),
+            np.concatenate(qx),
+            np.repeat(labels, self.queries),
+            tuple(int(c) for c in classes),
+            self.pool.split,
         )
 
 
@@ -130,7 +134,9 @@ def _stats(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), np.where(std > 1e-6, std, 1.0).astype(np.float32)
 
 
-def make_splits(name: str, classes: Sequence[np.ndarray], names: Sequence[str], split: Mapping[str, Sequence[int] | np.ndarray]) -> FewShotSplits:
+def make_splits(
+    name: str, classes: Sequence[np.ndarray], names: Sequence[str], split: Mapping[str, Sequence[int] | np.ndarray]
+) -> FewShotSplits:
     """Pools of ``classes`` (images per class) by ``split`` (meta-split -> class indices); the
     normalisation comes from the meta-train classes only."""
     if set(split) != set(SPLITS):
@@ -148,12 +154,15 @@ def make_splits(name: str, classes: Sequence[np.ndarray], names: Sequence[str], 
         seen |= set(idx)
     mean, std = _stats([classes[i] for i in split["train"]])
     pools = {
-        s: ClassPool(s, tuple(classes[i] for i in split[s]), tuple(names[i] for i in split[s]), mean, std) for s in SPLITS
+        s: ClassPool(s, tuple(classes[i] for i in split[s]), tuple(names[i] for i in split[s]), mean, std)
+        for s in SPLITS
     }
     return FewShotSplits(name, pools["train"], pools["val"], pools["test"])
 
 
-def image_set_splits(name: str, path: str | Path | None = None, split: dict[str, Sequence[int]] | None = None) -> FewShotSplits:
+def image_set_splits(
+    name: str, path: str | Path | None = None, split: dict[str, Sequence[int]] | None = None
+) -> FewShotSplits:
     """Few-shot pools of a 10-class image set read by :func:`~nas_gym.supernets.data.load_images`
     (training and test images of a class together), split by class index (default :data:`IMAGE_SET_SPLIT`)."""
     allowed = [d for d in DATASETS if d in FEWSHOT_SETS]

@@ -6,6 +6,15 @@ from .loss_net import LOSS_NETS, LossNet
 from .proxy import PROXIES, InnerProductProxy, inner_product_proxy, mse_proxy
 
 __all__ = [
-    "LOSS_NETS", "METHODS", "PROXIES", "History", "InnerProductProxy", "LossNet", "MetaConfig", "MetaLearner", "MetaTestResult",
-    "inner_product_proxy", "mse_proxy",
+    "LOSS_NETS",
+    "METHODS",
+    "PROXIES",
+    "History",
+    "InnerProductProxy",
+    "LossNet",
+    "MetaConfig",
+    "MetaLearner",
+    "MetaTestResult",
+    "inner_product_proxy",
+    "mse_proxy",
 ]

@@ -72,7 +72,12 @@ class MetaConfig:
     phi_meta_lr: float = 1.0  # ours: Reptile step of phi, as theta's (the authors' 0.001 leaves phi where it starts)
 
     def __post_init__(self) -> None:
-        for key, valid in (("method", METHODS), ("loss_net", LOSS_NETS), ("proxy", PROXIES), ("size", tuple(META_SIZES))):
+        for key, valid in (
+            ("method", METHODS),
+            ("loss_net", LOSS_NETS),
+            ("proxy", PROXIES),
+            ("size", tuple(META_SIZES)),
+        ):
             if getattr(self, key) not in valid:
                 raise ValueError(f"unknown {key} {getattr(self, key)!r}; valid: {list(valid)}")
         for key in ("ways", "shots", "queries", "task_steps", "meta_batch"):
@@ -133,8 +138,15 @@ class MetaLearner:
     """Meta-parameters theta (``net``), alpha and, for LAMANAS, phi (``loss_net``), and the
     task learner, Reptile meta-step and meta-test of the module doc."""
 
-    def __init__(self, config: MetaConfig, image_shape: Sequence[int], mean: Any, std: Any,
-                 device: str | torch.device = "cpu", seed: int = 0) -> None:
+    def __init__(
+        self,
+        config: MetaConfig,
+        image_shape: Sequence[int],
+        mean: Any,
+        std: Any,
+        device: str | torch.device = "cpu",
+        seed: int = 0,
+    ) -> None:
         self.config = config
         self.device = torch.device(device)
         c, h, w = (int(s) for s in image_shape)
@@ -291,8 +303,9 @@ class MetaLearner:
             if self.loss_net is not None:
                 _reptile(list(self.loss_net.parameters()), phis, cfg.phi_meta_lr)
 
-    def meta_test(self, sampler: TaskSampler, n_tasks: int, steps: int | None = None,
-                  rng: np.random.Generator | None = None) -> MetaTestResult:
+    def meta_test(
+        self, sampler: TaskSampler, n_tasks: int, steps: int | None = None, rng: np.random.Generator | None = None
+    ) -> MetaTestResult:
         """Query accuracy after adapting to each of ``n_tasks`` tasks for ``steps`` (default ``test_steps``)."""
         if n_tasks < 1:
             raise ValueError(f"n_tasks must be >= 1, got {n_tasks}")
@@ -305,9 +318,17 @@ class MetaLearner:
             self.release(net)
         return MetaTestResult.of(accs)
 
-    def meta_train(self, train: TaskSampler, val: TaskSampler | None = None, epochs: int | None = None,
-                   eval_every: int = 0, val_tasks: int = 20, val_steps: int | None = None, seed: int = 0,
-                   progress: bool | None = None) -> History:
+    def meta_train(
+        self,
+        train: TaskSampler,
+        val: TaskSampler | None = None,
+        epochs: int | None = None,
+        eval_every: int = 0,
+        val_tasks: int = 20,
+        val_steps: int | None = None,
+        seed: int = 0,
+        progress: bool | None = None,
+    ) -> History:
         """``epochs`` meta-steps (default ``meta_epochs``) on ``train`` tasks; with ``val`` and
         ``eval_every``, meta-validation accuracy at the start and every ``eval_every`` steps, on
         the same ``val_tasks`` tasks each time (fixed by ``seed``), each reported as a line of its
@@ -340,8 +361,11 @@ class MetaLearner:
         return history
 
     def describe(self) -> dict[str, Any]:
-        return {**asdict(self.config), "params": sum(p.numel() for p in self.net.parameters()),
-                "loss_net_params": 0 if self.loss_net is None else sum(p.numel() for p in self.loss_net.parameters())}
+        return {
+            **asdict(self.config),
+            "params": sum(p.numel() for p in self.net.parameters()),
+            "loss_net_params": 0 if self.loss_net is None else sum(p.numel() for p in self.loss_net.parameters()),
+        }
 
 
 def _reptile(meta: list[Tensor], tasks: list[list[Tensor]], lr: float) -> None:

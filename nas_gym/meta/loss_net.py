@@ -26,7 +26,9 @@ LOSS_NETS = ("lstm", "fnn")
 class LossNet(nn.Module):
     """``forward(logits (N, n_classes), labels (N,)) -> scalar`` learned loss."""
 
-    def __init__(self, n_classes: int, kind: str = "lstm", residual: bool = True, hidden: int = 64, layers: int = 5) -> None:
+    def __init__(
+        self, n_classes: int, kind: str = "lstm", residual: bool = True, hidden: int = 64, layers: int = 5
+    ) -> None:
         super().__init__()
         if kind not in LOSS_NETS:
             raise ValueError(f"unknown loss network {kind!r}; valid: {list(LOSS_NETS)}")

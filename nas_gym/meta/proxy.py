@@ -52,7 +52,9 @@ def logit_direction(logits: Tensor, params: Sequence[Tensor], v: Sequence[Tensor
     """J v: how ``logits`` move when ``params`` move along ``v`` (a Jacobian-vector product,
     taken as the gradient of the linear map u -> <J^T u, v>; the logits' graph is kept)."""
     u = torch.zeros_like(logits, requires_grad=True)
-    vjp = torch.autograd.grad(logits, list(params), grad_outputs=u, create_graph=True, retain_graph=True, allow_unused=True)
+    vjp = torch.autograd.grad(
+        logits, list(params), grad_outputs=u, create_graph=True, retain_graph=True, allow_unused=True
+    )
     pairs = [(a, b) for a, b in zip(vjp, v) if a is not None and b is not None]
     if not pairs:
         return torch.zeros_like(logits)
@@ -68,8 +70,9 @@ class InnerProductProxy:
     in value and phi-gradient to :func:`inner_product_proxy` at the same point.
     """
 
-    def __init__(self, logits: Tensor, labels: Tensor, theta: Sequence[Tensor], alpha: Sequence[Tensor],
-                 lam: float, xi: float) -> None:
+    def __init__(
+        self, logits: Tensor, labels: Tensor, theta: Sequence[Tensor], alpha: Sequence[Tensor], lam: float, xi: float
+    ) -> None:
         ce = F.cross_entropy(logits, labels)
         params = list(theta) + list(alpha)
         g_ce = torch.autograd.grad(ce, params, retain_graph=True, allow_unused=True)

@@ -7,9 +7,15 @@ from .macro import MACRO_OPS, MacroSpace
 from .nb201 import NB201_OPS, NB201Space
 
 __all__ = [
-    "ArchLike", "Space",
-    "NB201Space", "NB201_OPS",
-    "GraphSpace", "GNN_OPS", "PROTEINS_OPS",
-    "MacroSpace", "MACRO_OPS",
-    "DartsSpace", "DARTS_OPS",
+    "ArchLike",
+    "Space",
+    "NB201Space",
+    "NB201_OPS",
+    "GraphSpace",
+    "GNN_OPS",
+    "PROTEINS_OPS",
+    "MacroSpace",
+    "MACRO_OPS",
+    "DartsSpace",
+    "DARTS_OPS",
 ]

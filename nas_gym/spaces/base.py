@@ -114,9 +114,7 @@ class Space:
                 f"option names or a string like {self.example_string()!r}"
             ) from None
         if len(seq) != self.n_decisions:
-            raise ValueError(
-                f"{self.name}: an architecture has {self.n_decisions} decisions, got {len(seq)}: {arch!r}"
-            )
+            raise ValueError(f"{self.name}: an architecture has {self.n_decisions} decisions, got {len(seq)}: {arch!r}")
         codes = [self._option_code(i, v) if isinstance(v, str) else int(v) for i, v in enumerate(seq)]
         return self.index(codes)
 

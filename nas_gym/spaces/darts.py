@@ -20,8 +20,14 @@ import numpy as np
 from .base import ArchLike, Space
 
 DARTS_OPS = (
-    "none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
-    "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5",
+    "none",
+    "max_pool_3x3",
+    "avg_pool_3x3",
+    "skip_connect",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
 )
 CELLS = ("normal", "reduce")
 N_NODES = 4
@@ -54,7 +60,7 @@ class DartsSpace(Space):
         self._require_valid(codes)
         out = {}
         for c, cell in enumerate(CELLS):
-            row = codes[c * len(EDGES):(c + 1) * len(EDGES)]
+            row = codes[c * len(EDGES) : (c + 1) * len(EDGES)]
             out[cell] = [(DARTS_OPS[int(o)], src) for (_, src), o in zip(EDGES, row) if o != 0]
         return out
 
@@ -75,10 +81,12 @@ class DartsSpace(Space):
         for c, pairs in enumerate((normal, reduce)):
             pairs = list(pairs)
             if len(pairs) != 2 * N_NODES:
-                raise ValueError(f"{self.name}: a {CELLS[c]} cell has {2 * N_NODES} (op, input) pairs, got {len(pairs)}")
+                raise ValueError(
+                    f"{self.name}: a {CELLS[c]} cell has {2 * N_NODES} (op, input) pairs, got {len(pairs)}"
+                )
             for k in range(N_NODES):
                 seen = set()
-                for op, src in pairs[2 * k:2 * k + 2]:
+                for op, src in pairs[2 * k : 2 * k + 2]:
                     if not isinstance(src, (int, np.integer)) or not 0 <= src < k + 2 or src in seen:
                         raise ValueError(
                             f"{self.name}: node {k + 2} of the {CELLS[c]} cell cannot read {src!r}; "
@@ -101,7 +109,7 @@ class DartsSpace(Space):
     def _in_degrees(self, codes: np.ndarray) -> np.ndarray:
         """Non-``none`` edges into each node: ``(n, 2 cells, 4 nodes)``."""
         live = np.asarray(codes).reshape(-1, len(CELLS), len(EDGES)) != 0
-        return np.stack([live[:, :, s:s + k + 2].sum(axis=2) for k, s in enumerate(_NODE_START)], axis=2)
+        return np.stack([live[:, :, s : s + k + 2].sum(axis=2) for k, s in enumerate(_NODE_START)], axis=2)
 
     def _valid_mask(self, codes: np.ndarray) -> np.ndarray:
         return (self._in_degrees(codes) == 2).all(axis=(1, 2))
@@ -147,7 +155,7 @@ class DartsSpace(Space):
                 f"({self.n_decisions}, {len(DARTS_OPS) - 1}) (without none), got shape {a.shape}"
             )
         single = a.ndim < 3
-        real = a.reshape(-1, self.n_decisions, n_ops)[:, :, n_ops - len(DARTS_OPS) + 1:]
+        real = a.reshape(-1, self.n_decisions, n_ops)[:, :, n_ops - len(DARTS_OPS) + 1 :]
         best_op = real.argmax(axis=2) + 1  # code of the best real op of every edge
         strength = real.max(axis=2)
         out = np.zeros(best_op.shape, dtype=np.int64)
@@ -155,7 +163,7 @@ class DartsSpace(Space):
         for c in range(len(CELLS)):
             for k, s in enumerate(_NODE_START):
                 lo = c * len(EDGES) + s
-                top2 = np.argsort(-strength[:, lo:lo + k + 2], axis=1, kind="stable")[:, :2] + lo
+                top2 = np.argsort(-strength[:, lo : lo + k + 2], axis=1, kind="stable")[:, :2] + lo
                 out[rows, top2] = best_op[rows, top2]
         return out[0] if single else out
 

@@ -36,8 +36,15 @@ GNN_OPS = ("gat", "gcn", "gin", "cheb", "sage", "arma", "graph", "fc", "skip")
 PROTEINS_OPS = ("gcn", "sage", "arma", "fc", "skip")
 # The benchmark's nine link patterns, in the order its keys number them (key digit 0).
 TABLE_LINKS = (
-    (0, 0, 0, 0), (0, 0, 0, 1), (0, 0, 1, 1), (0, 0, 1, 2), (0, 0, 1, 3),
-    (0, 1, 1, 1), (0, 1, 1, 2), (0, 1, 2, 2), (0, 1, 2, 3),
+    (0, 0, 0, 0),
+    (0, 0, 0, 1),
+    (0, 0, 1, 1),
+    (0, 0, 1, 2),
+    (0, 0, 1, 3),
+    (0, 1, 1, 1),
+    (0, 1, 1, 2),
+    (0, 1, 2, 2),
+    (0, 1, 2, 3),
 )
 N_NODES = 4
 OP_DECISIONS = (0, 2, 4, 6)  # positions of op0..op3 among the decisions

@@ -30,8 +30,10 @@ def functional_key(ops: tuple[str, ...]) -> str:
     value = {0: "x"}
     for dst in (1, 2, 3):
         terms = sorted(
-            _ZERO if op == "none" or value[src] == _ZERO
-            else value[src] if op == "skip_connect"
+            _ZERO
+            if op == "none" or value[src] == _ZERO
+            else value[src]
+            if op == "skip_connect"
             else f"({value[src]})@{op}"
             for (d, src), op in zip(NB201_EDGES, ops)
             if d == dst

@@ -18,8 +18,23 @@ from ..optional import missing_extra, require_extra
 SUPERNETS = {"nb201-supernet": "nb201", "darts-supernet": "darts"}
 # keywords of SupernetBackend that an env passes through (besides dataset and path)
 SUPERNET_KWARGS = (
-    "data", "mode", "size", "device", "checkpoint", "recipe", "epochs", "seed", "split_seed", "n_val",
-    "n_train", "recal_batches", "train_batches", "train_lr", "cache_size", "progress", "threads",
+    "data",
+    "mode",
+    "size",
+    "device",
+    "checkpoint",
+    "recipe",
+    "epochs",
+    "seed",
+    "split_seed",
+    "n_val",
+    "n_train",
+    "recal_batches",
+    "train_batches",
+    "train_lr",
+    "cache_size",
+    "progress",
+    "threads",
 )
 
 _FROZEN: dict[str, Any] = {}

@@ -134,7 +134,9 @@ class SupernetBackend:
         seed, split_seed = whole_number("seed", seed, minimum=0), whole_number("split_seed", split_seed, minimum=0)
         n_val = _optional_count("n_val", n_val, "validation images a query measures on")
         n_train = _optional_count("n_train", n_train, "images of the weight-training half")
-        self.train_batches = whole_number("train_batches", train_batches, meaning="minibatches a train-mode query trains")
+        self.train_batches = whole_number(
+            "train_batches", train_batches, meaning="minibatches a train-mode query trains"
+        )
         self.train_lr = finite_number("train_lr", train_lr, above=0.0)
         self.recal_batches = whole_number("recal_batches", recal_batches, meaning="batches that recalibrate batch norm")
         self.cache_size = whole_number("cache_size", cache_size, minimum=0, meaning="measurements kept; 0: none")
@@ -154,6 +156,7 @@ class SupernetBackend:
         if n_train is not None:  # a fixed subset of the weight half: CPU-sized epochs
             order = np.random.default_rng([split_seed, 3]).permutation(len(weight_idx))
             weight_idx = np.sort(weight_idx[order[:n_train]])
+
         def put(idx: np.ndarray) -> DeviceData:
             return DeviceData.of(images.train_x[idx], images.train_y[idx], images.mean, images.std, self.device)
 
@@ -163,19 +166,25 @@ class SupernetBackend:
         recal = np.random.default_rng([split_seed, 2]).permutation(len(weight_idx))
         bs = self.recipe.batch_size
         n_recal = min(self.recal_batches, len(recal) // bs or 1)
-        self._recal = [self.train_data.batch(recal[k * bs:(k + 1) * bs]) for k in range(n_recal)]
+        self._recal = [self.train_data.batch(recal[k * bs : (k + 1) * bs]) for k in range(n_recal)]
 
         self.spec = {
-            "space": space, "size": size, "dataset": dataset,
+            "space": space,
+            "size": size,
+            "dataset": dataset,
             "data": _fingerprint(images.train_x, images.train_y),
-            "split_seed": int(split_seed), "recipe": self.recipe.as_dict(), "seed": int(seed),
+            "split_seed": int(split_seed),
+            "recipe": self.recipe.as_dict(),
+            "seed": int(seed),
         }
         if n_train is not None:  # only then, so checkpoints of the whole half keep their keys
             self.spec["n_train"] = len(weight_idx)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.network = net_cls(
-                **sizes[size], in_channels=images.train_x.shape[1], num_classes=images.num_classes,
+                **sizes[size],
+                in_channels=images.train_x.shape[1],
+                num_classes=images.num_classes,
                 image_size=images.train_x.shape[-1],
             )
         self.network.to(self.device)
@@ -190,7 +199,13 @@ class SupernetBackend:
                 raise FileNotFoundError(f"no supernet checkpoint at {str(ckpt_file)!r}") from None
         with torch_threads(self.threads):
             ckpt = pretrain(
-                self.network, self.train_data, self.recipe, self.spec, ckpt_file, self._sample_path, seed=seed,
+                self.network,
+                self.train_data,
+                self.recipe,
+                self.spec,
+                ckpt_file,
+                self._sample_path,
+                seed=seed,
                 progress=progress,
             )
         self.checkpoint_file = ckpt_file
@@ -259,8 +274,13 @@ class SupernetBackend:
         )
         self._pending_s = 0.0
         return Record(
-            index, val, cost, params=float(self.network.param_count(codes)), flops=macs,
-            extra={"wall_s": time.perf_counter() - t0}, loss=loss,
+            index,
+            val,
+            cost,
+            params=float(self.network.param_count(codes)),
+            flops=macs,
+            extra={"wall_s": time.perf_counter() - t0},
+            loss=loss,
         )
 
     def _measure(self, index: int, codes: np.ndarray) -> tuple[float, float]:
@@ -290,7 +310,9 @@ class SupernetBackend:
         finally:
             restore_bn_state(self.network, saved)
 
-    def _stem_outputs(self) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], list[tuple[torch.Tensor, torch.Tensor]]] | None:
+    def _stem_outputs(
+        self,
+    ) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], list[tuple[torch.Tensor, torch.Tensor]]] | None:
         """(recalibration, validation) batches of stem outputs, as a frozen query computes them.
 
         No path changes the stem, and its batch norm is recalibrated on the same fixed batches
@@ -348,12 +370,16 @@ class SupernetBackend:
         return train_alone(self.network, codes, self.train_data, test, self.recipe, epochs, seed)[0]
 
     # ---------------------------------------------------- white-box interface
-    def train_batches_iter(self, rng: np.random.Generator, batch_size: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def train_batches_iter(
+        self, rng: np.random.Generator, batch_size: int | None = None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Endless minibatches of the weight-training half, drawn from ``rng``."""
         while True:
             yield self.train_data.sample(rng, batch_size or self.recipe.batch_size)
 
-    def val_batches_iter(self, rng: np.random.Generator, batch_size: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def val_batches_iter(
+        self, rng: np.random.Generator, batch_size: int | None = None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Endless minibatches of the validation half (for architecture updates), drawn from ``rng``."""
         while True:
             yield self.val_data.sample(rng, batch_size or self.recipe.batch_size)
@@ -397,7 +423,13 @@ class AfterStem(nn.Module):
 
 
 def train_alone(
-    supernet: SupernetNet, codes: np.ndarray, train: DeviceData, test: DeviceData, recipe: Recipe, epochs: int, seed: int = 0
+    supernet: SupernetNet,
+    codes: np.ndarray,
+    train: DeviceData,
+    test: DeviceData,
+    recipe: Recipe,
+    epochs: int,
+    seed: int = 0,
 ) -> tuple[float, float]:
     """(test accuracy %, loss) of the child ``codes`` built as a plain network with fresh weights
     and trained alone for ``epochs`` epochs (SGD, cosine schedule of ``recipe``)."""
@@ -415,7 +447,12 @@ def fresh_child(supernet: SupernetNet, codes: np.ndarray, seed: int, device: tor
 
 
 def train_epochs(
-    net: nn.Module, train: DeviceData, recipe: Recipe, epochs: int, seed: int = 0, first_epoch: int = 0,
+    net: nn.Module,
+    train: DeviceData,
+    recipe: Recipe,
+    epochs: int,
+    seed: int = 0,
+    first_epoch: int = 0,
     after_epoch: Callable[[int], None] | None = None,
 ) -> int:
     """Train the plain network ``net`` for ``epochs`` epochs from a fresh optimiser (SGD, cosine
@@ -446,6 +483,7 @@ def _optional_count(name: str, value: Any, meaning: str) -> int | None:
 def _fingerprint(x: np.ndarray, y: np.ndarray) -> str:
     """Rows and checksums of the training images and labels: other pixels or labels under the
     same data set name are other weights, so they get another checkpoint key (~20 ms for 47 MB)."""
+
     def crc(a: np.ndarray) -> int:
         return zlib.crc32(np.ascontiguousarray(a).data.cast("B"))
 

@@ -98,11 +98,13 @@ class DagCell(nn.Module):
         self.edge_list = tuple(edges)
         self.op_names = tuple(op_names)
         self.edges = nn.ModuleList(
-            nn.ModuleDict({
-                name: make_op(e, name)
-                for o, name in enumerate(op_names)
-                if o > 0 and (keep is None or (e, o) in keep)
-            })
+            nn.ModuleDict(
+                {
+                    name: make_op(e, name)
+                    for o, name in enumerate(op_names)
+                    if o > 0 and (keep is None or (e, o) in keep)
+                }
+            )
             for e in range(len(edges))
         )
         self._members: dict[nn.Module, tuple[nn.Module, ...]] = {}  # op -> its modules, for hook checks
@@ -378,7 +380,9 @@ class CountAvgPool2d(nn.Module):
         return [(i, k / r) for i, r in enumerate(real) if r < k]
 
 
-def relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int, padding: int, dilation: int = 1, affine: bool = True) -> nn.Sequential:
+def relu_conv_bn(
+    c_in: int, c_out: int, kernel: int, stride: int, padding: int, dilation: int = 1, affine: bool = True
+) -> nn.Sequential:
     """ReLU - Conv (no bias) - BN, the unit of both spaces' convolutions."""
     return FoldedSequential(
         nn.ReLU(inplace=False),

@@ -67,8 +67,11 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise CorruptCheckpoint(f"supernet checkpoint {str(path)!r} cannot be read ({type(e).__name__}: {e})") from None
     if not isinstance(ckpt, dict) or not {"spec", "model", "epoch"} <= set(ckpt) or not isinstance(ckpt["model"], dict):
         raise CorruptCheckpoint(f"{str(path)!r} is not a supernet checkpoint (want a dict with spec, model and epoch)")
-    bad_weights = [k for k, v in ckpt["model"].items()
-                   if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    bad_weights = [
+        k
+        for k, v in ckpt["model"].items()
+        if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())
+    ]
     if bad_weights:
         raise CorruptCheckpoint(f"supernet checkpoint {str(path)!r} holds non-finite weights in {bad_weights[:3]}")
     return ckpt

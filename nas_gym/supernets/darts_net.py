@@ -92,9 +92,7 @@ def darts_op(name: str, c: int, stride: int) -> nn.Module:
     if name == "max_pool_3x3":
         return nn.Sequential(nn.MaxPool2d(3, stride, 1), nn.BatchNorm2d(c, affine=False, track_running_stats=True))
     if name == "avg_pool_3x3":
-        return nn.Sequential(
-            CountAvgPool2d(3, stride, 1), nn.BatchNorm2d(c, affine=False, track_running_stats=True)
-        )
+        return nn.Sequential(CountAvgPool2d(3, stride, 1), nn.BatchNorm2d(c, affine=False, track_running_stats=True))
     if name == "skip_connect":
         return nn.Identity() if stride == 1 else FactorizedReduce(c, c)
     if name in ("sep_conv_3x3", "sep_conv_5x5"):
@@ -108,8 +106,14 @@ class DartsCell(DagCell):
     """A normal or reduction cell; inputs are preprocessed only when a live edge reads them."""
 
     def __init__(
-        self, c_pp: int, c_p: int, c: int, reduction: bool, reduction_prev: bool,
-        keep: set[tuple[int, int]] | None = None, uses: Sequence[bool] = (True, True),
+        self,
+        c_pp: int,
+        c_p: int,
+        c: int,
+        reduction: bool,
+        reduction_prev: bool,
+        keep: set[tuple[int, int]] | None = None,
+        uses: Sequence[bool] = (True, True),
     ) -> None:
         super().__init__(
             EDGES, DARTS_OPS, lambda e, name: darts_op(name, c, 2 if reduction and EDGES[e][1] < 2 else 1), keep
@@ -141,11 +145,21 @@ class _DartsBody(nn.Module):
     """Stem, cells (built by ``keep``/``uses`` per cell kind) and head; shared by supernet and child."""
 
     def __init__(
-        self, C: int, layers: int, in_channels: int, num_classes: int,
-        keep: dict[bool, set[tuple[int, int]]] | None, uses: dict[bool, tuple[bool, bool]] | None,
+        self,
+        C: int,
+        layers: int,
+        in_channels: int,
+        num_classes: int,
+        keep: dict[bool, set[tuple[int, int]]] | None,
+        uses: dict[bool, tuple[bool, bool]] | None,
     ) -> None:
         super().__init__()
-        self.C, self.layers, self.in_channels, self.num_classes = int(C), int(layers), int(in_channels), int(num_classes)
+        self.C, self.layers, self.in_channels, self.num_classes = (
+            int(C),
+            int(layers),
+            int(in_channels),
+            int(num_classes),
+        )
         c_curr = 3 * C
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c_curr, 3, padding=1, bias=False), nn.BatchNorm2d(c_curr))
         c_pp, c_p, c = c_curr, c_curr, C
@@ -155,11 +169,17 @@ class _DartsBody(nn.Module):
             reduction = i in (layers // 3, 2 * layers // 3)
             if reduction:
                 c *= 2
-            cells.append(DartsCell(
-                c_pp, c_p, c, reduction, reduction_prev,
-                keep=None if keep is None else keep[reduction],
-                uses=(True, True) if uses is None else uses[reduction],
-            ))
+            cells.append(
+                DartsCell(
+                    c_pp,
+                    c_p,
+                    c,
+                    reduction,
+                    reduction_prev,
+                    keep=None if keep is None else keep[reduction],
+                    uses=(True, True) if uses is None else uses[reduction],
+                )
+            )
             reduction_prev = reduction
             c_pp, c_p = c_p, N_NODES * c
         self.cells = nn.ModuleList(cells)
@@ -187,7 +207,14 @@ class _DartsBody(nn.Module):
 class DartsChild(_DartsBody):
     """One DARTS genotype's network as a plain module: only its live ops, fixed plans, ``forward(x)``."""
 
-    def __init__(self, codes: Sequence[int] | np.ndarray, C: int = 16, layers: int = 8, in_channels: int = 3, num_classes: int = 10) -> None:
+    def __init__(
+        self,
+        codes: Sequence[int] | np.ndarray,
+        C: int = 16,
+        layers: int = 8,
+        in_channels: int = 3,
+        num_classes: int = 10,
+    ) -> None:
         codes = np.asarray(codes, dtype=np.int64)
         plans = _plans(_one_hot(codes))
         keep = {bool(r): {(e, ops[0][0]) for e, _, _, ops in plans[r].steps} for r in (0, 1)}
@@ -206,13 +233,19 @@ class DartsSupernet(_DartsBody):
     mixes_none = False  # DARTS's one-shot model leaves the zero op out of the mixture (as the thesis)
 
     def __init__(
-        self, C: int = 16, layers: int = 8, in_channels: int = 3, num_classes: int = 10,
+        self,
+        C: int = 16,
+        layers: int = 8,
+        in_channels: int = 3,
+        num_classes: int = 10,
         image_size: int | Sequence[int] = 32,
     ) -> None:
         super().__init__(C, layers, in_channels, num_classes, keep=None, uses=None)
         self.space = DartsSpace()
         self.image_size = image_hw(image_size)
-        self._op_params = np.concatenate([sum(c.op_params() for c in cast(list[DartsCell], self.cells) if c.reduction == r) for r in (False, True)])
+        self._op_params = np.concatenate(
+            [sum(c.op_params() for c in cast(list[DartsCell], self.cells) if c.reduction == r) for r in (False, True)]
+        )
         self._skeleton_params = sum(p.numel() for p in self.parameters()) - int(self._op_params.sum())
         self._macs: dict[tuple[int, int], tuple[int, np.ndarray, np.ndarray]] = {}
 
@@ -252,11 +285,22 @@ class DartsSupernet(_DartsBody):
         if image_size not in self._macs:
             all_ops = mixed(torch.ones(2 * N_EDGES, len(DARTS_OPS), device=next(self.parameters()).device))
             macs = trace_macs(self, lambda x: self(x, all_ops), (self.in_channels, *image_size))
-            ops = np.concatenate([sum(c.op_macs(macs) for c in cast(list[DartsCell], self.cells) if c.reduction == r) for r in (False, True)])
-            pre = np.array([
-                [sum(module_macs(getattr(c, f"preprocess{i}"), macs) for c in self.cells if c.reduction == r) for i in (0, 1)]
-                for r in (False, True)
-            ], dtype=np.int64)
+            ops = np.concatenate(
+                [
+                    sum(c.op_macs(macs) for c in cast(list[DartsCell], self.cells) if c.reduction == r)
+                    for r in (False, True)
+                ]
+            )
+            pre = np.array(
+                [
+                    [
+                        sum(module_macs(getattr(c, f"preprocess{i}"), macs) for c in self.cells if c.reduction == r)
+                        for i in (0, 1)
+                    ]
+                    for r in (False, True)
+                ],
+                dtype=np.int64,
+            )
             self._macs[image_size] = (int(sum(macs.values())) - int(ops.sum()) - int(pre.sum()), ops, pre)
         return self._macs[image_size]
 
@@ -279,7 +323,7 @@ class DartsSupernet(_DartsBody):
 
 def _plans(active: np.ndarray) -> tuple[Plan, Plan]:
     return tuple(  # type: ignore[return-value]
-        make_plan(active[r * N_EDGES:(r + 1) * N_EDGES], EDGES, 2, _OUTPUTS, DARTS_OPS) for r in (0, 1)
+        make_plan(active[r * N_EDGES : (r + 1) * N_EDGES], EDGES, 2, _OUTPUTS, DARTS_OPS) for r in (0, 1)
     )
 
 

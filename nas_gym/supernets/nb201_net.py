@@ -63,8 +63,11 @@ class ResBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         conv_b = self.conv_b
-        if torch.is_grad_enabled() or not isinstance(conv_b, FoldedSequential) or not conv_b.starts_with_relu or hooked(
-            *self.modules()
+        if (
+            torch.is_grad_enabled()
+            or not isinstance(conv_b, FoldedSequential)
+            or not conv_b.starts_with_relu
+            or hooked(*self.modules())
         ):
             return self.downsample(x) + conv_b(self.conv_a(x))
         # no autograd, nobody watching: conv_a's and conv_b's outputs are this call's own tensors, so
@@ -121,7 +124,9 @@ class _NB201Body(nn.Module):
 class NB201Child(_NB201Body):
     """One NB201 cell's network as a plain module: only its live ops, a fixed plan, ``forward(x)``."""
 
-    def __init__(self, codes: Sequence[int] | np.ndarray, C: int = 16, N: int = 5, in_channels: int = 3, num_classes: int = 10) -> None:
+    def __init__(
+        self, codes: Sequence[int] | np.ndarray, C: int = 16, N: int = 5, in_channels: int = 3, num_classes: int = 10
+    ) -> None:
         codes = np.asarray(codes, dtype=np.int64)
         plan = _plan(_one_hot(codes))
         super().__init__(C, N, in_channels, num_classes, keep={(e, s[0][0]) for e, _, _, s in plan.steps})
@@ -224,4 +229,3 @@ def _check_codes(codes: Any) -> np.ndarray:
     if arr.shape != (len(NB201_EDGES),) or (arr < 0).any() or (arr >= len(NB201_OPS)).any():
         raise ValueError(f"NB201 codes are {len(NB201_EDGES)} options in 0..{len(NB201_OPS) - 1}, got {arr.tolist()}")
     return arr
-

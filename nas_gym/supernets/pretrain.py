@@ -58,7 +58,9 @@ class Recipe:
         if not isinstance(self.sampling, str) or self.sampling not in SAMPLINGS:
             raise ValueError(f"unknown recipe sampling {self.sampling!r}; valid: {list(SAMPLINGS)}")
         checked = {
-            "epochs": whole_number("recipe epochs", self.epochs, minimum=0, meaning="passes over the weight-training half"),
+            "epochs": whole_number(
+                "recipe epochs", self.epochs, minimum=0, meaning="passes over the weight-training half"
+            ),
             "batch_size": whole_number("recipe batch_size", self.batch_size),
             "lr": finite_number("recipe lr", self.lr, above=0.0),
             "lr_min": finite_number("recipe lr_min", self.lr_min, minimum=0.0),
@@ -66,7 +68,9 @@ class Recipe:
             "weight_decay": finite_number("recipe weight_decay", self.weight_decay, minimum=0.0),
         }
         if self.grad_clip is not None:  # None or 0: no clipping
-            checked["grad_clip"] = finite_number("recipe grad_clip (0 or None: no clipping)", self.grad_clip, minimum=0.0)
+            checked["grad_clip"] = finite_number(
+                "recipe grad_clip (0 or None: no clipping)", self.grad_clip, minimum=0.0
+            )
         for name, value in checked.items():  # plain ints and floats: the checkpoint key hashes them
             object.__setattr__(self, name, value)
 
@@ -80,7 +84,9 @@ class Recipe:
 
 def make_optimizer(net: nn.Module, recipe: Recipe, lr: float | None = None) -> torch.optim.SGD:
     return torch.optim.SGD(
-        net.parameters(), lr=recipe.lr if lr is None else lr, momentum=recipe.momentum,
+        net.parameters(),
+        lr=recipe.lr if lr is None else lr,
+        momentum=recipe.momentum,
         weight_decay=recipe.weight_decay,
     )
 
@@ -134,8 +140,14 @@ def pretrain(
 
 
 def _train(
-    net: nn.Module, data: DeviceData, recipe: Recipe, ckpt: dict[str, Any], opt: torch.optim.Optimizer,
-    save: _Saver, sample_path: Callable[[np.random.Generator], Any], seed: int,
+    net: nn.Module,
+    data: DeviceData,
+    recipe: Recipe,
+    ckpt: dict[str, Any],
+    opt: torch.optim.Optimizer,
+    save: _Saver,
+    sample_path: Callable[[np.random.Generator], Any],
+    seed: int,
     progress: bool | None,
 ) -> tuple[dict[str, Any], int]:
     """The epochs from ``ckpt["epoch"]`` to ``recipe.epochs``, each saved; the last checkpoint and the steps run."""
@@ -144,8 +156,13 @@ def _train(
     total = steps_per_epoch * recipe.epochs
     ran = 0
     what = " ".join(str(spec[k]) for k in ("space", "size", "dataset") if k in spec)
-    report = Progress(total, f"pretrain {what}", "step", initial=start * steps_per_epoch,
-                      enabled=start < recipe.epochs and progress is not False)
+    report = Progress(
+        total,
+        f"pretrain {what}",
+        "step",
+        initial=start * steps_per_epoch,
+        enabled=start < recipe.epochs and progress is not False,
+    )
     with report:
         for epoch in range(start, recipe.epochs):
             rng = np.random.default_rng([seed, epoch])
@@ -162,7 +179,10 @@ def _train(
             if bad:
                 _diverged(f"epoch {epoch + 1} left non-finite weights in {bad[:3]}", recipe, save.path)
             ckpt = {
-                "spec": spec, "epoch": epoch + 1, "model": net.state_dict(), "optimizer": opt.state_dict(),
+                "spec": spec,
+                "epoch": epoch + 1,
+                "model": net.state_dict(),
+                "optimizer": opt.state_dict(),
                 "seconds": [*ckpt["seconds"], time.perf_counter() - t0],
                 "loss": [*ckpt["loss"], float(np.mean(losses))],
             }
@@ -184,8 +204,9 @@ class _Saver:
             write_checkpoint(self.path, ckpt)
         except OSError as e:
             self.writable = False
-            warnings.warn(f"cannot write supernet checkpoint {str(self.path)!r} ({e}): training on in memory",
-                          stacklevel=2)
+            warnings.warn(
+                f"cannot write supernet checkpoint {str(self.path)!r} ({e}): training on in memory", stacklevel=2
+            )
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:
@@ -217,7 +238,8 @@ def _lock(path: Path) -> FileLock | None:
     except OSError as e:
         warnings.warn(
             f"supernet cache folder {str(path.parent)!r} cannot be written ({e}): training in memory; "
-            "the checkpoint is not saved", stacklevel=3,
+            "the checkpoint is not saved",
+            stacklevel=3,
         )
         return None
     return lock

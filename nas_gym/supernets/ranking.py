@@ -57,6 +57,8 @@ def rank_children(
     with Progress(seeds * len(cells), f"children alone ({epochs} ep)", "child", enabled=progress) as report:
         for s in range(seeds):
             for i, c in enumerate(cells):
-                alone[s, i] = train_alone(backend.network, c, backend.train_data, backend.val_data, backend.recipe, epochs, s)[0]
+                alone[s, i] = train_alone(
+                    backend.network, c, backend.train_data, backend.val_data, backend.recipe, epochs, s
+                )[0]
                 report.update(1, last=f"{alone[s, i]:.1f}%")
     return Ranking(np.asarray(cells), est, alone)

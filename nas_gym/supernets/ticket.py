@@ -88,10 +88,12 @@ def prune_to(pairs: list[tuple[nn.Module, str]], keep: int) -> None:
     with ``view`` and so refuses the networks' channels-last weights.
     """
     masks = [getattr(m, f"{n}_mask") if prune.is_pruned(m) else torch.ones_like(weight_of(m, n)) for m, n in pairs]
-    scores = torch.cat([
-        torch.where(mask.bool(), weight_of(m, n).abs(), torch.full_like(mask, float("inf"))).reshape(-1)
-        for (m, n), mask in zip(pairs, masks)
-    ])
+    scores = torch.cat(
+        [
+            torch.where(mask.bool(), weight_of(m, n).abs(), torch.full_like(mask, float("inf"))).reshape(-1)
+            for (m, n), mask in zip(pairs, masks)
+        ]
+    )
     alive = sum(int(mask.sum()) for mask in masks)
     if keep >= alive:
         return
@@ -99,7 +101,7 @@ def prune_to(pairs: list[tuple[nn.Module, str]], keep: int) -> None:
     flat[torch.topk(scores, alive - int(keep), largest=False).indices] = 0.0
     start = 0
     for (m, n), mask in zip(pairs, masks):
-        new = flat[start:start + mask.numel()].view(mask.shape)  # reshape(-1) read the logical order
+        new = flat[start : start + mask.numel()].view(mask.shape)  # reshape(-1) read the logical order
         start += mask.numel()
         if prune.is_pruned(m):
             mask.copy_(new)
@@ -108,7 +110,11 @@ def prune_to(pairs: list[tuple[nn.Module, str]], keep: int) -> None:
 
 
 def _layout(t: torch.Tensor) -> torch.memory_format:
-    return torch.channels_last if t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+    return (
+        torch.channels_last
+        if t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last)
+        else torch.contiguous_format
+    )
 
 
 def rewind(params: list[nn.Parameter], init: list[torch.Tensor]) -> None:
@@ -119,8 +125,14 @@ def rewind(params: list[nn.Parameter], init: list[torch.Tensor]) -> None:
 
 
 def train_ticket(
-    child: nn.Module, train: DeviceData, val: DeviceData, recipe: Recipe, epochs: int, sparsity: float,
-    rounds: int, seed: int = 0,
+    child: nn.Module,
+    train: DeviceData,
+    val: DeviceData,
+    recipe: Recipe,
+    epochs: int,
+    sparsity: float,
+    rounds: int,
+    seed: int = 0,
 ) -> Ticket:
     """Retrain ``child`` (fresh weights) for ``epochs`` epochs with ``rounds`` rounds of magnitude
     pruning and rewinding to ``sparsity``; ``child`` ends as the trained ticket (pruned in place).

@@ -30,8 +30,9 @@ class ToyNet(nn.Module):
     def __init__(self, generator: torch.Generator) -> None:
         super().__init__()
         # fixed random weights w*: shared by teacher and student, never trained
-        self.filters = nn.Parameter(torch.randn(EDGES * OPS, 1, KERNEL, KERNEL, generator=generator) / KERNEL,
-                                    requires_grad=False)
+        self.filters = nn.Parameter(
+            torch.randn(EDGES * OPS, 1, KERNEL, KERNEL, generator=generator) / KERNEL, requires_grad=False
+        )
         out = (SIDE - KERNEL) // 2 + 1
         self.heads = nn.Parameter(torch.randn(EDGES, out, out, generator=generator) / out, requires_grad=False)
 
@@ -64,7 +65,9 @@ class ToySpace:
 class ToyTask:
     """Teacher a*, the shared fixed net, seeded minibatches (``batch_size`` 100) and the test set."""
 
-    def __init__(self, seed: int, batch_size: int = 100, n_test: int = 1000, dtype: torch.dtype = torch.float32) -> None:
+    def __init__(
+        self, seed: int, batch_size: int = 100, n_test: int = 1000, dtype: torch.dtype = torch.float32
+    ) -> None:
         gen = torch.Generator().manual_seed(seed)
         self.net = ToyNet(gen).to(dtype)
         self.dtype = dtype

@@ -62,8 +62,16 @@ class AdvantageNASSupernet(OneShotAgent):
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
         return single_path(sample_index(masked_softmax(self.theta, sn.mask), rng), sn.mask.shape[1])
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
-                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> np.ndarray:
+    def arch_step(
+        self,
+        sn: Supernet,
+        x: Tensor,
+        y: Tensor,
+        rng: np.random.Generator,
+        t: float,
+        train: Batch | None = None,
+        w_opt: torch.optim.SGD | None = None,
+    ) -> np.ndarray:
         probs = masked_softmax(self.theta, sn.mask)
         codes = sample_index(probs, rng)
         gates = one_hot(codes, tuple(sn.mask.shape), sn.device).requires_grad_()

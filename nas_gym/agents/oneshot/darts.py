@@ -55,8 +55,16 @@ class DARTS(OneShotAgent):
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
         return self.mix(self.weights(sn).detach())
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
-                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> None:
+    def arch_step(
+        self,
+        sn: Supernet,
+        x: Tensor,
+        y: Tensor,
+        rng: np.random.Generator,
+        t: float,
+        train: Batch | None = None,
+        w_opt: torch.optim.SGD | None = None,
+    ) -> None:
         self.a_opt.zero_grad(set_to_none=True)
         if self.order == 1:
             sn.loss(self.mix(self.weights(sn)), x, y).backward()
@@ -82,8 +90,9 @@ class DARTS(OneShotAgent):
                 if g is not None:
                     buf = w_opt.state.get(p, {}).get("momentum_buffer")
                     p.sub_(xi * (g + decay * p + (0.0 if buf is None else mu * buf)))
-        grads = torch.autograd.grad(sn.loss(self.mix(self.weights(sn)), xv, yv), [self.alpha, *params],
-                                    allow_unused=True)
+        grads = torch.autograd.grad(
+            sn.loss(self.mix(self.weights(sn)), xv, yv), [self.alpha, *params], allow_unused=True
+        )
         d_alpha, d_w = grads[0], grads[1:]
         norm = torch.sqrt(cast(Tensor, sum((g * g).sum() for g in d_w if g is not None)))
         eps = 0.01 / (float(norm) + 1e-12)

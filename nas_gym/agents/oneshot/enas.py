@@ -85,8 +85,16 @@ class ENAS(OneShotAgent):
             codes = self.controller(rng)[0]
         return single_path(codes, sn.mask.shape[1])
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
-                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> np.ndarray:
+    def arch_step(
+        self,
+        sn: Supernet,
+        x: Tensor,
+        y: Tensor,
+        rng: np.random.Generator,
+        t: float,
+        train: Batch | None = None,
+        w_opt: torch.optim.SGD | None = None,
+    ) -> np.ndarray:
         codes, logp, ent = self.controller(rng)
         # training-mode batch statistics, as ENAS's child evaluation; the entropy is a reward bonus
         reward = sn.reward(single_path(codes, sn.mask.shape[1]), x, y) + self.entropy_weight * float(ent.detach())

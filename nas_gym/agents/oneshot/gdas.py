@@ -62,8 +62,16 @@ class GDAS(OneShotAgent):
         path, _ = self.sample(sn, rng, t)
         return gated(path.weights.detach(), path.active)
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
-                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> np.ndarray:
+    def arch_step(
+        self,
+        sn: Supernet,
+        x: Tensor,
+        y: Tensor,
+        rng: np.random.Generator,
+        t: float,
+        train: Batch | None = None,
+        w_opt: torch.optim.SGD | None = None,
+    ) -> np.ndarray:
         path, codes = self.sample(sn, rng, t)
         self.a_opt.zero_grad(set_to_none=True)
         sn.loss(path, x, y).backward()

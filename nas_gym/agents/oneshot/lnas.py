@@ -54,7 +54,9 @@ class LNAS(DARTS):
     variant: int = 2
     sparsity: float = 0.5  # fraction pruned: of the searched (edge, op) pairs and/or of the child's weights
     n_prunes: int = 4  # rounds of alpha pruning (variants 2, 3)
-    weight_rounds: int | None = None  # rounds of weight pruning; None: 1 (variant 1, the report's one-shot) or n_prunes (3)
+    weight_rounds: int | None = (
+        None  # rounds of weight pruning; None: 1 (variant 1, the report's one-shot) or n_prunes (3)
+    )
     retrain_epochs: int | None = None  # None: 20 where weights are pruned (variants 1, 3), else 0 (no retraining)
 
     def __post_init__(self) -> None:
@@ -120,8 +122,16 @@ class LNAS(DARTS):
         self._maybe_prune(sn, t)
         return super().weight_path(sn, rng, t)
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
-                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> None:
+    def arch_step(
+        self,
+        sn: Supernet,
+        x: Tensor,
+        y: Tensor,
+        rng: np.random.Generator,
+        t: float,
+        train: Batch | None = None,
+        w_opt: torch.optim.SGD | None = None,
+    ) -> None:
         self._maybe_prune(sn, t)
         super().arch_step(sn, x, y, rng, t, train=train, w_opt=w_opt)
 
@@ -173,9 +183,14 @@ class LNAS(DARTS):
         epochs = self.epochs_retrained
         t0 = time.perf_counter()
         self._reserve_s = 0.0
-        searched = super().search(env, _keep_a_query(budget, self.variant, lambda: self._reserve_s) if epochs else budget, seed)
-        searched.meta.update(alpha_pruned=self.pruned_fraction(), search_sim_s=searched.sim_time_s,
-                             search_wall_s=time.perf_counter() - t0)
+        searched = super().search(
+            env, _keep_a_query(budget, self.variant, lambda: self._reserve_s) if epochs else budget, seed
+        )
+        searched.meta.update(
+            alpha_pruned=self.pruned_fraction(),
+            search_sim_s=searched.sim_time_s,
+            search_wall_s=time.perf_counter() - t0,
+        )
         if not epochs or (budget.seconds is not None and searched.sim_time_s >= budget.seconds):
             return searched  # (the search's last round spent the seconds: no query is left for a retrained cell)
         backend = supernet_of(env)
@@ -185,16 +200,31 @@ class LNAS(DARTS):
         with torch_threads(self.threads), deterministic_algorithms(self.deterministic):
             child = fresh_child(backend.network, codes, seed, backend.device)
             sparsity = self.sparsity if self.prunes_weights else 0.0
-            ticket = train_ticket(child, backend.train_data, backend.val_data, backend.recipe, epochs, sparsity,
-                                  self.rounds_of_weights, seed)
+            ticket = train_ticket(
+                child,
+                backend.train_data,
+                backend.val_data,
+                backend.recipe,
+                epochs,
+                sparsity,
+                self.rounds_of_weights,
+                seed,
+            )
         macs = float(backend.network.flops(codes))  # dense kernels: unstructured zeros save no time
         retrain_s = _retrain_seconds(macs, ticket.train_images, ticket.eval_images)
         backend.charge(retrain_s)
         base: Any = env.unwrapped
         step_cont(env, base.encode(codes))
         return SearchResult.from_log(
-            self.name, seed, search_log(env), recommended_index=searched.recommended_index, reports=self.reports,
-            **searched.meta, ticket=ticket.as_dict(), retrain_sim_s=retrain_s, retrain_wall_s=time.perf_counter() - t0,
+            self.name,
+            seed,
+            search_log(env),
+            recommended_index=searched.recommended_index,
+            reports=self.reports,
+            **searched.meta,
+            ticket=ticket.as_dict(),
+            retrain_sim_s=retrain_s,
+            retrain_wall_s=time.perf_counter() - t0,
         )
 
 
@@ -211,7 +241,9 @@ class _Reserving(Budget):
     reserve: Callable[[], float] = lambda: 0.0
 
     def done(self, log: QueryLog, epochs: float | None = None) -> bool:
-        return super().done(log, epochs) or (self.seconds is not None and log.sim_time_s + self.reserve() >= self.seconds)
+        return super().done(log, epochs) or (
+            self.seconds is not None and log.sim_time_s + self.reserve() >= self.seconds
+        )
 
 
 def _keep_a_query(budget: Budget, variant: int, reserve: Callable[[], float]) -> Budget:

@@ -216,14 +216,23 @@ class OneShotAgent:
         """The path the shared weights train on at progress ``t`` in [0, 1]."""
         raise NotImplementedError
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
-                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> np.ndarray | None:
+    def arch_step(
+        self,
+        sn: Supernet,
+        x: Tensor,
+        y: Tensor,
+        rng: np.random.Generator,
+        t: float,
+        train: Batch | None = None,
+        w_opt: torch.optim.SGD | None = None,
+    ) -> np.ndarray | None:
         """One architecture update on the validation batch ``(x, y)``; the child it sampled to
         query (None: none). ``train`` and ``w_opt`` are the round's training batch and the
         weights' optimiser (DARTS's unrolled step uses them)."""
 
-    def train_step(self, sn: Supernet, opt: torch.optim.Optimizer, x: Tensor, y: Tensor,
-                   rng: np.random.Generator, t: float) -> None:
+    def train_step(
+        self, sn: Supernet, opt: torch.optim.Optimizer, x: Tensor, y: Tensor, rng: np.random.Generator, t: float
+    ) -> None:
         """One weight step on ``weight_path`` (agents that update both from one loss override it)."""
         path = self.weight_path(sn, rng, t)
         opt.zero_grad(set_to_none=True)
@@ -247,8 +256,9 @@ class OneShotAgent:
         """The weights' learning rate at progress ``t``: cosine from ``w_lr`` to ``w_lr_min``, as DARTS's search."""
         return self.w_lr_min + 0.5 * (self.w_lr - self.w_lr_min) * (1 + math.cos(math.pi * t))
 
-    def round(self, sn: Supernet, opt: torch.optim.SGD, train: Batch, val: Batch | None,
-              rng: np.random.Generator, t: float) -> np.ndarray | None:
+    def round(
+        self, sn: Supernet, opt: torch.optim.SGD, train: Batch, val: Batch | None, rng: np.random.Generator, t: float
+    ) -> np.ndarray | None:
         """One round: a weight step on ``train`` and, given ``val``, an architecture step on it,
         in the order of the agent's paper (``arch_first``); the child the architecture step sampled."""
         sampled = None
@@ -271,8 +281,9 @@ class OneShotAgent:
             per_epoch = max(len(backend.train_data) // sn.batch_size, 1)
             per_query = int(self.steps_per_query or per_epoch)
             total = planned_steps(budget, env, per_query, per_epoch)
-            opt = torch.optim.SGD(sn.net.parameters(), lr=self.w_lr, momentum=self.w_momentum,
-                                  weight_decay=self.w_weight_decay)
+            opt = torch.optim.SGD(
+                sn.net.parameters(), lr=self.w_lr, momentum=self.w_momentum, weight_decay=self.w_weight_decay
+            )
             self.setup(sn)
             train_it, val_it = backend.train_batches_iter(rng), backend.val_batches_iter(rng)
             steps, sampled = 0, None
@@ -294,9 +305,14 @@ class OneShotAgent:
             rec = self.recommend(sn)
         space = backend.space
         return SearchResult.from_log(
-            self.name, seed, log, budget,
-            recommended_index=None if rec is None else space.index(rec), reports=self.reports,
-            epochs=epochs(), recommended_arch=None if rec is None else space.to_string(space.index(rec)),
+            self.name,
+            seed,
+            log,
+            budget,
+            recommended_index=None if rec is None else space.index(rec),
+            reports=self.reports,
+            epochs=epochs(),
+            recommended_arch=None if rec is None else space.to_string(space.index(rec)),
         )
 
 

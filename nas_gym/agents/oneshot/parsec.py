@@ -42,8 +42,16 @@ class PARSEC(OneShotAgent):
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
         return single_path(sample_index(masked_softmax(self.pi, sn.mask), rng), sn.mask.shape[1])
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
-                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> np.ndarray:
+    def arch_step(
+        self,
+        sn: Supernet,
+        x: Tensor,
+        y: Tensor,
+        rng: np.random.Generator,
+        t: float,
+        train: Batch | None = None,
+        w_opt: torch.optim.SGD | None = None,
+    ) -> np.ndarray:
         probs = masked_softmax(self.pi, sn.mask)
         children = [sample_index(probs, rng) for _ in range(self.samples)]
         with torch.no_grad():  # log p(V | a, w), summed over the batch

@@ -44,8 +44,16 @@ class ProxylessNAS(OneShotAgent):
     def weight_path(self, sn: Supernet, rng: np.random.Generator, t: float) -> Path:
         return single_path(sample_index(masked_softmax(self.alpha, sn.mask), rng), sn.mask.shape[1])
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
-                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> None:
+    def arch_step(
+        self,
+        sn: Supernet,
+        x: Tensor,
+        y: Tensor,
+        rng: np.random.Generator,
+        t: float,
+        train: Batch | None = None,
+        w_opt: torch.optim.SGD | None = None,
+    ) -> None:
         p = masked_softmax(self.alpha, sn.mask).detach().double().cpu().numpy()
         E, O = p.shape
         rows = np.arange(E)[:, None]

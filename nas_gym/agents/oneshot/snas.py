@@ -62,14 +62,23 @@ class SNAS(OneShotAgent):
     def train_step(self, sn, opt, x, y, rng, t) -> None:
         self.joint_step(sn, opt, x, y, rng, t)
 
-    def arch_step(self, sn: Supernet, x: Tensor, y: Tensor, rng: np.random.Generator, t: float,
-                  train: Batch | None = None, w_opt: torch.optim.SGD | None = None) -> None:
+    def arch_step(
+        self,
+        sn: Supernet,
+        x: Tensor,
+        y: Tensor,
+        rng: np.random.Generator,
+        t: float,
+        train: Batch | None = None,
+        w_opt: torch.optim.SGD | None = None,
+    ) -> None:
         """The joint step without a weight update: alpha alone on ``(x, y)`` (the toy task's fixed
         weights; the search never calls it, as SNAS reads no validation batch)."""
         self.joint_step(sn, None, x, y, rng, t)
 
-    def joint_step(self, sn: Supernet, opt: torch.optim.Optimizer | None, x: Tensor, y: Tensor,
-                   rng: np.random.Generator, t: float) -> None:
+    def joint_step(
+        self, sn: Supernet, opt: torch.optim.Optimizer | None, x: Tensor, y: Tensor, rng: np.random.Generator, t: float
+    ) -> None:
         """One relaxed sample, one loss, one backward: a step of the weights (``opt``, if given) and of alpha."""
         path = self.relaxed_path(sn, rng, t)
         if opt is not None:
