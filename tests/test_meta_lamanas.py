@@ -126,7 +126,7 @@ def test_metanas_meta_training_improves_meta_validation(digits):
     assert len(res.accuracies) == 3 and 0 <= res.mean <= 100 and math.isfinite(res.ci95)
 
 
-@pytest.mark.slow  # ~40 CPU-s: 10 LAMANAS meta-steps with phi's proxy steps (runs by default)
+@pytest.mark.long  # ~40 CPU-s: 10 LAMANAS meta-steps with phi's proxy steps (`make test-long`)
 def test_lamanas_meta_learns_a_loss_that_lowers_the_proxy_on_unseen_tasks(digits):
     learner = MetaLearner.for_pool(_tiny("lamanas"), digits.train, seed=0)
     phi0 = copy.deepcopy(learner.loss_net)

@@ -141,10 +141,10 @@ def test_a_new_process_loads_a_cached_supernet_without_training_machinery(tmp_pa
     assert second == {"steps": 0, "dynamo": False}
 
 
-def test_digits_default_recipe_reaches_a_useful_accuracy(monkeypatch, tmp_path, one_torch_thread):
+def test_digits_default_recipe_reaches_a_useful_accuracy(one_torch_thread):
     """scikit-learn's digits, the quick choice: the default recipe (batch 16, 30 epochs, ~10 CPU-s)
-    gives children far above chance (3 epochs at batch 64 left them at 8-23%)."""
-    monkeypatch.setenv("NAS_GYM_CACHE", str(tmp_path))
+    gives children far above chance (3 epochs at batch 64 left them at 8-23%). Its checkpoint,
+    in the suite's cache, serves the documentation's digits examples too."""
     sn = SupernetBackend(space="nb201", dataset="digits", size="tiny", device="cpu", cache_size=0, progress=False)
     assert (sn.recipe.batch_size, sn.recipe.epochs) == (16, 30)
     acc = [sn.query(c).val for c in sn.space.sample(np.random.default_rng(0), 12)]
@@ -196,6 +196,7 @@ def test_bench_supernet_sections_run_on_the_cpu(load_script, capsys):
     assert "warp" in capsys.readouterr().err
 
 
+@pytest.mark.long  # ~25 CPU-s: four fresh processes of the benchmark script, two of them on a checkout
 def test_bench_supernet_compares_with_a_revision_in_fresh_processes(load_script, capsys):
     script = load_script("bench_supernet")
     assert (
