@@ -112,21 +112,11 @@ def tiny_supernet_env(_private_cache):
     """``tiny_supernet_env()``: a new Cont env on the tiny NB201 supernet over digits (CPU, one
     epoch of pretraining, cached for the session): what the one-shot agents' tests search."""
     import gymnasium as gym
+    from tiny_supernet import TINY
 
     import nas_gym  # noqa: F401  (registers the env ids)
 
-    return lambda: gym.make(
-        "NasGym/NB201Supernet-Cont-v0",
-        data="digits",
-        size="tiny",
-        device="cpu",
-        epochs=1,
-        n_val=200,
-        recal_batches=2,
-        recipe={"batch_size": 32},
-        progress=False,
-        budget=50,
-    )
+    return lambda: gym.make("NasGym/NB201Supernet-Cont-v0", **TINY, budget=50)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -17,22 +17,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from tiny_supernet import TINY
 
 import nas_gym  # noqa: F401  (registers the env ids)
 from nas_gym.agents import Budget, agent_names, make, search_log
 from nas_gym.agents.base import agent_factory
 from nas_gym.agents.oneshot.loop import OneShotAgent
 
-TINY = dict(
-    data="digits",
-    size="tiny",
-    device="cpu",
-    epochs=1,
-    n_val=200,
-    recal_batches=2,
-    recipe={"batch_size": 32},
-    progress=False,
-)
 STEPS_PER_QUERY = 3
 # name -> (agent name, agent keywords, env id, env keywords) where the default does not fit
 SPECIAL = {

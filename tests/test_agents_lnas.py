@@ -2,20 +2,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from tiny_supernet import TINY
 
 from nas_gym.agents import Budget, make
 from nas_gym.agents.oneshot.loop import Supernet, search_mask
-
-TINY = dict(
-    data="digits",
-    size="tiny",
-    device="cpu",
-    epochs=1,
-    n_val=200,
-    recal_batches=2,
-    recipe={"batch_size": 32},
-    progress=False,
-)
 
 
 def test_lnas_prunes_alpha_to_target_and_pruned_ops_stop_running(one_torch_thread):

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from tiny_supernet import TINY
 
 import nas_gym  # noqa: F401  (registers the env ids)
 from nas_gym.agents import Budget, make
@@ -17,16 +18,6 @@ from nas_gym.experiments.runner import budget_text, parse_budget
 from nas_gym.experiments.summary import markdown, summary_rows
 from nas_gym.supernets.paths import gated, mixed, single_path
 
-TINY = dict(
-    data="digits",
-    size="tiny",
-    device="cpu",
-    epochs=1,
-    n_val=200,
-    recal_batches=2,
-    recipe={"batch_size": 32},
-    progress=False,
-)
 AGENTS = ("darts", "snas", "gdas", "enas", "rsps", "proxyless", "parsec", "advantagenas-supernet", "reinforce-supernet")
 
 

@@ -7,19 +7,12 @@ import json
 
 import pytest
 
+# batch 32: the pretraining the one-shot tests cache too (test_supernet_backend wants batch 64 uncached)
+from tiny_supernet import TINY as _TINY
+
 from nas_gym.experiments.results import read_run, run_path, write_atomic
 
-# batch 32: the pretraining the one-shot tests cache too (test_supernet_backend wants batch 64 uncached)
-TINY = dict(
-    data="digits",
-    size="tiny",
-    device="cpu",
-    epochs=1,
-    n_val=100,
-    recal_batches=1,
-    recipe={"batch_size": 32},
-    progress=False,
-)
+TINY = {**_TINY, "n_val": 100, "recal_batches": 1}
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_supernet import TINY as _TINY
 from toy_tables import toy_benchmark
 
 import nas_gym  # noqa: F401  (registers the envs)
@@ -213,16 +214,7 @@ def test_tables_count_who_reached_the_optimum_and_every_agents_queries(grid):
 
 
 # batch 32: the one-shot tests' cached pretraining (test_supernet_backend wants batch 64 uncached)
-TINY = dict(
-    data="digits",
-    size="tiny",
-    device="cpu",
-    epochs=1,
-    n_val=100,
-    recal_batches=1,
-    recipe={"batch_size": 32},
-    progress=False,
-)
+TINY = {**_TINY, "n_val": 100, "recal_batches": 1}
 
 
 @pytest.fixture(scope="module")

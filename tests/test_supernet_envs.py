@@ -7,21 +7,11 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from tiny_supernet import TINY
 
 import nas_gym
 from nas_gym.agents import Budget, make
 from nas_gym.supernets import SUPERNET_KWARGS
-
-TINY = dict(
-    data="digits",
-    size="tiny",
-    device="cpu",
-    epochs=1,
-    n_val=200,
-    recal_batches=2,
-    recipe={"batch_size": 32},
-    progress=False,
-)
 
 
 @pytest.fixture(autouse=True)
