@@ -164,27 +164,25 @@ def test_gpu_check_refuses_clearly_without_cuda():
     assert "no CUDA device" in out.stderr and "pytest" not in out.stdout
 
 
+# the benchmark script's smallest real run: one round of two queries on the tiny supernet over digits
+SMALL_BENCH = "--device cpu --spaces nb201 --sizes tiny --data digits --reps 1 --queries 2 --rounds 1".split()
+
+
 def test_bench_supernet_sections_run_on_the_cpu(load_script, capsys):
     script = load_script("bench_supernet")
-    small = [
-        "--device",
-        "cpu",
-        "--spaces",
-        "nb201",
-        "--sizes",
-        "tiny",
-        "--data",
-        "digits",
-        "--reps",
-        "1",
-        "--queries",
-        "2",
-        "--rounds",
-        "1",
-    ]
     assert (
         script.main(
-            [*small, "--what", "steps,pool,threads", "--epoch-rounds", "1", "--pool-batch", "8", "--vs-threads", "2"]
+            [
+                *SMALL_BENCH,
+                "--what",
+                "steps,pool,threads",
+                "--epoch-rounds",
+                "1",
+                "--pool-batch",
+                "8",
+                "--vs-threads",
+                "2",
+            ]
         )
         == 0
     )
@@ -199,31 +197,7 @@ def test_bench_supernet_sections_run_on_the_cpu(load_script, capsys):
 @pytest.mark.long  # ~25 CPU-s: four fresh processes of the benchmark script, two of them on a checkout
 def test_bench_supernet_compares_with_a_revision_in_fresh_processes(load_script, capsys):
     script = load_script("bench_supernet")
-    assert (
-        script.main(
-            [
-                "--device",
-                "cpu",
-                "--what",
-                "queries,load",
-                "--spaces",
-                "nb201",
-                "--sizes",
-                "tiny",
-                "--data",
-                "digits",
-                "--reps",
-                "1",
-                "--queries",
-                "2",
-                "--rounds",
-                "1",
-                "--compare-ref",
-                "HEAD",
-            ]
-        )
-        == 0
-    )
+    assert script.main([*SMALL_BENCH, "--what", "queries,load", "--compare-ref", "HEAD"]) == 0
     out = capsys.readouterr().out
     assert "nb201 tiny: frozen queries/s:" in out and "nb201 tiny: single-path step:" in out and "darts" not in out
     assert "gym.make, this tree vs HEAD:" in out and "trained steps 0" in out
